@@ -1,0 +1,35 @@
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test bench clean board
+
+install: $(STAMP)
+
+# Re-run the install only when the package metadata changes; torch goes first so pip never pulls a CUDA build.
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e '.[dev]'
+	touch $(STAMP)
+
+demo: install
+	cd example/grid_search && ../../$(PY) run.py train --gs_config_path gs_config.yml --log_dir ../../event_storage
+
+test: install
+	$(PY) -m pytest -q tests
+
+board: install
+	$(VENV)/bin/ml_board --host 127.0.0.1 --port 5001 --event_storage_path event_storage
+
+bench: install
+	$(PY) bench/overhead.py
+	$(PY) bench/scheduler.py
+	$(PY) bench/ingest.py
+	$(PY) bench/checkpoint.py
+	$(PY) bench/dashboard.py
+
+clean:
+	rm -rf $(VENV) event_storage build *.egg-info src/*.egg-info
