@@ -1,0 +1,1 @@
+"""Checkpointing strategies, atomic checkpoint files with checksums, and resuming a job from them."""

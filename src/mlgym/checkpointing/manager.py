@@ -1,0 +1,84 @@
+"""Save a job's whole state after an epoch as its strategy says, and resume it from the newest good checkpoint."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from mlgym.checkpointing.rng import capture_rng, restore_rng
+from mlgym.checkpointing.store import CheckpointStore, CorruptCheckpoint
+from mlgym.checkpointing.strategies import CheckpointStrategy
+
+
+def checkpoint_dir(run_dir: str | Path, experiment_id: str) -> Path:
+    return Path(run_dir) / "checkpoints" / experiment_id
+
+
+def _state_of(obj: Any) -> Any:
+    return obj.state_dict() if obj is not None and hasattr(obj, "state_dict") else None
+
+
+def _load_into(obj: Any, state: Any) -> None:
+    if obj is not None and state is not None and hasattr(obj, "load_state_dict"):
+        obj.load_state_dict(state)
+
+
+class CheckpointManager:
+    """Ties an ExperimentRun to its checkpoint files and its strategy."""
+
+    def __init__(self, run: Any, strategy: CheckpointStrategy | None) -> None:
+        self.run = run
+        self.strategy = strategy or CheckpointStrategy()
+        self.run_dir = Path(run.spec.run_dir)
+        self.store = CheckpointStore(checkpoint_dir(self.run_dir, run.spec.experiment_id))
+
+    def _emit(self, payload: dict[str, Any]) -> None:
+        self.run.emit("checkpoint", payload)
+
+    def _relative(self, path: str | Path) -> str:
+        return os.path.relpath(path, self.run_dir)
+
+    def state(self) -> dict[str, Any]:
+        run = self.run
+        return {"epoch": run.epoch, "experiment_id": run.spec.experiment_id, "config": run.spec.config,
+                "model": run.model.state_dict(), "optimizer": run.trainer.optimizer.state_dict(),
+                "lr_scheduler": _state_of(run.trainer.lr_scheduler), "early_stopping": _state_of(run.early_stopping),
+                "strategy": _state_of(self.strategy), "history": run.history, "stopped_early": run.stopped_early,
+                "rng": capture_rng()}
+
+    def restore_latest(self) -> int:
+        """Load the newest checkpoint that verifies; corrupt ones are reported and skipped. Returns its epoch (0: none)."""
+        for epoch in reversed(self.store.epochs()):
+            try:
+                state = self.store.load(epoch)
+            except CorruptCheckpoint as e:
+                self._emit({"action": "corrupt", "epoch": epoch, "path": self._relative(self.store.path(epoch)),
+                            "error": str(e)})
+                continue
+            self._apply(state)
+            self._emit({"action": "restored", "epoch": epoch, "path": self._relative(self.store.path(epoch))})
+            return epoch
+        return 0
+
+    def _apply(self, state: dict[str, Any]) -> None:
+        run = self.run
+        run.model.load_state_dict(state["model"])
+        run.trainer.optimizer.load_state_dict(state["optimizer"])
+        _load_into(run.trainer.lr_scheduler, state["lr_scheduler"])
+        _load_into(run.early_stopping, state["early_stopping"])
+        _load_into(self.strategy, state["strategy"])
+        run.history = {int(k): v for k, v in state["history"].items()}
+        run.epoch = state["epoch"]
+        run.stopped_early = state["stopped_early"]
+        restore_rng(state["rng"])
+
+    def after_epoch(self, epoch: int, scores: dict[str, float], final: bool) -> None:
+        if not self.strategy.should_save(epoch, scores, final):
+            return
+        saved = self.store.save(epoch, self.state())
+        self._emit({"action": "saved", "epoch": epoch, "path": self._relative(saved["path"]),
+                    "sha256": saved["sha256"], "bytes": saved["bytes"], "reason": self.strategy.reason})
+        for old in self.strategy.to_delete(self.store.epochs(), epoch):
+            self.store.delete(old)
+            self._emit({"action": "deleted", "epoch": old, "path": self._relative(self.store.path(old)),
+                        "reason": self.strategy.reason})

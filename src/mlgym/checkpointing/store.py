@@ -1,0 +1,83 @@
+"""Checkpoint files: written atomically (temp file, fsync, rename) with a SHA-256 sidecar, verified on load."""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+
+class CorruptCheckpoint(Exception):
+    """A checkpoint file whose bytes do not match its checksum, or that torch cannot load."""
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+class CheckpointStore:
+    """The checkpoints of one experiment: `<dir>/epoch_<n>.pt` plus `epoch_<n>.pt.json` (checksum, size)."""
+
+    def __init__(self, directory: str | Path) -> None:
+        self.directory = Path(directory)
+
+    def path(self, epoch: int) -> Path:
+        return self.directory / f"epoch_{epoch}.pt"
+
+    def save(self, epoch: int, state: dict[str, Any]) -> dict[str, Any]:
+        """Write `state` for `epoch`; returns {path, sha256, bytes}. The sidecar is written last: it marks completion."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
+        data = buffer.getvalue()
+        digest = hashlib.sha256(data).hexdigest()
+        path = self.path(epoch)
+        _atomic_write(path, data)
+        meta = {"epoch": epoch, "sha256": digest, "bytes": len(data)}
+        _atomic_write(path.with_name(path.name + ".json"), json.dumps(meta).encode())
+        return {"path": str(path), **meta}
+
+    def epochs(self) -> list[int]:
+        """Epochs with a complete checkpoint (sidecar present), oldest first."""
+        if not self.directory.is_dir():
+            return []
+        found = []
+        for meta in self.directory.glob("epoch_*.pt.json"):
+            try:
+                found.append(int(meta.name[len("epoch_"):-len(".pt.json")]))
+            except ValueError:
+                continue
+        return sorted(found)
+
+    def load(self, epoch: int) -> dict[str, Any]:
+        path = self.path(epoch)
+        try:
+            meta = json.loads(path.with_name(path.name + ".json").read_text())
+            data = path.read_bytes()
+        except (OSError, ValueError) as e:
+            raise CorruptCheckpoint(f"{path}: {e}") from e
+        if hashlib.sha256(data).hexdigest() != meta.get("sha256"):
+            raise CorruptCheckpoint(f"{path}: checksum mismatch ({len(data)} bytes, expected {meta.get('bytes')})")
+        try:
+            return torch.load(io.BytesIO(data), map_location="cpu", weights_only=False)
+        except Exception as e:  # torch raises many types for a damaged file
+            raise CorruptCheckpoint(f"{path}: {e}") from e
+
+    def delete(self, epoch: int) -> None:
+        path = self.path(epoch)
+        for p in (path.with_name(path.name + ".json"), path):
+            p.unlink(missing_ok=True)

@@ -1,0 +1,44 @@
+"""The default evaluator: loss and metrics of the model on every evaluated split."""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import torch
+
+from mlgym.gym.device import to_device
+from mlgym.registry import component
+
+
+@component("evaluator", "default")
+class Evaluator:
+    """Scores `model` on `splits` (default: every split of `data_loaders`) with `loss` and `metrics`."""
+
+    def __init__(self, model: torch.nn.Module, loss: Callable[..., Any], metrics: Any,
+                 data_loaders: Mapping[str, Any], splits: list[str] | None = None) -> None:
+        unknown = [s for s in (splits or []) if s not in data_loaders]
+        if unknown:
+            raise ValueError(f"splits {unknown} are not among the data loaders' splits {list(data_loaders)}")
+        self.model = model
+        self.loss = loss
+        self.metrics = metrics
+        self.data_loaders = data_loaders
+        self.splits = list(splits) if splits else list(data_loaders)
+
+    @torch.no_grad()
+    def evaluate(self, device: torch.device) -> dict[str, dict[str, dict[str, float]]]:
+        """split -> {"metrics": {name: score}, "losses": {loss name: score}}."""
+        self.model.eval()
+        results = {}
+        for split in self.splits:
+            outputs, targets = [], []
+            for x, y in self.data_loaders[split]:
+                outputs.append(self.model(to_device(x, device)))
+                targets.append(to_device(y, device))
+            if not outputs:
+                continue
+            out, tgt = torch.cat(outputs).cpu(), torch.cat(targets).cpu()
+            loss_name = getattr(self.loss, "name", type(self.loss).__name__)
+            results[split] = {"metrics": self.metrics.compute(out, tgt),
+                              "losses": {loss_name: float(self.loss(out, tgt))}}
+        return results

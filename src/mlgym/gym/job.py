@@ -1,0 +1,93 @@
+"""One experiment job: build the component graph, then train and evaluate epoch by epoch, emitting events."""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import torch
+
+from mlgym.config.loader import SourceMap
+from mlgym.gym.device import resolve_device
+from mlgym.gym.seeding import seed_everything
+from mlgym.gym.spec import ExperimentSpec
+from mlgym.registry.builtins import load_builtins
+from mlgym.registry.graph import ComponentGraph, nodes_of_kind, parse_nodes
+from mlgym.registry.registry import registry
+
+
+def flatten_scores(results: dict[str, dict[str, dict[str, float]]]) -> dict[str, float]:
+    """{"val": {"metrics": {"accuracy": .9}}} -> {"val/accuracy": .9}."""
+    return {f"{split}/{name}": score for split, r in results.items()
+            for group in ("metrics", "losses") for name, score in r[group].items()}
+
+
+def evaluation_payload(epoch: int, split: str, result: dict[str, dict[str, float]]) -> dict[str, Any]:
+    return {"epoch": epoch, "split": split,
+            "metric_scores": [{"metric": m, "split": split, "score": s} for m, s in result["metrics"].items()],
+            "loss_scores": [{"loss": m, "split": split, "score": s} for m, s in result["losses"].items()]}
+
+
+def build_graph(spec: ExperimentSpec) -> ComponentGraph:
+    load_builtins()
+    nodes = parse_nodes(spec.config, registry, SourceMap())
+    replace = {}
+    if spec.split_indices is not None:
+        from mlgym.components.splits import splits_from_indices
+        indices = spec.split_indices
+        for node in nodes_of_kind(nodes, "splitter"):
+            replace[node.name] = lambda dataset, _i=indices, **_: splits_from_indices(dataset, _i)
+    return ComponentGraph(nodes, replace)
+
+
+class ExperimentRun:
+    """The live objects of one experiment and the loop that trains them; a checkpoint can restore its state."""
+
+    def __init__(self, spec: ExperimentSpec, context: Any) -> None:
+        self.spec = spec
+        self.context = context
+        self.device = resolve_device(context.device)
+        seed_everything(spec.seed)
+        self.graph = build_graph(spec)
+        self.model = self.graph.first_of_kind("model").to(self.device)
+        self.trainer = self.graph.first_of_kind("trainer")
+        self.evaluator = self.graph.first_of_kind("evaluator")
+        self.early_stopping = self.graph.first_of_kind("early_stopping", required=False)
+        self.checkpointing = self.graph.first_of_kind("checkpointing", required=False)
+        self.history: dict[int, dict[str, float]] = {}
+        self.epoch = 0
+        self.stopped_early = False
+
+    def emit(self, event_type: str, payload: dict[str, Any]) -> None:
+        self.context.emit(event_type, payload, self.spec.experiment_id)
+
+    def run(self) -> dict[str, Any]:
+        from mlgym.checkpointing.manager import CheckpointManager
+        manager = CheckpointManager(self, self.checkpointing)
+        manager.restore_latest()
+        n = self.spec.num_epochs
+        while self.epoch < n and not self.stopped_early:
+            epoch = self.epoch + 1
+            self.emit("experiment_status", {"status": "training", "epoch": epoch, "num_epochs": n})
+            self.trainer.train_epoch(epoch, self.device)
+            results = self.evaluator.evaluate(self.device)
+            for split, result in results.items():
+                self.emit("evaluation_result", evaluation_payload(epoch, split, result))
+            scores = flatten_scores(results)
+            self.history[epoch] = scores
+            self.epoch = epoch
+            if self.early_stopping is not None and self.early_stopping.update(epoch, scores):
+                self.stopped_early = True
+            manager.after_epoch(epoch, scores, final=self.epoch >= n or self.stopped_early)
+        status = "early_stopped" if self.stopped_early else "done"
+        self.emit("experiment_status", {"status": status, "epoch": self.epoch, "num_epochs": n})
+        return {"experiment_id": self.spec.experiment_id, "history": self.history, "last_epoch": self.epoch,
+                "stopped_early": self.stopped_early}
+
+
+def run_experiment(spec: ExperimentSpec, context: Any) -> dict[str, Any]:
+    """Task function run in a worker (or the main process): train one experiment to its last epoch."""
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    started = time.perf_counter()
+    result = ExperimentRun(spec, context).run()
+    result["duration_s"] = time.perf_counter() - started
+    return result

@@ -1,0 +1,29 @@
+"""What to run: the plain-data description of one experiment job, picklable to a worker process."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ExperimentSpec:
+    """One training job: a resolved config, its epochs and seed, and (for CV) the fold's sample indices."""
+
+    grid_search_id: str
+    experiment_id: str
+    grid_point_id: str
+    config: dict[str, Any]
+    hyperparameters: dict[str, Any]
+    num_epochs: int
+    seed: int
+    run_dir: str
+    role: str = "train"
+    fold: dict[str, int] | None = None
+    split_indices: dict[str, list[int]] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def config_event(self) -> dict[str, Any]:
+        """Payload of this experiment's `experiment_config` event."""
+        return {"config": self.config, "grid_point_id": self.grid_point_id,
+                "hyperparameters": self.hyperparameters, "num_epochs": self.num_epochs, "seed": self.seed,
+                "role": self.role, "fold": self.fold}

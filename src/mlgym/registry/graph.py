@@ -1,0 +1,157 @@
+"""The component graph of one experiment: nodes from the config, validated, then built by dependency-injector."""
+from __future__ import annotations
+
+import difflib
+import graphlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from dependency_injector import containers, providers
+
+from mlgym.config.loader import SourceMap
+from mlgym.registry.registry import Registry, normalize
+from mlgym.registry.signature import check_arguments
+
+RESERVED_KEYS = {"global_config", "imports"}
+NODE_KEYS = {"component_type_key", "variant_key", "requirements", "config"}
+REQUIREMENT_KEYS = {"name", "component_name", "subscription"}
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """Inject component `component_name` (or its part `subscription`) as argument `name`."""
+
+    name: str
+    component_name: str
+    subscription: Any = None
+
+
+@dataclass(frozen=True)
+class Node:
+    """One component of the graph, as written in the config."""
+
+    name: str
+    kind: str
+    variant: str
+    factory: Callable[..., Any]
+    config: dict[str, Any] = field(default_factory=dict)
+    requirements: tuple[Requirement, ...] = ()
+
+
+def _parse_requirements(name: str, raw: Any, source: SourceMap) -> tuple[Requirement, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise source.error("requirements must be a list of {name, component_name, subscription}",
+                           f"{name}.requirements")
+    reqs = []
+    for i, item in enumerate(raw):
+        path = f"{name}.requirements.{i}"
+        if not isinstance(item, dict) or "name" not in item or "component_name" not in item:
+            raise source.error("a requirement needs 'name' (the argument) and 'component_name'", path,
+                               hint="e.g. {name: model, component_name: model}")
+        extra = set(item) - REQUIREMENT_KEYS
+        if extra:
+            raise source.error(f"unknown key(s) {sorted(extra)} in requirement; allowed: "
+                               f"{sorted(REQUIREMENT_KEYS)}", path)
+        reqs.append(Requirement(str(item["name"]), str(item["component_name"]), item.get("subscription")))
+    return tuple(reqs)
+
+
+def parse_nodes(config: dict[str, Any], registry: Registry, source: SourceMap) -> dict[str, Node]:
+    """Check every node's shape, kind, variant and arguments; return them by name."""
+    nodes: dict[str, Node] = {}
+    for name, raw in config.items():
+        if name in RESERVED_KEYS:
+            continue
+        if not isinstance(raw, dict) or "component_type_key" not in raw:
+            raise source.error(f"component '{name}' needs component_type_key and variant_key",
+                               str(name), hint="reusable values belong under global_config (use YAML anchors)")
+        extra = set(raw) - NODE_KEYS
+        if extra:
+            near = difflib.get_close_matches(sorted(extra)[0], NODE_KEYS, n=1)
+            raise source.error(f"unknown key(s) {sorted(extra)}; a component has {sorted(NODE_KEYS)}",
+                               f"{name}.{sorted(extra)[0]}", hint=f"did you mean '{near[0]}'?" if near else None)
+        if "variant_key" not in raw:
+            raise source.error("missing variant_key", str(name),
+                               hint=f"variants of {raw['component_type_key']}: "
+                                    f"{', '.join(registry.variants(raw['component_type_key']))}")
+        factory = registry.get(raw["component_type_key"], raw["variant_key"], str(name), source.find(str(name)))
+        node_config = raw.get("config") or {}
+        if not isinstance(node_config, dict):
+            raise source.error("config must be a mapping of argument names to values", f"{name}.config")
+        reqs = _parse_requirements(str(name), raw.get("requirements"), source)
+        nodes[str(name)] = Node(str(name), normalize(raw["component_type_key"]), normalize(raw["variant_key"]),
+                                factory, node_config, reqs)
+    _check_requirements(nodes, source)
+    for node in nodes.values():
+        for arg, message, hint in check_arguments(node.factory, node.config, {r.name for r in node.requirements}):
+            path = f"{node.name}.config.{arg}" if arg in node.config else f"{node.name}.config"
+            raise source.error(f"{node.kind}/{node.variant}: {message}", path, hint=hint)
+    return nodes
+
+
+def _check_requirements(nodes: dict[str, Node], source: SourceMap) -> None:
+    for node in nodes.values():
+        for i, req in enumerate(node.requirements):
+            if req.component_name not in nodes:
+                near = difflib.get_close_matches(req.component_name, list(nodes), n=1)
+                raise source.error(f"requirement '{req.name}' names missing component '{req.component_name}'; "
+                                   f"components: {', '.join(nodes)}",
+                                   f"{node.name}.requirements.{i}.component_name",
+                                   hint=f"did you mean '{near[0]}'?" if near else None)
+    order = graphlib.TopologicalSorter({n.name: {r.component_name for r in n.requirements}
+                                        for n in nodes.values()})
+    try:
+        order.prepare()
+    except graphlib.CycleError as e:
+        cycle = " -> ".join(e.args[1])
+        raise source.error(f"dependency cycle: {cycle}", f"{e.args[1][0]}.requirements",
+                           hint="a component cannot (indirectly) require itself") from e
+
+
+def build_order(nodes: dict[str, Node]) -> list[str]:
+    return list(graphlib.TopologicalSorter(
+        {n.name: {r.component_name for r in n.requirements} for n in nodes.values()}).static_order())
+
+
+def nodes_of_kind(nodes: dict[str, Node], kind: str) -> list[Node]:
+    return [n for n in nodes.values() if n.kind == normalize(kind)]
+
+
+class ComponentGraph:
+    """A dependency-injector container with one singleton provider per node, built lazily in dependency order."""
+
+    def __init__(self, nodes: dict[str, Node],
+                 replace: dict[str, Callable[..., Any]] | None = None) -> None:
+        self.nodes = nodes
+        self.container = containers.DynamicContainer()
+        replace = replace or {}
+        for name in build_order(nodes):
+            node = nodes[name]
+            kwargs: dict[str, Any] = dict(node.config)
+            for req in node.requirements:
+                kwargs[req.name] = self._injected(req)
+            factory = replace.get(name, node.factory)
+            self.container.set_provider(name, providers.Singleton(factory, **kwargs))
+
+    def _injected(self, req: Requirement) -> providers.Provider:
+        provider = self.container.providers[req.component_name]
+        sub = req.subscription
+        if sub is None:
+            return provider
+        if isinstance(sub, list):
+            return providers.Dict({s: provider.provided[s] for s in sub})
+        return provider.provided[sub]
+
+    def get(self, name: str) -> Any:
+        return self.container.providers[name]()
+
+    def first_of_kind(self, kind: str, required: bool = True) -> Any:
+        found = nodes_of_kind(self.nodes, kind)
+        if not found:
+            if required:
+                raise KeyError(kind)
+            return None
+        return self.get(found[0].name)

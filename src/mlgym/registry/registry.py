@@ -1,0 +1,95 @@
+"""A small mapping of (component kind, variant) to factory, with a decorator that also works as a plain call."""
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from mlgym.errors import ConfigError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def normalize(name: str) -> str:
+    """Kinds and variants are case-insensitive: `MODEL`, `model` and `Model` are the same kind."""
+    return str(name).strip().lower()
+
+
+def nearest(name: str, candidates: list[str]) -> str | None:
+    matches = difflib.get_close_matches(normalize(name), candidates, n=1, cutoff=0.5)
+    return matches[0] if matches else None
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One registered factory and who registered it (for duplicate errors)."""
+
+    kind: str
+    variant: str
+    factory: Callable[..., Any]
+
+    @property
+    def origin(self) -> str:
+        f = self.factory
+        return f"{getattr(f, '__module__', '?')}.{getattr(f, '__qualname__', repr(f))}"
+
+
+class Registry:
+    """Factories by component kind and variant; built-ins and user components register the same way."""
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[str, str], Entry] = {}
+
+    def register(self, kind: str, variant: str, factory: F | None = None) -> Any:
+        """Register `factory`; without it, return a decorator that registers the decorated callable."""
+        if factory is None:
+            def decorator(f: F) -> F:
+                self.register(kind, variant, f)
+                return f
+            return decorator
+        key = (normalize(kind), normalize(variant))
+        if key in self._entries:
+            first = self._entries[key]
+            if first.factory is factory:
+                return factory
+            raise ValueError(f"component {key[0]}/{key[1]} is already registered by {first.origin}; "
+                             f"choose another variant name for {Entry(*key, factory).origin}")
+        self._entries[key] = Entry(key[0], key[1], factory)
+        return factory
+
+    def kinds(self) -> list[str]:
+        return sorted({k for k, _ in self._entries})
+
+    def variants(self, kind: str) -> list[str]:
+        kind = normalize(kind)
+        return sorted(v for k, v in self._entries if k == kind)
+
+    def has_kind(self, kind: str) -> bool:
+        return normalize(kind) in self.kinds()
+
+    def get(self, kind: str, variant: str, key_path: str = "", location: Any = None) -> Callable[..., Any]:
+        """The factory for kind/variant; a miss names what is available and the nearest valid name."""
+        k, v = normalize(kind), normalize(variant)
+        if k not in self.kinds():
+            hint = nearest(k, self.kinds())
+            raise ConfigError(
+                f"unknown component_type_key '{kind}'; known kinds: {', '.join(self.kinds())}",
+                key_path=f"{key_path}.component_type_key" if key_path else "component_type_key",
+                location=location, hint=f"did you mean '{hint}'?" if hint else None)
+        if (k, v) not in self._entries:
+            hint = nearest(v, self.variants(k))
+            raise ConfigError(
+                f"unknown variant_key '{variant}' for component_type_key '{kind}'; "
+                f"known variants: {', '.join(self.variants(k))}",
+                key_path=f"{key_path}.variant_key" if key_path else "variant_key",
+                location=location, hint=f"did you mean '{hint}'?" if hint else None)
+        return self._entries[(k, v)].factory
+
+
+registry = Registry()
+
+
+def component(kind: str, variant: str) -> Callable[[F], F]:
+    """Decorator registering a class or function as component `kind`/`variant` in the default registry."""
+    return registry.register(kind, variant)
