@@ -16,7 +16,7 @@ $(STAMP): setup.cfg pyproject.toml
 	touch $(STAMP)
 
 demo: install
-	cd example/grid_search && ../../$(PY) run.py train --gs_config_path gs_config.yml --log_dir ../../event_storage
+	cd example/grid_search && ../../$(PY) run.py train --gs_config_path gs_config.yml --run_config_path run_config.yml
 
 test: install
 	$(PY) -m pytest -q tests

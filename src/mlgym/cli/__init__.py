@@ -1,0 +1,1 @@
+"""The `mlgym` command line: train, validate, report, warmstart, sync."""

@@ -1,0 +1,157 @@
+"""The subcommands: each turns parsed flags (+ run_config.yml) into a call of the layer below."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from mlgym.cli.progress import Progress
+from mlgym.cli.run_config import load_run_config
+from mlgym.cli.tables import print_results
+from mlgym.errors import ConfigError, UsageError
+
+
+def _pick(flag: Any, settings: dict[str, Any], key: str, default: Any) -> Any:
+    return flag if flag is not None else settings.get(key, default)
+
+
+def _devices(ids: list[Any] | None) -> tuple[str, ...]:
+    if not ids:
+        return ("cpu",)
+    devices = []
+    for raw in ids:
+        text = str(raw)
+        devices.append(text if text == "cpu" or text.startswith("cuda") else f"cuda:{int(text)}")
+    if any(d.startswith("cuda") for d in devices):
+        import torch
+        if not torch.cuda.is_available():
+            raise ConfigError(f"devices {devices} need CUDA, which is not available here",
+                              key_path="computation_device_ids", hint="use cpu, or leave it out")
+        missing = [d for d in devices if d.startswith("cuda") and int(d.split(":")[1]) >= torch.cuda.device_count()]
+        if missing:
+            raise ConfigError(f"no such GPU {missing}: this machine has {torch.cuda.device_count()}",
+                              key_path="computation_device_ids")
+    return tuple(devices)
+
+
+def _positive(value: int, name: str) -> int:
+    if not isinstance(value, int) or value <= 0:
+        raise ConfigError(f"{name} must be a positive integer, got {value!r}", key_path=name)
+    return value
+
+
+def _execution(args: argparse.Namespace, settings: dict[str, Any]):
+    from mlgym.validation.runner import ExecutionSettings
+    kind = _pick(args.environment, settings, "environment", "multiprocessing")
+    if kind not in ("multiprocessing", "main_process"):
+        raise ConfigError(f"environment type must be multiprocessing or main_process, got {kind!r}",
+                          key_path="environment.type")
+    return ExecutionSettings(kind=kind,
+                             process_count=_positive(_pick(args.process_count, settings, "process_count", 1),
+                                                     "process_count"),
+                             devices=_devices(_pick(args.computation_device_ids, settings,
+                                                    "computation_device_ids", None)),
+                             max_retries=_pick(args.max_retries, settings, "max_retries", 1))
+
+
+def _servers(args: argparse.Namespace, settings: dict[str, Any]) -> tuple[tuple[str, ...], str | None]:
+    servers = tuple(_pick(args.websocket_logging_servers, settings, "websocket_logging_servers", ()) or ())
+    token = args.ingest_token or settings.get("ingest_token") or os.environ.get("MLBOARD_INGEST_TOKEN")
+    return servers, token
+
+
+def train(args: argparse.Namespace) -> int:
+    from mlgym.validation.runner import RunRequest, start
+    settings, raw_run_config, _ = load_run_config(args.run_config_path)
+    gs_config_path = _pick(args.gs_config_path, settings, "gs_config_path", None)
+    if gs_config_path is None:
+        raise UsageError("train needs --gs_config_path (or run_configuration.gs_config_path in --run_config_path)")
+    num_epochs = _positive(_pick(args.num_epochs, settings, "num_epochs", 10), "num_epochs")
+    servers, token = _servers(args, settings)
+    validation = _pick(args.validation_config_path, settings, "validation_config_path", None)
+    request = RunRequest(gs_config_path=Path(gs_config_path), log_dir=Path(_pick(args.log_dir, settings, "log_dir",
+                                                                                  "event_storage")),
+                         num_epochs=num_epochs, seed=_pick(args.seed, settings, "seed", 0),
+                         overrides=tuple(args.overrides),
+                         validation_config_path=Path(validation) if validation else None,
+                         execution=_execution(args, settings), websocket_servers=servers, ingest_token=token,
+                         run_config=raw_run_config)
+    with Progress() as progress:
+        outcome = start(request, listeners=(progress,))
+    return _finish(outcome)
+
+
+def _finish(outcome: Any) -> int:
+    from mlgym.events.event_log import read_events
+    from mlgym.events.results import project, results_table
+    projection = project(read_events(outcome.log_path), outcome.grid_search_id)
+    print_results(results_table(projection), projection.strategy)
+    failed = [r for r in outcome.results.values() if not r.ok]
+    for r in failed:
+        print(f"FAILED {r.task_id}: {r.error}", file=sys.stderr)
+    print(f"grid search {outcome.grid_search_id}: {outcome.status}"
+          f" ({len(outcome.results) - len(failed)} done, {len(failed)} failed)")
+    print(f"event log: {outcome.log_path}")
+    return outcome.exit_code
+
+
+def validate(args: argparse.Namespace) -> int:
+    from mlgym.validation.experiment_plan import check_strategy, resolve_grid_search
+    from mlgym.validation.settings import load_validation
+    resolved = resolve_grid_search(args.gs_config_path, args.overrides)
+    settings = load_validation(args.validation_config_path)
+    check_strategy(settings, resolved)
+    n = len(resolved.grid)
+    if settings.strategy == "cross_validation":
+        jobs = n * settings.num_folds
+    elif settings.strategy == "nested_cv":
+        jobs = settings.num_outer_loop_folds * (n * settings.num_inner_loop_folds + 1)
+    else:
+        jobs = n
+    print(f"{resolved.gs_config_path}: valid; {n} experiment configs "
+          f"({', '.join(resolved.sweep_paths) or 'no sweeps'}); strategy {settings.strategy}: {jobs} jobs")
+    return 0
+
+
+def report(args: argparse.Namespace) -> int:
+    from mlgym.events.event_log import log_path, read_events
+    from mlgym.events.results import project, results_json, results_table
+    from mlgym.validation.runner import known_grid_searches
+    path = log_path(args.log_dir, args.grid_search_id)
+    if not path.is_file():
+        raise UsageError(f"no event log for grid search '{args.grid_search_id}' in {args.log_dir}; known: "
+                         f"{', '.join(known_grid_searches(Path(args.log_dir))[-10:]) or 'none'}")
+    projection = project(read_events(path), args.grid_search_id)
+    if args.format == "json":
+        print(json.dumps(results_json(projection), indent=2, default=str))
+    elif args.format == "csv":
+        print(results_table(projection).to_csv(index=False), end="")
+    else:
+        print_results(results_table(projection), projection.strategy)
+    return 0
+
+
+def warmstart(args: argparse.Namespace) -> int:
+    from mlgym.validation.runner import warm_start
+    if args.num_epochs is not None:
+        _positive(args.num_epochs, "num_epochs")
+    servers, token = _servers(args, {})
+    with Progress() as progress:
+        outcome = warm_start(Path(args.log_dir), args.grid_search_id, args.num_epochs, _execution(args, {}),
+                             force=args.force, websocket_servers=servers, ingest_token=token,
+                             listeners=(progress,))
+    return _finish(outcome)
+
+
+def sync(args: argparse.Namespace) -> int:
+    from mlgym.events.event_log import log_path
+    from mlgym.events.websocket_sink import sync as push
+    if not log_path(args.log_dir, args.grid_search_id).is_file():
+        raise UsageError(f"no event log for grid search '{args.grid_search_id}' in {args.log_dir}")
+    token = args.ingest_token or os.environ.get("MLBOARD_INGEST_TOKEN")
+    acked = push(args.log_dir, args.grid_search_id, args.server, token)
+    print(f"synced grid search {args.grid_search_id} to {args.server}: acked up to seq {acked}")
+    return 0

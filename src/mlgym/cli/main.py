@@ -1,0 +1,78 @@
+"""`mlgym` (and every example's `run.py`): parse the command line and hand over to the layers below."""
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from mlgym.errors import ConfigError, MLgymError, UsageError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mlgym", description="Reproducible deep-learning experiments.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def execution_flags(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--process_count", type=int, help="worker processes (default 1, or run_config)")
+        p.add_argument("--computation_device_ids", nargs="+",
+                       help="devices, round robin over workers: 0 1 (cuda:0 cuda:1) or cpu (default cpu)")
+        p.add_argument("--environment", choices=["multiprocessing", "main_process"],
+                       help="main_process runs every job in this process (debugging)")
+        p.add_argument("--max_retries", type=int, help="retries of a job whose worker died (default 1)")
+        p.add_argument("--websocket_logging_servers", nargs="*", help="MLboard URLs to stream events to")
+        p.add_argument("--ingest_token", help="token for MLboard ingest (or MLBOARD_INGEST_TOKEN)")
+
+    train = sub.add_parser("train", help="run a grid search (or cross-validation / nested CV)")
+    train.add_argument("--gs_config_path", help="the gs_config.yml")
+    train.add_argument("--run_config_path", help="run_config.yml with run_configuration/environment/logging")
+    train.add_argument("--validation_config_path", help="CROSS_VALIDATION or NestedCV config")
+    train.add_argument("--num_epochs", type=int)
+    train.add_argument("--seed", type=int)
+    train.add_argument("--log_dir", help="where event logs go (default ./event_storage)")
+    train.add_argument("-c", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
+                       help="override a config value; the key path must exist")
+    execution_flags(train)
+
+    validate = sub.add_parser("validate", help="check configs and count experiments; trains nothing")
+    validate.add_argument("--gs_config_path", required=True)
+    validate.add_argument("--validation_config_path")
+    validate.add_argument("-c", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE")
+
+    report = sub.add_parser("report", help="results table rebuilt from the event log")
+    report.add_argument("--grid_search_id", required=True)
+    report.add_argument("--log_dir", default="event_storage")
+    report.add_argument("--format", choices=["table", "csv", "json"], default="table")
+
+    warm = sub.add_parser("warmstart", help="resume a crashed or stopped grid search from its checkpoints")
+    warm.add_argument("--grid_search_id", required=True)
+    warm.add_argument("--log_dir", default="event_storage")
+    warm.add_argument("--num_epochs", type=int, help="more epochs extend finished experiments")
+    warm.add_argument("--force", action="store_true", help="resume even if the gs_config file changed since")
+    execution_flags(warm)
+
+    sync = sub.add_parser("sync", help="push a run that was logged offline to MLboard")
+    sync.add_argument("--grid_search_id", required=True)
+    sync.add_argument("--server", required=True)
+    sync.add_argument("--log_dir", default="event_storage")
+    sync.add_argument("--ingest_token")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from mlgym.cli import commands
+    try:
+        return int(getattr(commands, args.command)(args) or 0)
+    except MLgymError as e:
+        prefix = "config error" if isinstance(e, ConfigError) else "error"
+        print(f"{prefix}: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

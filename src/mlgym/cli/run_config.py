@@ -1,0 +1,63 @@
+"""`run_config.yml` in mlgym's sections (`run_configuration`, `environment`, `logging`), merged under the flags."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from mlgym.config.loader import SourceMap, load_yaml
+
+SECTIONS = {
+    "run_configuration": {"num_epochs", "seed", "gs_config_path", "validation_config_path", "type"},
+    "environment": {"type", "process_count", "computation_device_ids", "max_retries"},
+    "logging": {"log_dir", "websocket_logging_servers", "ingest_token"},
+}
+
+
+def _section(data: dict[str, Any], name: str, source: SourceMap) -> dict[str, Any]:
+    body = data.get(name) or {}
+    path = name
+    if isinstance(body, dict) and isinstance(body.get("config"), dict):
+        extra = {k: v for k, v in body.items() if k != "config"}
+        body, path = {**extra, **body["config"]}, f"{name}.config"
+    if not isinstance(body, dict):
+        raise source.error("expected a mapping of settings", name)
+    for key in body:
+        if key not in SECTIONS[name]:
+            raise source.error(f"unknown setting '{key}' in {name}; allowed: {', '.join(sorted(SECTIONS[name]))}",
+                               f"{path}.{key}")
+    return body
+
+
+def load_run_config(path: str | Path | None) -> tuple[dict[str, Any], dict[str, Any], SourceMap]:
+    """Flat settings from the file (the flags' names), the raw file for the log, and its source map."""
+    if path is None:
+        return {}, {}, SourceMap()
+    data, source = load_yaml(path)
+    data = data or {}
+    if not isinstance(data, dict):
+        raise source.error("a run config is a mapping with run_configuration, environment and logging", "")
+    unknown = set(data) - set(SECTIONS)
+    if unknown:
+        raise source.error(f"unknown section(s) {sorted(unknown)}; allowed: {', '.join(SECTIONS)}",
+                           sorted(unknown)[0])
+    run, env, logging = (_section(data, name, source) for name in SECTIONS)
+    flat: dict[str, Any] = {}
+    for key in ("num_epochs", "seed", "gs_config_path", "validation_config_path"):
+        if key in run:
+            flat[key] = run[key]
+    if "type" in env:
+        flat["environment"] = env["type"]
+    for key in ("process_count", "computation_device_ids", "max_retries"):
+        if key in env:
+            flat[key] = env[key]
+    for key in ("log_dir", "ingest_token"):
+        if key in logging:
+            flat[key] = logging[key]
+    if "websocket_logging_servers" in logging:
+        servers = logging["websocket_logging_servers"]
+        flat["websocket_logging_servers"] = servers if isinstance(servers, list) else [servers]
+    base = Path(path).resolve().parent
+    for key in ("gs_config_path", "validation_config_path", "log_dir"):
+        if key in flat:
+            flat[key] = str(base / flat[key])
+    return flat, data, source

@@ -1,0 +1,25 @@
+"""Printing a results table (pandas) in the terminal."""
+from __future__ import annotations
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return "" if pd.isna(value) else f"{value:.4f}"
+    return "" if value is None else str(value)
+
+
+def print_results(table: pd.DataFrame, strategy: str | None) -> None:
+    console = Console(width=max(120, Console().width))
+    if table.empty:
+        console.print("no results")
+        return
+    out = Table(title=f"results ({strategy or 'grid_search'})")
+    for column in table.columns:
+        out.add_column(str(column), justify="right" if table[column].dtype.kind in "fi" else "left")
+    for row in table.itertuples(index=False):
+        out.add_row(*(_cell(v) for v in row))
+    console.print(out)

@@ -1,0 +1,68 @@
+"""Resolve and validate a whole grid search before anything starts: configs, grid, folds, every experiment."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlgym.config.loader import SourceMap, load_config
+from mlgym.config.overrides import apply_overrides
+from mlgym.config.sweep import GridPoint, expand_sweeps, find_sweeps
+from mlgym.errors import ConfigError
+from mlgym.registry.builtins import load_builtins
+from mlgym.registry.graph import nodes_of_kind, parse_nodes
+from mlgym.registry.registry import registry
+from mlgym.validation.settings import ValidationSettings
+
+REQUIRED_KINDS = ("model", "trainer", "evaluator")
+
+
+@dataclass(frozen=True)
+class ResolvedGridSearch:
+    """A gs_config loaded, overridden, validated and expanded into its grid."""
+
+    gs_config_path: Path
+    gs_config: dict[str, Any]
+    gs_config_sha256: str
+    source: SourceMap
+    grid: list[GridPoint]
+    sweep_paths: list[str]
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def check_grid_point(point: GridPoint, source: SourceMap) -> None:
+    nodes = parse_nodes(point.config, registry, source)
+    for kind in REQUIRED_KINDS:
+        found = nodes_of_kind(nodes, kind)
+        if len(found) != 1:
+            names = ", ".join(n.name for n in found) or "none"
+            raise ConfigError(f"a gs_config needs exactly one component of kind '{kind}', found {names}",
+                              location=source.find(""),
+                              hint=f"variants of {kind}: {', '.join(registry.variants(kind))}")
+
+
+def resolve_grid_search(gs_config_path: str | Path, overrides: list[str] | None = None) -> ResolvedGridSearch:
+    """Load, override, expand and check every grid point; raises ConfigError with file, line and key path."""
+    load_builtins()
+    path = Path(gs_config_path).resolve()
+    config, source = load_config(path)
+    apply_overrides(config, overrides or [], source)
+    sweeps = find_sweeps(config, source)
+    grid = expand_sweeps(config, source)
+    for point in grid:
+        check_grid_point(point, source)
+    return ResolvedGridSearch(path, config, file_sha256(path), source, grid, list(sweeps))
+
+
+def check_strategy(settings: ValidationSettings, resolved: ResolvedGridSearch) -> None:
+    if settings.strategy == "grid_search":
+        return
+    nodes = parse_nodes(resolved.grid[0].config, registry, resolved.source)
+    splitters = nodes_of_kind(nodes, "splitter")
+    if not splitters or not any(r.name == "dataset" for r in splitters[0].requirements):
+        raise ConfigError(f"{settings.strategy} needs a component of kind 'splitter' with a requirement named "
+                          "'dataset': the folds replace its splits", location=resolved.source.find(""))

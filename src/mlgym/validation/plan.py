@@ -1,0 +1,130 @@
+"""Strategies turn the grid into a plan of jobs: tasks for the scheduler and the spec of every experiment."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from mlgym.config.loader import SourceMap
+from mlgym.config.sweep import GridPoint
+from mlgym.gym.job import run_experiment
+from mlgym.gym.spec import ExperimentSpec
+from mlgym.registry.graph import ComponentGraph, nodes_of_kind, parse_nodes
+from mlgym.registry.registry import registry
+from mlgym.scheduler.task import Task, TaskResult
+from mlgym.validation.folds import make_folds
+from mlgym.validation.selection import select_grid_point
+from mlgym.validation.settings import ValidationSettings
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """What every job of a grid search shares."""
+
+    grid_search_id: str
+    run_dir: str
+    num_epochs: int
+    seed: int
+
+
+@dataclass
+class Plan:
+    """The jobs of a grid search; `specs` holds every experiment known before the run (refits come later)."""
+
+    strategy: str
+    tasks: list[Task]
+    specs: dict[str, ExperimentSpec]
+    grid: list[GridPoint]
+    folds: dict[str, Any] = field(default_factory=dict)
+
+
+def _spec(point: GridPoint, run: RunSettings, experiment_id: str, **kwargs: Any) -> ExperimentSpec:
+    return ExperimentSpec(grid_search_id=run.grid_search_id, experiment_id=experiment_id,
+                          grid_point_id=point.grid_point_id, config=point.config,
+                          hyperparameters=point.hyperparameters, num_epochs=run.num_epochs, seed=run.seed,
+                          run_dir=run.run_dir, **kwargs)
+
+
+def _task(spec: ExperimentSpec, depends_on: tuple[str, ...] = (), prepare: Any = None) -> Task:
+    return Task(task_id=spec.experiment_id, fn=run_experiment, args=(spec,), depends_on=depends_on, prepare=prepare)
+
+
+def dataset_targets(config: dict[str, Any]) -> np.ndarray:
+    """Build only the dataset a splitter requires (in this process) and return its labels for fold making."""
+    nodes = parse_nodes(config, registry, SourceMap())
+    splitters = nodes_of_kind(nodes, "splitter")
+    if not splitters:
+        raise ValueError("cross-validation needs a component of kind 'splitter' whose 'dataset' requirement names "
+                         "the dataset to fold")
+    req = next((r for r in splitters[0].requirements if r.name == "dataset"), None)
+    if req is None:
+        raise ValueError(f"splitter '{splitters[0].name}' needs a requirement named 'dataset'")
+    dataset = ComponentGraph(nodes).get(req.component_name)
+    return np.asarray(dataset.targets)
+
+
+def grid_search_plan(grid: list[GridPoint], run: RunSettings) -> Plan:
+    specs = {p.grid_point_id: _spec(p, run, p.grid_point_id) for p in grid}
+    return Plan("grid_search", [_task(s) for s in specs.values()], specs, grid)
+
+
+def cross_validation_plan(grid: list[GridPoint], run: RunSettings, settings: ValidationSettings,
+                          targets: np.ndarray) -> Plan:
+    folds = make_folds(targets, np.arange(len(targets)), settings.num_folds, settings.stratified,
+                       settings.shuffle, settings.seed)
+    specs = {}
+    for point in grid:
+        for k, (train, held_out) in enumerate(folds):
+            eid = f"{point.grid_point_id}.f{k}"
+            specs[eid] = _spec(point, run, eid, role="cv_fold", fold={"k": k},
+                               split_indices={"train": train, "val": held_out})
+    return Plan("cross_validation", [_task(s) for s in specs.values()], specs, grid, {"folds": len(folds)})
+
+
+@dataclass(frozen=True)
+class RefitPreparer:
+    """Main-process hook of a refit job: pick the grid point from its inner folds, then build the refit spec."""
+
+    outer: int
+    inner_ids: dict[str, list[str]]  # grid point id -> inner experiment ids
+    grid: tuple[GridPoint, ...]
+    run: RunSettings
+    split_indices: dict[str, list[int]]
+    settings: ValidationSettings
+    on_spec: Any = None  # called with the refit spec (to log its experiment_config)
+
+    def __call__(self, results: dict[str, TaskResult]) -> tuple:
+        chosen, scores = select_grid_point(self.inner_ids, results, self.settings.selection)
+        point = next(p for p in self.grid if p.grid_point_id == chosen)
+        spec = _spec(point, self.run, f"refit.o{self.outer}", role="refit", fold={"outer": self.outer},
+                     split_indices=self.split_indices,
+                     extra={"inner_scores": scores, "selection": self.settings.selection.to_dict()})
+        if self.on_spec is not None:
+            self.on_spec(spec)
+        return (spec,)
+
+
+def nested_cv_plan(grid: list[GridPoint], run: RunSettings, settings: ValidationSettings,
+                   targets: np.ndarray, on_refit_spec: Any = None) -> Plan:
+    outer_folds = make_folds(targets, np.arange(len(targets)), settings.num_outer_loop_folds,
+                             settings.stratified, settings.shuffle, settings.seed)
+    specs: dict[str, ExperimentSpec] = {}
+    tasks: list[Task] = []
+    for o, (outer_train, outer_test) in enumerate(outer_folds):
+        inner_folds = make_folds(targets, np.asarray(outer_train), settings.num_inner_loop_folds,
+                                 settings.stratified, settings.shuffle, settings.seed)
+        inner_ids: dict[str, list[str]] = {}
+        for point in grid:
+            for i, (train, val) in enumerate(inner_folds):
+                eid = f"{point.grid_point_id}.o{o}.i{i}"
+                specs[eid] = _spec(point, run, eid, role="inner", fold={"outer": o, "inner": i},
+                                   split_indices={"train": train, "val": val})
+                inner_ids.setdefault(point.grid_point_id, []).append(eid)
+                tasks.append(_task(specs[eid]))
+        preparer = RefitPreparer(o, inner_ids, tuple(grid), run, {"train": outer_train, "test": outer_test},
+                                 settings, on_refit_spec)
+        placeholder = replace(_spec(grid[0], run, f"refit.o{o}"), role="refit", fold={"outer": o})
+        deps = tuple(e for ids in inner_ids.values() for e in ids)
+        tasks.append(_task(placeholder, depends_on=deps, prepare=preparer))
+    return Plan("nested_cv", tasks, specs, grid, {"outer": len(outer_folds)})
