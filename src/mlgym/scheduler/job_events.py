@@ -1,0 +1,53 @@
+"""The scheduler's own events (`job_scheduled`, `job_status`), built the same way by every executor.
+
+See docs/events.md for the payloads. `job_status` "retrying" carries the attempt that was lost and `next_attempt`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mlgym.scheduler.task import EventCallback, Task, TaskResult
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where an attempt runs: the device, the worker's index and its process id."""
+
+    device: str
+    worker: int
+    pid: int
+
+
+class JobEvents:
+    """Sends the scheduler's events of one run to the run's `on_event` callback."""
+
+    def __init__(self, on_event: EventCallback) -> None:
+        self._on_event = on_event
+
+    def scheduled(self, task: Task, attempt: int = 0) -> None:
+        self._on_event("job_scheduled", {"job_id": task.task_id, "depends_on": list(task.depends_on),
+                                         "attempt": attempt}, task.task_id)
+
+    def running(self, task_id: str, where: Placement, attempt: int) -> None:
+        self._status(task_id, "running", where, attempt)
+
+    def done(self, result: TaskResult, where: Placement, attempt: int) -> None:
+        self._status(result.task_id, "done", where, attempt, duration_s=result.duration_s)
+
+    def failed(self, result: TaskResult, where: Placement | None, attempt: int) -> None:
+        self._status(result.task_id, "failed", where, attempt, error=result.error,
+                     traceback=result.traceback or "", duration_s=result.duration_s)
+
+    def retrying(self, task_id: str, where: Placement, attempt: int, error: str) -> None:
+        self._status(task_id, "retrying", where, attempt, error=error, next_attempt=attempt + 1)
+
+    def _status(self, task_id: str, status: str, where: Placement | None, attempt: int, **extra: object) -> None:
+        payload: dict[str, object] = {
+            "status": status,
+            "device": where.device if where else None,
+            "worker": where.worker if where else None,
+            "pid": where.pid if where else None,
+            "attempt": attempt,
+        }
+        payload.update(extra)
+        self._on_event("job_status", payload, task_id)

@@ -1,0 +1,63 @@
+"""The in-process twin of the worker pool: the same graph order and events, no processes; for debugging and tests.
+
+A breakpoint in a task works here, and a traceback points at the real line. A task that kills the process kills
+the run, so there are no retries.
+"""
+from __future__ import annotations
+
+import os
+import time
+import traceback
+from collections.abc import Sequence
+
+from mlgym.scheduler.graph import TaskGraph
+from mlgym.scheduler.job_events import JobEvents, Placement
+from mlgym.scheduler.task import EventCallback, Executor, Task, TaskContext, TaskResult
+from mlgym.scheduler.worker import describe, user_traceback
+
+
+class MainProcessExecutor(Executor):
+    """Runs the tasks one after another in this process, on `device`, with the pool's semantics."""
+
+    def __init__(self, device: str = "cpu") -> None:
+        self.device = device
+
+    def run(self, tasks: Sequence[Task], on_event: EventCallback) -> dict[str, TaskResult]:
+        graph = TaskGraph(tasks)
+        events = JobEvents(on_event)
+        for task in tasks:
+            events.scheduled(task)
+        where = Placement(device=self.device, worker=0, pid=os.getpid())
+        while not graph.finished():
+            task = graph.pop_ready()
+            if task is None:  # cannot happen for a validated graph; guards against an endless loop
+                raise RuntimeError("no task is ready but the run is not finished")
+            try:
+                args = task.prepare(graph.dependency_results(task)) if task.prepare else task.args
+            except Exception as exc:  # noqa: BLE001 - as in the pool: the task fails before it runs
+                result = TaskResult(task.task_id, ok=False, error=describe(exc), traceback=traceback.format_exc(),
+                                    attempts=0)
+                events.failed(result, None, 0)
+            else:
+                events.running(task.task_id, where, 0)
+                result = self._execute(task, tuple(args), on_event)
+                if result.ok:
+                    events.done(result, where, 0)
+                else:
+                    events.failed(result, where, 0)
+            for cascaded in graph.complete(result):
+                events.failed(cascaded, None, 0)
+        return {t.task_id: graph.results[t.task_id] for t in tasks}
+
+    def _execute(self, task: Task, args: tuple, on_event: EventCallback) -> TaskResult:
+        def emit(event_type: str, payload: dict | None = None, experiment_id: str | None = None) -> None:
+            on_event(event_type, dict(payload or {}), experiment_id or task.task_id)
+
+        context = TaskContext(device=self.device, worker_index=0, attempt=0, emit=emit)
+        start = time.perf_counter()
+        try:
+            value = task.fn(*args, context=context)
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - a task's failure is data
+            return TaskResult(task.task_id, ok=False, error=describe(exc), traceback=user_traceback(exc),
+                              duration_s=time.perf_counter() - start)
+        return TaskResult(task.task_id, ok=True, value=value, duration_s=time.perf_counter() - start)

@@ -1,0 +1,304 @@
+"""The worker pool: P persistent spawned processes, one device each, running a task graph without stage barriers.
+
+The main process is the only one that calls `on_event`, so the event log keeps one writer and a gapless `seq`.
+It waits on every worker's pipe and process sentinel at once (multiprocessing.connection.wait), so a finished
+task is followed by the next one at once, and a worker that dies (SIGKILL, segfault, out of memory) is seen
+within moments: its task is retried on a fresh worker that takes its place, up to `max_retries` times.
+"""
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import pickle
+import signal
+import threading
+import traceback
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
+
+from mlgym.scheduler.devices import device_for_worker
+from mlgym.scheduler.graph import TaskGraph
+from mlgym.scheduler.job_events import JobEvents, Placement
+from mlgym.scheduler.task import (EventCallback, Executor, Interrupted, SchedulerError, Task, TaskResult)
+from mlgym.scheduler.worker import Initializer, describe, worker_main
+
+_WAIT_S = 1.0
+_JOIN_S = 3.0
+_MAX_START_FAILURES = 3
+
+
+@dataclass
+class _Worker:
+    """The main process's view of one worker process."""
+
+    index: int
+    device: str
+    process: BaseProcess
+    conn: Connection
+    pid: int | None = None
+    ready: bool = False
+    task_id: str | None = None
+    attempt: int = 0
+
+    def placement(self) -> Placement:
+        return Placement(device=self.device, worker=self.index, pid=self.pid or self.process.pid or -1)
+
+
+def _exit_description(exitcode: int | None) -> str:
+    if exitcode is None:
+        return "an unknown status"
+    if exitcode < 0:
+        with contextlib.suppress(ValueError):
+            return f"signal {signal.Signals(-exitcode).name}"
+        return f"signal {-exitcode}"
+    return f"exit code {exitcode}"
+
+
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """While running, turn SIGTERM into an exception so workers are cleaned up like on Ctrl-C."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        raise Interrupted(signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class WorkerPool(Executor):
+    """Runs tasks on `process_count` persistent worker processes; worker i uses `devices[i % len(devices)]`.
+
+    Used as a context manager the workers live across several `run` calls; otherwise `run` starts them and stops
+    them when it returns. `worker_initializer` (a picklable callable, or `(fn, args)`) runs once in every worker.
+    `threads_per_worker` caps BLAS/OpenMP threads and calls torch.set_num_threads (importing torch once per
+    worker when it is installed); None leaves threads alone and does not import torch.
+    """
+
+    def __init__(self, process_count: int, devices: Sequence[str] = ("cpu",), max_retries: int = 1,
+                 threads_per_worker: int | None = 1, worker_initializer: Initializer | None = None) -> None:
+        if process_count < 1:
+            raise SchedulerError(f"process_count must be at least 1, got {process_count}")
+        if max_retries < 0:
+            raise SchedulerError(f"max_retries must be 0 or more, got {max_retries}")
+        if not devices:
+            raise SchedulerError("devices must name at least one device, e.g. ['cpu'] or ['cuda:0']")
+        self.process_count = process_count
+        self.devices = tuple(devices)
+        self.max_retries = max_retries
+        self.threads_per_worker = threads_per_worker
+        self.worker_initializer = worker_initializer
+        self._context = multiprocessing.get_context("spawn")
+        self._workers: list[_Worker] = []
+        self._start_failures = [0] * process_count
+
+    # --- worker processes -------------------------------------------------------------------------------
+    @property
+    def worker_pids(self) -> list[int]:
+        """Process ids of the current workers (a replaced worker's new pid included)."""
+        return [w.process.pid for w in self._workers if w.process.pid is not None]
+
+    def start(self) -> None:
+        """Start the worker processes (a no-op when they run already)."""
+        if not self._workers:
+            self._workers = [self._spawn(i) for i in range(self.process_count)]
+
+    def _spawn(self, index: int) -> _Worker:
+        main_end, worker_end = self._context.Pipe(duplex=True)
+        device = device_for_worker(self.devices, index)
+        process = self._context.Process(
+            target=worker_main, name=f"mlgym-worker-{index}", daemon=True,
+            args=(worker_end, index, device, self.threads_per_worker, self.worker_initializer, os.getpid()))
+        process.start()
+        worker_end.close()
+        return _Worker(index=index, device=device, process=process, conn=main_end)
+
+    def close(self) -> None:
+        """Stop the workers: ask idle ones to exit, terminate whatever is still alive after a grace period."""
+        for worker in self._workers:
+            with contextlib.suppress(OSError, ValueError):
+                worker.conn.send(None)
+        for worker in self._workers:
+            worker.process.join(_JOIN_S)
+        self.terminate()
+
+    def terminate(self) -> None:
+        """Terminate and join every worker now (SIGTERM, then SIGKILL for any that linger)."""
+        for worker in self._workers:
+            if worker.process.is_alive():
+                worker.process.terminate()
+        for worker in self._workers:
+            worker.process.join(_JOIN_S)
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join()
+            worker.conn.close()
+            worker.process.close()
+        self._workers = []
+
+    def __enter__(self) -> "WorkerPool":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- running a task graph ---------------------------------------------------------------------------
+    def run(self, tasks: Sequence[Task], on_event: EventCallback) -> dict[str, TaskResult]:
+        graph = TaskGraph(tasks)
+        owns_workers = not self._workers
+        events = JobEvents(on_event)
+        try:
+            with _sigterm_raises():
+                for task in tasks:
+                    events.scheduled(task)
+                self.start()
+                _Run(self, graph, events, on_event).loop()
+        except BaseException:
+            self.terminate()
+            raise
+        if owns_workers:
+            self.close()
+        return {t.task_id: graph.results[t.task_id] for t in tasks}
+
+    def _replace(self, worker: _Worker) -> _Worker:
+        worker.process.join(_JOIN_S)
+        worker.conn.close()
+        with contextlib.suppress(ValueError):
+            worker.process.close()
+        fresh = self._spawn(worker.index)
+        self._workers[worker.index] = fresh
+        return fresh
+
+
+class _Run:
+    """The main loop of one `WorkerPool.run`: dispatch ready tasks, receive messages, handle dead workers."""
+
+    def __init__(self, pool: WorkerPool, graph: TaskGraph, events: JobEvents, on_event: EventCallback) -> None:
+        self.pool = pool
+        self.graph = graph
+        self.events = events
+        self.on_event = on_event
+        self.attempts = {task_id: 0 for task_id in graph.tasks}
+        self.blobs: dict[str, bytes] = {}
+
+    def loop(self) -> None:
+        while not self.graph.finished():
+            self._dispatch()
+            if self.graph.finished():
+                break
+            workers = list(self.pool._workers)
+            by_handle: dict[object, tuple[str, _Worker]] = {}
+            for w in workers:
+                by_handle[w.conn] = ("conn", w)
+                by_handle[w.process.sentinel] = ("sentinel", w)
+            ready = wait(list(by_handle), timeout=_WAIT_S)
+            dead = []
+            for handle in ready:
+                kind, worker = by_handle[handle]
+                if kind == "conn":
+                    self._receive(worker)
+                else:
+                    dead.append(worker)
+            for worker in dead:
+                self._handle_death(worker)
+
+    # --- dispatch -------------------------------------------------------------------------------------
+    def _dispatch(self) -> None:
+        for worker in self.pool._workers:
+            while worker.ready and worker.task_id is None and self.graph.has_ready():
+                task = self.graph.pop_ready()
+                assert task is not None
+                blob = self._blob_for(task)
+                if blob is None:
+                    continue
+                self._send(worker, task, blob)
+
+    def _blob_for(self, task: Task) -> bytes | None:
+        """Pickle (fn, args) once per task; a failing `prepare` or an unpicklable task fails the task."""
+        if task.task_id in self.blobs:
+            return self.blobs[task.task_id]
+        try:
+            args = task.prepare(self.graph.dependency_results(task)) if task.prepare else task.args
+            blob = pickle.dumps((task.fn, tuple(args)), protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:  # noqa: BLE001 - the task fails, the run goes on
+            self._finish(TaskResult(task.task_id, ok=False, error=describe(exc), attempts=0,
+                                    traceback=traceback.format_exc()), None, 0)
+            return None
+        self.blobs[task.task_id] = blob
+        return blob
+
+    def _send(self, worker: _Worker, task: Task, blob: bytes) -> None:
+        attempt = self.attempts[task.task_id]
+        worker.task_id, worker.attempt = task.task_id, attempt
+        self.events.running(task.task_id, worker.placement(), attempt)
+        try:
+            worker.conn.send(("task", task.task_id, attempt, blob))
+        except OSError:
+            pass  # the worker just died; its sentinel reports it and the task is retried from there
+
+    # --- messages from workers ------------------------------------------------------------------------
+    def _receive(self, worker: _Worker) -> None:
+        """Handle every message that is waiting on the worker's pipe."""
+        try:
+            while worker.conn.poll():
+                self._handle(worker, worker.conn.recv())
+        except (EOFError, OSError):
+            pass  # the worker is gone; its sentinel is handled by the loop
+
+    def _handle(self, worker: _Worker, message: tuple) -> None:
+        kind = message[0]
+        if kind == "event":
+            _, task_id, event_type, payload, experiment_id = message
+            self.on_event(event_type, payload, experiment_id)
+        elif kind == "result":
+            result: TaskResult = message[1]
+            placement, attempt = worker.placement(), worker.attempt
+            worker.task_id = None
+            self._finish(result, placement, attempt)
+        elif kind == "ready":
+            worker.pid, worker.ready = message[1], True
+            self.pool._start_failures[worker.index] = 0
+        elif kind == "init_failed":
+            raise SchedulerError(f"worker {worker.index} on {worker.device} could not start: {message[1]}\n"
+                                 f"{message[2]}")
+
+    def _finish(self, result: TaskResult, placement: Placement | None, attempt: int) -> None:
+        if result.ok:
+            self.events.done(result, placement, attempt)  # type: ignore[arg-type]
+        else:
+            self.events.failed(result, placement, attempt)
+        for cascaded in self.graph.complete(result):
+            self.events.failed(cascaded, None, 0)
+
+    # --- dead workers ---------------------------------------------------------------------------------
+    def _handle_death(self, worker: _Worker) -> None:
+        self._receive(worker)  # whatever it sent before dying comes first, a result included
+        worker.process.join(_JOIN_S)
+        how = _exit_description(worker.process.exitcode)
+        placement, task_id, attempt = worker.placement(), worker.task_id, worker.attempt
+        if not worker.ready:
+            self.pool._start_failures[worker.index] += 1
+            if self.pool._start_failures[worker.index] >= _MAX_START_FAILURES:
+                raise SchedulerError(f"worker {worker.index} on {worker.device} died {_MAX_START_FAILURES} "
+                                     f"times while starting (last with {how})")
+        self.pool._replace(worker)
+        if task_id is None:
+            return
+        error = (f"WorkerDied: worker {worker.index} (pid {placement.pid}) on {worker.device} died with {how} "
+                 f"while running {task_id!r} (attempt {attempt})")
+        if attempt < self.pool.max_retries:
+            self.events.retrying(task_id, placement, attempt, error)
+            self.attempts[task_id] = attempt + 1
+            self.graph.requeue(task_id)
+        else:
+            self._finish(TaskResult(task_id, ok=False, error=error, traceback="", attempts=attempt + 1),
+                         placement, attempt)

@@ -1,0 +1,133 @@
+"""The body of one worker process: bind a device, run the initializer once, then run tasks one at a time.
+
+Protocol on the worker's own duplex pipe (no lock is shared between processes, so a killed worker cannot block
+the others):
+  main -> worker: ("task", task_id, attempt, pickled (fn, args))  |  None = stop
+  worker -> main: ("ready", pid) | ("init_failed", error, traceback)
+                  | ("event", task_id, event_type, payload, experiment_id) | ("result", TaskResult)
+Events and the result of a task travel on the same pipe, so the main process receives every event of a task
+before its result.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import Any
+
+from mlgym.scheduler.devices import apply_torch_threads, bind_device, set_thread_env
+from mlgym.scheduler.task import TaskContext, TaskResult
+
+Initializer = Callable[[], Any] | tuple[Callable[..., Any], tuple]
+_PARENT_POLL_S = 0.5
+
+
+def describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def user_traceback(exc: BaseException) -> str:
+    """The traceback of `exc` without the scheduler's own frame that called the task."""
+    tb = exc.__traceback__
+    tb = tb.tb_next if tb is not None and tb.tb_next is not None else tb
+    return "".join(traceback.format_exception(type(exc), exc, tb))
+
+
+def run_initializer(initializer: Initializer | None) -> None:
+    """Call `initializer`, given as a callable or as `(fn, args)`."""
+    if initializer is None:
+        return
+    if isinstance(initializer, tuple):
+        fn, args = initializer
+        fn(*args)
+    else:
+        initializer()
+
+
+def _exit_when_orphaned(parent_pid: int) -> None:
+    """Kill this worker when the main process is gone (e.g. SIGKILLed), so no worker outlives its pool."""
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent_pid:
+                os._exit(1)
+            time.sleep(_PARENT_POLL_S)
+    threading.Thread(target=watch, name="mlgym-parent-watch", daemon=True).start()
+
+
+class _Channel:
+    """The worker's end of the pipe; sends are serialized so a task may emit from several threads."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self._lock = threading.Lock()
+
+    def send(self, message: tuple) -> None:
+        with self._lock:
+            self.conn.send(message)
+
+    def emitter(self, task_id: str) -> Callable[..., None]:
+        def emit(event_type: str, payload: dict | None = None, experiment_id: str | None = None) -> None:
+            self.send(("event", task_id, event_type, dict(payload or {}), experiment_id or task_id))
+        return emit
+
+
+def execute(task_id: str, attempt: int, blob: bytes, context_of: Callable[[str, int], TaskContext]
+            ) -> TaskResult:
+    """Unpickle and run one task; any exception becomes a failed result with its traceback."""
+    start = time.perf_counter()
+    try:
+        fn, args = pickle.loads(blob)
+        value = fn(*args, context=context_of(task_id, attempt))
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - a task's failure is data, not a worker crash
+        return TaskResult(task_id, ok=False, error=describe(exc), traceback=user_traceback(exc),
+                          attempts=attempt + 1, duration_s=time.perf_counter() - start)
+    return TaskResult(task_id, ok=True, value=value, attempts=attempt + 1,
+                      duration_s=time.perf_counter() - start)
+
+
+def _send_result(channel: _Channel, result: TaskResult) -> None:
+    try:
+        channel.send(("result", result))
+    except (pickle.PicklingError, TypeError, AttributeError) as exc:
+        # Pickling happens before any byte is written, so the pipe is still clean here.
+        channel.send(("result", TaskResult(result.task_id, ok=False, attempts=result.attempts,
+                                           error=f"the task's return value cannot be pickled: {describe(exc)}",
+                                           traceback=traceback.format_exc(), duration_s=result.duration_s)))
+
+
+def worker_main(conn: Connection, worker_index: int, device: str, threads: int | None,
+                initializer: Initializer | None, parent_pid: int) -> None:
+    """Entry point of a spawned worker process."""
+    # Ctrl-C goes to the whole process group; the main process decides how workers stop.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    set_thread_env(threads)
+    _exit_when_orphaned(parent_pid)
+    channel = _Channel(conn)
+    try:
+        bind_device(device)
+        run_initializer(initializer)
+        apply_torch_threads(threads, import_torch=True)
+    except BaseException as exc:  # noqa: BLE001 - report any start-up failure to the main process
+        channel.send(("init_failed", describe(exc), traceback.format_exc()))
+        return
+    channel.send(("ready", os.getpid()))
+
+    def context_of(task_id: str, attempt: int) -> TaskContext:
+        return TaskContext(device=device, worker_index=worker_index, attempt=attempt,
+                           emit=channel.emitter(task_id))
+
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return
+        if message is None:
+            return
+        _, task_id, attempt, blob = message
+        apply_torch_threads(threads)  # torch may have been imported by the previous task
+        _send_result(channel, execute(task_id, attempt, blob, context_of))
