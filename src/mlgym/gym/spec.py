@@ -26,4 +26,4 @@ class ExperimentSpec:
         """Payload of this experiment's `experiment_config` event."""
         return {"config": self.config, "grid_point_id": self.grid_point_id,
                 "hyperparameters": self.hyperparameters, "num_epochs": self.num_epochs, "seed": self.seed,
-                "role": self.role, "fold": self.fold}
+                "role": self.role, "fold": self.fold, **self.extra}
