@@ -1,13 +1,14 @@
 """WorkerPool with real spawned worker processes: events, results, the task graph, devices and threads."""
 from __future__ import annotations
 
+import psutil
 import pytest
-import scheduler_tasks as st
-import scheduler_torch_tasks as tt
-from scheduler_recorder import Recorder
 
 from mlgym.events.event_log import EventLog, read_events
 from mlgym.scheduler import MainProcessExecutor, SchedulerError, Task, WorkerPool, resolve_devices
+from tests.mlgym.scheduler import scheduler_tasks as st
+from tests.mlgym.scheduler import scheduler_torch_tasks as tt
+from tests.mlgym.scheduler.scheduler_recorder import Recorder
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -133,7 +134,6 @@ def test_main_process_executor_has_the_same_events_and_failures() -> None:
 
 
 def test_workers_persist_across_runs_and_are_gone_after_close() -> None:
-    import psutil
     with plain_pool(2) as pool:
         first, second = Recorder(), Recorder()
         pool.run([Task(f"a{i}", st.sleep, (0.05,)) for i in range(6)], first)
