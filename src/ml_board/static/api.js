@@ -1,0 +1,61 @@
+// REST access to the board: JSON requests and the NDJSON event stream used to replay a stored run.
+
+/** An HTTP error carrying the status and the server's `{"error": ...}` message. */
+export class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+async function failure(resp) {
+  let message = `${resp.status} ${resp.statusText}`;
+  try {
+    const body = await resp.json();
+    if (body && body.error) message = body.error;
+  } catch (_) { /* not JSON: keep the status line */ }
+  return new ApiError(resp.status, message);
+}
+
+/** GET `path` and return the parsed JSON; throws ApiError on a non-2xx answer. */
+export async function getJSON(path) {
+  const resp = await fetch(path, { headers: { Accept: "application/json" } });
+  if (!resp.ok) throw await failure(resp);
+  return resp.json();
+}
+
+export const gsPath = (gs) => `/api/grid_searches/${encodeURIComponent(gs)}`;
+
+/**
+ * Stream every stored event of `gs` from `fromSeq` as NDJSON, calling `onBatch(events)` once per received chunk,
+ * so a large run is applied while it downloads. Resolves when the stream ends.
+ */
+export async function streamEvents(gs, fromSeq, onBatch, signal) {
+  const url = `${gsPath(gs)}/events?from_seq=${fromSeq}&format=ndjson`;
+  const resp = await fetch(url, { headers: { Accept: "application/x-ndjson" }, signal });
+  if (!resp.ok) throw await failure(resp);
+  const reader = resp.body.getReader();
+  const decoder = new TextDecoder();
+  let rest = "";
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    const text = rest + decoder.decode(value, { stream: true });
+    const cut = text.lastIndexOf("\n");
+    if (cut < 0) { rest = text; continue; }
+    rest = text.slice(cut + 1);
+    onBatch(parseLines(text.slice(0, cut)));
+  }
+  if (rest.trim()) {
+    // A server may omit the final newline; a line that does not parse is a torn write the live feed resends.
+    try { onBatch([JSON.parse(rest)]); } catch (_) { /* skipped */ }
+  }
+}
+
+function parseLines(text) {
+  const out = [];
+  for (const line of text.split("\n")) {
+    if (line) out.push(JSON.parse(line));
+  }
+  return out;
+}

@@ -1,0 +1,62 @@
+// Entry point: hash routes to views and shows the state of the live connection.
+import { LiveFeed } from "./live.js";
+import { esc } from "./format.js";
+import { ListView } from "./list_view.js";
+import { RunView } from "./run_view.js";
+import { ExperimentView } from "./experiment_view.js";
+
+const live = new LiveFeed();
+const viewEl = document.getElementById("view");
+const crumbsEl = document.getElementById("crumbs");
+const connEl = document.getElementById("conn");
+const bannerEl = document.getElementById("banner");
+let current = null;
+
+const CONN_TEXT = { connecting: "connecting…", connected: "live", disconnected: "disconnected" };
+let wasConnected = false;
+live.onState((state) => {
+  connEl.className = `conn conn-${state}`;
+  connEl.querySelector("span").textContent = CONN_TEXT[state] || state;
+  if (state === "connected") {
+    wasConnected = true;
+    bannerEl.hidden = true;
+  } else if (state === "disconnected") {
+    bannerEl.hidden = false;
+    bannerEl.textContent = wasConnected
+      ? "Connection to the board lost — reconnecting; no points will be missed."
+      : "Cannot reach the board — retrying…";
+  }
+});
+
+/** Parse the hash: "#/", "#/gs/<id>", "#/gs/<id>/exp/<exp>". */
+function route() {
+  const parts = location.hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
+  if (parts[0] === "gs" && parts[1] && parts[2] === "exp" && parts[3]) return { name: "experiment", gs: parts[1], exp: parts[3] };
+  if (parts[0] === "gs" && parts[1]) return { name: "run", gs: parts[1] };
+  return { name: "list" };
+}
+
+function crumbs(r) {
+  const items = [`<a href="#/">Grid searches</a>`];
+  if (r.gs) items.push(`<a href="#/gs/${encodeURIComponent(r.gs)}">${esc(r.gs)}</a>`);
+  if (r.exp) items.push(`<span>${esc(r.exp)}</span>`);
+  crumbsEl.innerHTML = items.join(`<span class="sep">/</span>`);
+}
+
+function show() {
+  if (current) current.unmount();
+  const r = route();
+  crumbs(r);
+  viewEl.innerHTML = "";
+  if (r.name === "run") current = new RunView(live, r.gs);
+  else if (r.name === "experiment") current = new ExperimentView(live, r.gs, r.exp);
+  else current = new ListView(live);
+  document.title = r.gs ? `${r.exp || r.gs} · MLboard` : "MLboard";
+  current.mount(viewEl);
+  window.mlboard.view = current;
+}
+
+// A read-only handle for tests and the benchmark: what the page holds, never used by the page itself.
+window.mlboard = { live, view: null };
+window.addEventListener("hashchange", show);
+show();

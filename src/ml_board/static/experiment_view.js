@@ -1,0 +1,112 @@
+// The page of one experiment: resolved config, status history, error and traceback, checkpoints; refreshed live.
+import { ApiError, getJSON, gsPath } from "./api.js";
+import { badge, datetime, esc, num } from "./format.js";
+import { shortPath } from "./experiments_table.js";
+
+const REFRESH_MS = 400;
+
+/** URL to download a checkpoint whose `path` is relative to the grid search folder ("checkpoints/<exp>/…"). */
+export function checkpointUrl(gs, path) {
+  const rel = String(path).replace(/^checkpoints\//, "");
+  return `${gsPath(gs)}/checkpoints/${rel.split("/").map(encodeURIComponent).join("/")}`;
+}
+
+function bytes(n) {
+  if (n == null) return "";
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 ** 2).toFixed(1)} MiB`;
+}
+
+/** Shows one experiment and re-reads it from the board whenever one of its events arrives. */
+export class ExperimentView {
+  constructor(live, gs, exp) {
+    this.live = live;
+    this.gs = gs;
+    this.exp = exp;
+    this.nextSeq = 0;
+    this.timer = null;
+    this.unsubscribe = null;
+    this.gone = false;
+  }
+
+  mount(el) {
+    this.el = el;
+    el.innerHTML = `<div class="experiment" data-state="loading"><section class="card"><p class="muted pad">Loading experiment…</p></section></div>`;
+    this.root = el.querySelector(".experiment");
+    this.start();
+  }
+
+  unmount() {
+    this.gone = true;
+    clearTimeout(this.timer);
+    if (this.unsubscribe) this.unsubscribe();
+  }
+
+  async start() {
+    try {
+      const summary = await getJSON(gsPath(this.gs));
+      this.nextSeq = (summary.last_seq ?? -1) + 1;
+      await this.refresh();
+    } catch (err) {
+      return this.fail(err);
+    }
+    this.unsubscribe = this.live.subscribe(this.gs, () => this.nextSeq, (events) => {
+      let mine = false;
+      for (const ev of events) {
+        if (ev.seq < this.nextSeq) continue;
+        this.nextSeq = ev.seq + 1;
+        if (ev.experiment_id === this.exp) mine = true;
+      }
+      if (mine && !this.timer) this.timer = setTimeout(() => { this.timer = null; this.refresh().catch(() => {}); }, REFRESH_MS);
+    });
+  }
+
+  async refresh() {
+    const data = await getJSON(`${gsPath(this.gs)}/experiments/${encodeURIComponent(this.exp)}`);
+    if (!this.gone) this.render(data);
+  }
+
+  fail(err) {
+    const missing = err instanceof ApiError && err.status === 404;
+    this.root.dataset.state = missing ? "missing" : "error";
+    this.root.innerHTML = `<section class="card"><div class="empty ${missing ? "" : "error"}" id="exp-error">
+      <h2>${missing ? `Experiment “${esc(this.exp)}” does not exist in grid search “${esc(this.gs)}”` : "Cannot load this experiment"}</h2>
+      <p>${esc(err.message)}</p><p><a href="#/gs/${encodeURIComponent(this.gs)}">Back to the grid search</a></p></div></section>`;
+  }
+
+  render(d) {
+    this.root.dataset.state = "ready";
+    const hp = Object.entries(d.hyperparameters || {});
+    const latest = Object.entries(d.latest || {}).sort();
+    const history = d.status_history || [];
+    const cps = d.checkpoints || [];
+    const fold = d.fold ? Object.entries(d.fold).filter(([, v]) => v != null).map(([k, v]) => `${k} ${v}`).join(" · ") : "";
+    this.root.innerHTML = `
+      <section class="card"><div class="card-head"><h1 class="mono">${esc(d.experiment_id)}</h1><span id="exp-status">${badge(d.status)}</span></div>
+        <div class="stats">
+          <div class="stat"><span>Grid point</span><b class="mono">${esc(d.grid_point_id ?? "")}</b></div>
+          <div class="stat"><span>Role</span><b>${esc(d.role ?? "")}${fold ? ` <span class="muted">${esc(fold)}</span>` : ""}</b></div>
+          <div class="stat"><span>Epoch</span><b>${esc(d.epoch ?? 0)}${d.num_epochs ? ` / ${esc(d.num_epochs)}` : ""}</b></div>
+          ${hp.map(([k, v]) => `<div class="stat" title="${esc(k)}"><span>${esc(shortPath(k))}</span><b class="mono">${esc(num(v))}</b></div>`).join("")}
+        </div></section>
+      ${d.status === "failed" || d.error || d.traceback ? `<section class="card failure" id="exp-failure"><h2>Failed</h2>
+        <p class="error-text">${esc(d.error || "no error message")}</p>${d.traceback ? `<pre class="trace">${esc(d.traceback)}</pre>` : ""}</section>` : ""}
+      <div class="two-col">
+        <section class="card"><div class="card-head"><h2>Scores</h2><span class="muted">latest · best (epoch ${esc(d.best_epoch ?? "–")})</span></div>
+          ${latest.length ? `<table class="grid"><thead><tr><th>Split / name</th><th class="num">Latest</th><th class="num">Best</th></tr></thead><tbody>
+          ${latest.map(([k, v]) => `<tr><td>${esc(k)}</td><td class="num mono">${esc(num(v))}</td><td class="num mono strong">${esc(num(d.best?.[k]))}</td></tr>`).join("")}
+          </tbody></table>` : `<p class="muted pad">No scores yet.</p>`}</section>
+        <section class="card"><div class="card-head"><h2>Status history</h2></div>
+          <table class="grid" id="history"><thead><tr><th class="num">Seq</th><th>Time</th><th>Event</th><th>Status</th></tr></thead><tbody>
+          ${history.map((h) => `<tr><td class="num muted">${esc(h.seq)}</td><td>${esc(datetime(h.ts))}</td><td class="small">${esc(h.event_type)}</td><td>${badge(h.status)}</td></tr>`).join("")}
+          </tbody></table></section>
+      </div>
+      <section class="card"><div class="card-head"><h2>Checkpoints</h2></div>
+        ${cps.length ? `<table class="grid" id="checkpoints"><thead><tr><th class="num">Epoch</th><th>File</th><th>Action</th><th class="num">Size</th><th>SHA-256</th></tr></thead><tbody>
+        ${cps.map((c) => `<tr><td class="num">${esc(c.epoch)}</td><td>${c.action === "saved" ? `<a class="mono" download href="${esc(checkpointUrl(this.gs, c.path))}">${esc(c.path)}</a>` : `<span class="mono muted">${esc(c.path)}</span>`}</td>
+          <td>${esc(c.action)}</td><td class="num">${esc(bytes(c.bytes))}</td><td class="mono small muted">${esc(String(c.sha256 || "").slice(0, 16))}</td></tr>`).join("")}
+        </tbody></table>` : `<p class="muted pad">No checkpoints.</p>`}</section>
+      <section class="card"><div class="card-head"><h2>Resolved config</h2></div><pre class="config" id="config">${esc(JSON.stringify(d.config ?? {}, null, 2))}</pre></section>`;
+  }
+}

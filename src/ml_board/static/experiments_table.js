@@ -1,0 +1,144 @@
+// The experiments table: status, progress, swept hyperparameters and the chosen metric; sortable and filterable.
+import { colorOf } from "./palette.js";
+import { badge, esc, num } from "./format.js";
+
+/** Short header for a hyperparameter path: "optimizer.config.lr" -> "optimizer.lr". */
+export function shortPath(path) {
+  return path.split(".").filter((p) => p !== "config").join(".");
+}
+
+function foldText(exp) {
+  const f = exp.fold;
+  if (!f) return exp.role === "train" ? "" : exp.role;
+  if (exp.role === "refit") return `outer ${f.outer} · refit`;
+  if (f.outer != null && f.inner != null) return `outer ${f.outer} · inner ${f.inner}`;
+  if (f.outer != null) return `outer ${f.outer}`;
+  return `fold ${f.k ?? f.inner ?? ""}`;
+}
+
+/** Renders the experiments of a RunModel; tells the run view which row the pointer is on. */
+export class ExperimentsTable {
+  constructor(el, model, { onHover, onFilter, linkOf }) {
+    this.el = el;
+    this.model = model;
+    this.onHover = onHover;
+    this.onFilter = onFilter;
+    this.linkOf = linkOf;
+    this.key = null;
+    this.sort = { col: "index", dir: 1 };
+    this.query = "";
+    this.statusFilter = "all";
+    this.highlighted = null;
+    el.innerHTML = `<table class="grid exp-table"><thead></thead><tbody></tbody></table>`;
+    this.thead = el.querySelector("thead");
+    this.tbody = el.querySelector("tbody");
+    this.thead.addEventListener("click", (e) => {
+      const th = e.target.closest("th[data-col]");
+      if (!th) return;
+      const col = th.dataset.col;
+      this.sort = { col, dir: this.sort.col === col ? -this.sort.dir : (col.startsWith("hp:") || col === "index" || col === "id" ? 1 : -1) };
+      this.render();
+    });
+    this.tbody.addEventListener("mouseover", (e) => {
+      const tr = e.target.closest("tr[data-exp]");
+      if (tr) this.onHover(this.model.experiments.get(tr.dataset.exp) || null);
+    });
+    this.tbody.addEventListener("mouseleave", () => this.onHover(null));
+  }
+
+  setKey(key) { this.key = key; this.render(); }
+
+  setQuery(query, status) {
+    this.query = query.trim().toLowerCase();
+    this.statusFilter = status;
+    this.render();
+    this.onFilter(this.hiddenIds());
+  }
+
+  sweepPaths() {
+    const fromStart = this.model.started?.sweep_paths;
+    if (fromStart && fromStart.length) return fromStart;
+    const paths = new Set();
+    for (const exp of this.model.list) for (const p of Object.keys(exp.hp)) paths.add(p);
+    return [...paths];
+  }
+
+  matches(exp) {
+    if (this.statusFilter !== "all" && exp.status !== this.statusFilter) return false;
+    if (!this.query) return true;
+    const text = [exp.id, exp.status, exp.phase, exp.role, foldText(exp),
+      ...Object.entries(exp.hp).map(([k, v]) => `${shortPath(k)}=${num(v)}`)].join(" ").toLowerCase();
+    return this.query.split(/\s+/).every((term) => text.includes(term));
+  }
+
+  hiddenIds() {
+    return new Set(this.model.list.filter((e) => !this.matches(e)).map((e) => e.id));
+  }
+
+  sortValue(exp, col) {
+    if (col === "index") return exp.index;
+    if (col === "id") return exp.id;
+    if (col === "status") return ["failed", "running", "scheduled", "done"].indexOf(exp.status);
+    if (col === "progress") return exp.progress();
+    if (col === "fold") return foldText(exp);
+    if (col === "latest") return exp.latest[this.key];
+    if (col === "best") return exp.best[this.key];
+    if (col === "best_epoch") return exp.bestEpoch[this.key];
+    if (col.startsWith("hp:")) return exp.hp[col.slice(3)];
+    return null;
+  }
+
+  sorted(rows) {
+    const { col, dir } = this.sort;
+    return rows.sort((a, b) => {
+      const va = this.sortValue(a, col), vb = this.sortValue(b, col);
+      if (va == null && vb == null) return a.index - b.index;
+      if (va == null) return 1;           // missing values last, whatever the direction
+      if (vb == null) return -1;
+      if (va < vb) return -dir;
+      if (va > vb) return dir;
+      return a.index - b.index;
+    });
+  }
+
+  render() {
+    const paths = this.sweepPaths();
+    const showFold = this.model.list.some((e) => e.fold || e.role !== "train");
+    const keyLabel = this.key ? esc(this.key) : "metric";
+    const arrow = (col) => (this.sort.col === col ? (this.sort.dir > 0 ? " ▲" : " ▼") : "");
+    const th = (col, label, cls = "", title = "") =>
+      `<th data-col="${esc(col)}" class="sortable ${cls}"${title ? ` title="${esc(title)}"` : ""}>${label}${arrow(col)}</th>`;
+    this.thead.innerHTML = `<tr>${th("id", "Experiment")}${th("status", "Status")}${th("progress", "Progress")}
+      ${showFold ? th("fold", "Fold") : ""}
+      ${paths.map((p) => th(`hp:${p}`, esc(shortPath(p)), "num hp", p)).join("")}
+      ${th("latest", `Latest <span class="muted">${keyLabel}</span>`, "num")}${th("best", `Best <span class="muted">${keyLabel}</span>`, "num")}
+      ${th("best_epoch", "Best epoch", "num")}</tr>`;
+    const rows = this.sorted(this.model.list.filter((e) => this.matches(e)));
+    const key = this.key;
+    this.tbody.innerHTML = rows.map((exp) => {
+      const pct = (exp.progress() * 100).toFixed(0);
+      const epochs = exp.numEpochs ? `${exp.epoch}/${exp.numEpochs}` : exp.epoch ? String(exp.epoch) : "–";
+      const phase = exp.phase && exp.phase !== exp.status && exp.status === "running" ? `<span class="muted small">${esc(exp.phase)}</span>` : "";
+      const err = exp.error ? ` title="${esc(exp.error)}"` : "";
+      return `<tr data-exp="${esc(exp.id)}" class="${exp.index === this.highlighted ? "hl" : ""}">
+        <td><i class="swatch" style="background:${colorOf(exp.index)}"></i><a class="mono" href="${this.linkOf(exp)}">${esc(exp.id)}</a></td>
+        <td${err}>${badge(exp.status)} ${phase}</td>
+        <td><div class="progress progress-${exp.status}"><i style="width:${pct}%"></i></div><span class="small muted">${epochs}</span></td>
+        ${showFold ? `<td class="small">${esc(foldText(exp))}</td>` : ""}
+        ${paths.map((p) => `<td class="num mono">${esc(num(exp.hp[p]))}</td>`).join("")}
+        <td class="num mono">${esc(num(exp.latest[key]))}</td>
+        <td class="num mono strong">${esc(num(exp.best[key]))}</td>
+        <td class="num">${exp.bestEpoch[key] ?? ""}</td></tr>`;
+    }).join("");
+    if (!rows.length) {
+      this.tbody.innerHTML = `<tr><td colspan="99" class="muted pad">${this.model.list.length ? "No experiment matches the filter." : "No experiments yet."}</td></tr>`;
+    }
+  }
+
+  /** Mark the row of `exp` (or none) as highlighted without re-rendering. */
+  highlight(exp) {
+    this.highlighted = exp ? exp.index : null;
+    for (const tr of this.tbody.querySelectorAll("tr.hl")) tr.classList.remove("hl");
+    if (exp) this.tbody.querySelector(`tr[data-exp="${CSS.escape(exp.id)}"]`)?.classList.add("hl");
+  }
+}

@@ -1,0 +1,75 @@
+// The start page: every grid search on the board, newest first, refreshed live.
+import { getJSON } from "./api.js";
+import { badge, datetime, esc } from "./format.js";
+
+const POLL_MS = 3000;
+
+/** Lists grid searches with their status and experiment counts. */
+export class ListView {
+  constructor(live) {
+    this.live = live;
+    this.timer = null;
+    this.pending = null;
+    this.off = null;
+  }
+
+  mount(el) {
+    this.el = el;
+    el.innerHTML = `<section class="card"><div class="card-head"><h1>Grid searches</h1><span class="muted" id="gs-count"></span></div>
+      <div id="gs-list" data-state="loading"><p class="muted pad">Loading…</p></div></section>`;
+    this.off = this.live.onGridSearchesChanged(() => this.refreshSoon());
+    this.refresh();
+    this.timer = setInterval(() => this.refresh(), POLL_MS);
+  }
+
+  unmount() {
+    clearInterval(this.timer);
+    clearTimeout(this.pending);
+    if (this.off) this.off();
+  }
+
+  refreshSoon() {
+    if (!this.pending) this.pending = setTimeout(() => { this.pending = null; this.refresh(); }, 150);
+  }
+
+  async refresh() {
+    const box = this.el.querySelector("#gs-list");
+    try {
+      const rows = await getJSON("/api/grid_searches");
+      this.render(box, rows);
+    } catch (err) {
+      box.dataset.state = "error";
+      box.innerHTML = `<div class="empty error"><h2>Cannot load the grid searches</h2><p>${esc(err.message)}</p></div>`;
+    }
+  }
+
+  render(box, rows) {
+    box.dataset.state = "ready";
+    this.el.querySelector("#gs-count").textContent = rows.length ? `${rows.length} on this board` : "";
+    if (!rows.length) {
+      box.innerHTML = `<div class="empty" id="no-runs"><h2>No grid searches yet</h2>
+        <p>Start one and it appears here live:</p>
+        <pre>mlgym train --gs_config_path gs_config.yml --websocket_logging_servers ${esc(location.origin)}</pre></div>`;
+      return;
+    }
+    box.innerHTML = `<table class="grid gs-table"><thead><tr><th>Grid search</th><th>Started</th><th>Strategy</th>
+      <th>Status</th><th>Experiments</th><th class="num">Done</th><th class="num">Running</th><th class="num">Failed</th></tr></thead>
+      <tbody>${rows.map(row).join("")}</tbody></table>`;
+  }
+}
+
+function row(gs) {
+  const total = gs.num_experiments || 0;
+  const pct = (n) => (total ? (100 * n) / total : 0).toFixed(1);
+  const href = `#/gs/${encodeURIComponent(gs.grid_search_id)}`;
+  return `<tr data-gs="${esc(gs.grid_search_id)}">
+    <td><a class="mono strong" href="${href}">${esc(gs.grid_search_id)}</a></td>
+    <td>${esc(datetime(gs.start_ts))}</td>
+    <td>${esc(String(gs.strategy || "").replace(/_/g, " "))}</td>
+    <td>${badge(gs.status)}</td>
+    <td><div class="stack" title="${gs.num_done} done, ${gs.num_running} running, ${gs.num_failed} failed of ${total}">
+      <i class="s-done" style="width:${pct(gs.num_done)}%"></i><i class="s-running" style="width:${pct(gs.num_running)}%"></i><i class="s-failed" style="width:${pct(gs.num_failed)}%"></i>
+      </div><span class="muted small">${total} total</span></td>
+    <td class="num c-done">${gs.num_done ?? 0}</td><td class="num c-running">${gs.num_running ?? 0}</td><td class="num c-failed">${gs.num_failed ?? 0}</td>
+  </tr>`;
+}

@@ -1,0 +1,183 @@
+// The page of one grid search: summary, experiments table, CV summary and charts; replayed, then live.
+import { ApiError, getJSON, gsPath, streamEvents } from "./api.js";
+import { RunModel } from "./run_model.js";
+import { ExperimentsTable } from "./experiments_table.js";
+import { ChartGrid } from "./chart_grid.js";
+import { renderCvSummary } from "./cv_summary.js";
+import { badge, datetime, duration, esc } from "./format.js";
+
+const TABLE_MS = 200;   // the table and summary redraw at most this often; charts redraw every animation frame
+
+/** Shows one grid search: replays its stored events over NDJSON, then follows the live feed. */
+export class RunView {
+  constructor(live, gs) {
+    this.live = live;
+    this.gs = gs;
+    this.model = new RunModel(gs);
+    this.frame = 0;
+    this.tableTimer = null;
+    this.lastTable = 0;
+    this.ready = false;
+    this.unsubscribe = null;
+    this.abort = new AbortController();
+    this.options = "";
+  }
+
+  mount(el) {
+    this.el = el;
+    el.innerHTML = `<div class="run" data-state="loading">
+      <section class="card" id="run-head"><p class="muted pad">Loading grid search…</p></section>
+      <section class="card" id="run-body" hidden>
+        <div class="toolbar">
+          <label>Metric <select id="metric"></select></label>
+          <label>Split <select id="split"></select></label>
+          <label class="grow">Filter <input id="filter" type="search" placeholder="id, status or lr=0.01 …" autocomplete="off"></label>
+          <label>Status <select id="status-filter">
+            <option value="all">all</option><option value="running">running</option><option value="done">done</option>
+            <option value="failed">failed</option><option value="scheduled">scheduled</option></select></label>
+        </div>
+        <div id="table" class="table-wrap"></div>
+      </section>
+      <section class="card" id="cv" hidden></section>
+      <section class="card" id="charts-card" hidden><div class="card-head"><h2>Scores over epochs</h2>
+        <span class="muted">hover a line to see its values; hover a row to find its lines; drag to zoom, double-click to reset</span></div>
+        <div id="charts" class="charts"></div></section>
+    </div>`;
+    this.root = el.querySelector(".run");
+    this.start();
+  }
+
+  unmount() {
+    this.abort.abort();
+    cancelAnimationFrame(this.frame);
+    clearTimeout(this.tableTimer);
+    if (this.unsubscribe) this.unsubscribe();
+    if (this.charts) this.charts.destroy();
+  }
+
+  async start() {
+    let summary;
+    try {
+      summary = await getJSON(gsPath(this.gs));
+    } catch (err) {
+      return this.fail(err);
+    }
+    this.summary = summary;
+    this.model.selection = summary.selection || null;
+    this.setupParts();
+    try {
+      await streamEvents(this.gs, 0, (events) => { this.model.apply(events); this.schedule(); }, this.abort.signal);
+    } catch (err) {
+      if (err.name === "AbortError") return;
+      return this.fail(err);
+    }
+    this.unsubscribe = this.live.subscribe(this.gs, () => this.model.nextSeq(), (events) => this.onLive(events));
+    this.replayed = true;
+    this.schedule();
+  }
+
+  fail(err) {
+    const missing = err instanceof ApiError && err.status === 404;
+    this.root.dataset.state = missing ? "missing" : "error";
+    this.root.innerHTML = `<section class="card"><div class="empty ${missing ? "" : "error"}" id="run-error">
+      <h2>${missing ? `Grid search “${esc(this.gs)}” does not exist` : "Cannot load this grid search"}</h2>
+      <p>${esc(err.message)}</p><p><a href="#/">Back to all grid searches</a></p></div></section>`;
+  }
+
+  setupParts() {
+    const $ = (sel) => this.root.querySelector(sel);
+    this.root.querySelector("#run-body").hidden = false;
+    this.root.querySelector("#charts-card").hidden = false;
+    this.table = new ExperimentsTable($("#table"), this.model, {
+      onHover: (exp) => { this.charts.focus(exp); this.table.highlight(exp); },
+      onFilter: (hidden) => this.charts.setHidden(hidden),
+      linkOf: (exp) => `#/gs/${encodeURIComponent(this.gs)}/exp/${encodeURIComponent(exp.id)}`,
+    });
+    this.charts = new ChartGrid($("#charts"), this.model, (exp) => this.table.highlight(exp));
+    $("#metric").addEventListener("change", (e) => { this.key = e.target.value; this.renderTable(); });
+    $("#split").addEventListener("change", (e) => { this.charts.setSplit(e.target.value); this.schedule(); });
+    const filter = () => this.table.setQuery($("#filter").value, $("#status-filter").value);
+    $("#filter").addEventListener("input", filter);
+    $("#status-filter").addEventListener("change", filter);
+  }
+
+  onLive(events) {
+    if (!this.model.apply(events)) this.live.rejoin(this.gs);
+    this.schedule();
+  }
+
+  schedule() {
+    if (!this.frame) this.frame = requestAnimationFrame(() => this.draw());
+  }
+
+  draw() {
+    this.frame = 0;
+    const m = this.model;
+    if (!this.key && m.keys.size) this.key = m.defaultKey();
+    if (!this.charts.split && this.key) this.charts.setSplit(m.keys.get(this.key).split);
+    if (m.structureVersion !== this.optionsVersion) this.renderOptions();
+    this.charts.draw();
+    const wait = TABLE_MS - (performance.now() - this.lastTable);
+    if (!this.replayed || wait <= 0) this.renderTable();
+    else if (!this.tableTimer) this.tableTimer = setTimeout(() => { this.tableTimer = null; this.renderTable(); }, wait);
+    if (this.replayed && !this.ready) {
+      this.ready = true;
+      this.root.dataset.state = "ready";
+      window.mlboard.readyAt = performance.now();
+    }
+  }
+
+  renderOptions() {
+    this.optionsVersion = this.model.structureVersion;
+    const keys = [...this.model.keys.keys()].sort();
+    const splits = [...this.model.splits].sort();
+    const metric = this.root.querySelector("#metric");
+    const split = this.root.querySelector("#split");
+    metric.innerHTML = keys.map((k) => `<option${k === this.key ? " selected" : ""}>${esc(k)}</option>`).join("");
+    split.innerHTML = splits.map((s) => `<option${s === this.charts.split ? " selected" : ""}>${esc(s)}</option>`).join("");
+  }
+
+  renderTable() {
+    const m = this.model;
+    this.lastTable = performance.now();
+    if (m.summaryDirty) this.renderHead();
+    if (!m.tableDirty && this.table.key === this.key) return;
+    this.table.key = this.key;
+    this.table.render();
+    renderCvSummary(this.root.querySelector("#cv"), m, this.key, this.table.sweepPaths());
+    m.tableDirty = false;
+  }
+
+  renderHead() {
+    const m = this.model, s = this.summary;
+    m.summaryDirty = false;
+    const c = m.counts();
+    const status = m.finished ? m.status() : (s.status === "interrupted" ? "interrupted" : "running");
+    const start = m.started ? s.start_ts : null;
+    const end = m.finished && m.finished.duration_s != null && start ? start + m.finished.duration_s : m.lastTs;
+    const total = m.started?.num_experiments ?? s.num_experiments ?? m.list.length;
+    const env = m.started?.environment || {};
+    const stat = (label, value, cls = "") => `<div class="stat ${cls}"><span>${label}</span><b>${value}</b></div>`;
+    this.root.querySelector("#run-head").innerHTML = `<div class="card-head"><h1 class="mono">${esc(this.gs)}</h1>
+      <span id="run-status">${badge(status)}</span></div>
+      <div class="stats">
+        ${stat("Strategy", esc(String(m.started?.strategy ?? s.strategy ?? "").replace(/_/g, " ")))}
+        ${stat("Started", esc(datetime(start ?? s.start_ts)))}
+        ${stat(m.finished ? "Duration" : "Elapsed", esc(duration(end && start ? end - start : null)))}
+        ${stat("Experiments", total)}
+        ${stat("Done", c.done, "c-done")}${stat("Running", c.running, "c-running")}${stat("Failed", c.failed, "c-failed")}
+        ${stat("Scheduled", c.scheduled)}
+        ${env.git_commit ? stat("Commit", `<span class="mono">${esc(String(env.git_commit).slice(0, 10))}${env.git_dirty ? " (dirty)" : ""}</span>`) : ""}
+      </div>`;
+  }
+
+  /** For tests and the benchmark: what the page has applied. */
+  stats() {
+    const m = this.model;
+    return { lastSeq: m.lastSeq, applied: m.applied, duplicates: m.duplicates, gaps: m.gaps, experiments: m.list.length, ready: this.ready };
+  }
+
+  points(key) {
+    return this.charts ? this.charts.pointsOf(key) : null;
+  }
+}
