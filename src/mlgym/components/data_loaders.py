@@ -1,0 +1,136 @@
+"""Data loaders for every split, whose shuffle order is a pure function of (seed, epoch).
+
+Each loader owns a `torch.Generator` that is re-seeded from `(seed, epoch)` every time it is iterated, so a
+resumed run sees the same batches without saving sampler state, and evaluation never draws from the global RNG.
+When the samples come from tensors (an `ArrayDataset`, possibly behind `Subset`s) and the collator is the
+default one, a batch is gathered with one tensor index instead of collating N items; the sampler, and thus the
+order and the batches, are exactly those of a plain `DataLoader` with the same generator.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, Subset
+
+from mlgym.components.collators import DefaultCollator
+from mlgym.registry import component
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    """The generator seed of one epoch: a hash of (seed, epoch), well spread even for neighbouring pairs."""
+    return int(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, int(epoch) & 0xFFFFFFFF]).generate_state(1)[0])
+
+
+def tensor_source(dataset: Dataset) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
+    """(features, targets, row indices) when `dataset` is tensors behind zero or more Subsets, else None."""
+    index = None
+    while isinstance(dataset, Subset):
+        own = torch.as_tensor(dataset.indices, dtype=torch.int64)
+        index = own if index is None else own[index]
+        dataset = dataset.dataset
+    features, targets = getattr(dataset, "features", None), getattr(dataset, "targets", None)
+    if not (isinstance(features, torch.Tensor) and isinstance(targets, torch.Tensor)):
+        return None
+    if type(dataset).__getitem__ is not _array_getitem():
+        return None  # a subclass may transform items; respect it
+    if index is None:
+        index = torch.arange(len(targets))
+    return features, targets, index
+
+
+def _array_getitem() -> Callable[..., Any]:
+    from mlgym.components.datasets import ArrayDataset
+    return ArrayDataset.__getitem__
+
+
+class BatchGather(Dataset):
+    """A view of tensor rows whose `__getitems__` returns a whole batch `(x, y)` in one indexing step."""
+
+    def __init__(self, features: torch.Tensor, targets: torch.Tensor, index: torch.Tensor) -> None:
+        self.features, self.targets, self.index = features, targets, index
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        row = self.index[i]
+        return self.features[row], self.targets[row]
+
+    def __getitems__(self, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        rows = self.index[torch.as_tensor(indices, dtype=torch.int64)]
+        return self.features[rows], self.targets[rows]
+
+
+def _already_batched(batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    return batch
+
+
+class EpochDataLoader(DataLoader):
+    """A DataLoader whose generator is re-seeded from (seed, epoch) at the start of every iteration."""
+
+    def __init__(self, *args: Any, seed: int = 0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.base_seed = seed
+        self.epoch = 0
+
+    def __iter__(self) -> Iterator[Any]:
+        self.generator.manual_seed(epoch_seed(self.base_seed, self.epoch))
+        return super().__iter__()
+
+
+class DataLoaders(Mapping):
+    """Split name -> DataLoader; `set_epoch(e)` fixes the shuffle order of the next iterations to (seed, e)."""
+
+    def __init__(self, loaders: dict[str, EpochDataLoader]) -> None:
+        self._loaders = loaders
+
+    def __getitem__(self, split: str) -> EpochDataLoader:
+        if split not in self._loaders:
+            raise KeyError(f"no data loader for split '{split}'; splits: {', '.join(self._loaders)}")
+        return self._loaders[split]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._loaders)
+
+    def __len__(self) -> int:
+        return len(self._loaders)
+
+    def set_epoch(self, epoch: int) -> None:
+        for loader in self._loaders.values():
+            loader.epoch = epoch
+
+    def __repr__(self) -> str:
+        sizes = ", ".join(f"{k}: {len(v.dataset)}" for k, v in self._loaders.items())
+        return f"DataLoaders({sizes})"
+
+
+def make_loader(split: Dataset, collator: Callable[..., Any] | None, batch_size: int, shuffle: bool,
+                seed: int, drop_last: bool) -> EpochDataLoader:
+    source = tensor_source(split) if collator is None or isinstance(collator, DefaultCollator) else None
+    if source is not None:
+        dataset, collate = BatchGather(*source), _already_batched
+    else:
+        dataset, collate = split, collator or DefaultCollator()
+    return EpochDataLoader(dataset, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last,
+                           collate_fn=collate, num_workers=0, generator=torch.Generator(), seed=seed)
+
+
+@component("data_loader", "default")
+def default_data_loaders(splits: Mapping[str, Dataset], collator: Callable[..., Any] | None = None,
+                         batch_size: int = 32, shuffle_splits: list[str] = ["train"], seed: int = 0,
+                         drop_last: bool = False) -> DataLoaders:
+    """One loader per split (num_workers=0); the splits named in `shuffle_splits` are shuffled each epoch.
+
+    `drop_last` applies to the shuffled (training) splits only: evaluation always sees every sample.
+    """
+    if batch_size <= 0:
+        raise ValueError(f"batch_size must be > 0, got {batch_size}")
+    unknown = [s for s in shuffle_splits if s not in splits]
+    if unknown:
+        raise ValueError(f"shuffle_splits {unknown} are not among the splits {list(splits)}")
+    return DataLoaders({name: make_loader(split, collator, batch_size, name in shuffle_splits, seed,
+                                             drop_last and name in shuffle_splits)
+                        for name, split in splits.items()})

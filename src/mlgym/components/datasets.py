@@ -1,0 +1,143 @@
+"""Datasets held in memory as two tensors: scikit-learn's bundled sets, CSV and Parquet tables.
+
+Scaling and leakage: `sklearn(name="digits")` divides pixels by 16 (their fixed range), which looks at no data.
+The tabular sets (iris, wine, breast_cancer, and csv/parquet with `standardize: true`) are z-scored with the
+mean and standard deviation of the *whole* table, before any split. That uses no labels, but it does let the
+val/test rows shape the scaling (a mild, transductive leak). It is kept for simplicity; to avoid it, set
+`standardize: false` and scale inside the model.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import Dataset
+
+from mlgym.registry import component
+
+Task = Literal["classification", "regression"]
+SKLEARN_SETS = ("digits", "iris", "wine", "breast_cancer")
+
+
+class ArrayDataset(Dataset):
+    """Features and targets as tensors; `dataset[i]` is `(features[i], targets[i])`."""
+
+    def __init__(self, features: torch.Tensor, targets: torch.Tensor, task: Task = "classification",
+                 num_classes: int | None = None) -> None:
+        if len(features) != len(targets):
+            raise ValueError(f"features have {len(features)} rows but targets have {len(targets)}")
+        self.features = features
+        self.targets = targets
+        self.task = task
+        self.num_classes = num_classes
+
+    @property
+    def num_features(self) -> int:
+        return int(np.prod(self.features.shape[1:])) if self.features.ndim > 1 else 1
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.features[index], self.targets[index]
+
+    def __repr__(self) -> str:
+        return (f"ArrayDataset(n={len(self)}, features={tuple(self.features.shape)}, task={self.task}, "
+                f"num_classes={self.num_classes})")
+
+
+def zscore(values: np.ndarray) -> np.ndarray:
+    """Per-column (x - mean) / std over all rows; constant columns are only centred."""
+    mean = values.mean(axis=0)
+    std = values.std(axis=0)
+    return (values - mean) / np.where(std > 0, std, 1.0)
+
+
+def _classification_targets(values: np.ndarray) -> tuple[torch.Tensor, int]:
+    """Labels of any type -> int64 codes 0..K-1 (in sorted label order) and K."""
+    classes, codes = np.unique(values, return_inverse=True)
+    return torch.as_tensor(codes.reshape(-1), dtype=torch.int64), len(classes)
+
+
+@component("dataset", "sklearn")
+def sklearn_dataset(name: Literal["digits", "iris", "wine", "breast_cancer"], as_images: bool = False,
+                    standardize: bool = True) -> ArrayDataset:
+    """One of scikit-learn's bundled classification sets (no download). `as_images` only applies to digits."""
+    from sklearn import datasets as sk
+
+    if name not in SKLEARN_SETS:
+        raise ValueError(f"unknown sklearn dataset '{name}'; known: {', '.join(SKLEARN_SETS)}")
+    if as_images and name != "digits":
+        raise ValueError(f"as_images is only available for 'digits', not '{name}'")
+    bunch = getattr(sk, f"load_{name}")()
+    x = bunch.data.astype(np.float64)
+    if name == "digits":
+        if standardize or as_images:
+            x = x / 16.0
+        if as_images:
+            x = x.reshape(-1, 1, 8, 8)
+    elif standardize:
+        x = zscore(x)
+    targets, num_classes = _classification_targets(bunch.target)
+    return ArrayDataset(torch.as_tensor(x, dtype=torch.float32), targets, "classification", num_classes)
+
+
+def table_dataset(frame: pd.DataFrame, source: str, target_column: str, feature_columns: list[str] | None,
+                  task: Task, standardize: bool) -> ArrayDataset:
+    """An ArrayDataset from a DataFrame: numeric feature columns, one target column."""
+    columns = [str(c) for c in frame.columns]
+    wanted = [target_column, *(feature_columns or [])]
+    missing = [c for c in wanted if c not in columns]
+    if missing:
+        raise ValueError(f"{source}: columns {missing} not found; available columns: {', '.join(columns)}")
+    features = list(feature_columns) if feature_columns else [c for c in columns if c != target_column]
+    if target_column in features:
+        raise ValueError(f"{source}: target column '{target_column}' is also listed as a feature column")
+    if not features:
+        raise ValueError(f"{source}: no feature columns besides target '{target_column}'")
+    non_numeric = [c for c in features if not pd.api.types.is_numeric_dtype(frame[c])]
+    if non_numeric:
+        raise ValueError(f"{source}: feature columns must be numeric; not numeric: {non_numeric}")
+    used = frame[[*features, target_column]]
+    if used.isna().any().any():
+        bad = [c for c in used.columns if used[c].isna().any()]
+        raise ValueError(f"{source}: missing values in columns {bad}; fill or drop them first")
+    x = frame[features].to_numpy(dtype=np.float64)
+    if standardize:
+        x = zscore(x)
+    y = frame[target_column].to_numpy()
+    if task == "classification":
+        targets, num_classes = _classification_targets(y)
+    else:
+        if not pd.api.types.is_numeric_dtype(frame[target_column]):
+            raise ValueError(f"{source}: regression target '{target_column}' must be numeric")
+        targets, num_classes = torch.as_tensor(y.astype(np.float32)), None
+    return ArrayDataset(torch.as_tensor(x, dtype=torch.float32), targets, task, num_classes)
+
+
+def _existing(path: str) -> Path:
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise ValueError(f"data file '{path}' not found (resolved to {p.resolve()})")
+    return p
+
+
+@component("dataset", "csv")
+def csv_dataset(path: str, target_column: str, feature_columns: list[str] | None = None,
+                task: Literal["classification", "regression"] = "classification",
+                standardize: bool = False) -> ArrayDataset:
+    """A CSV table; features default to every column except the target. Relative paths are from the cwd."""
+    p = _existing(path)
+    return table_dataset(pd.read_csv(p), str(p), target_column, feature_columns, task, standardize)
+
+
+@component("dataset", "parquet")
+def parquet_dataset(path: str, target_column: str, feature_columns: list[str] | None = None,
+                    task: Literal["classification", "regression"] = "classification",
+                    standardize: bool = False) -> ArrayDataset:
+    """A Parquet table (read with pyarrow); same options as `csv`."""
+    p = _existing(path)
+    return table_dataset(pd.read_parquet(p), str(p), target_column, feature_columns, task, standardize)

@@ -1,0 +1,46 @@
+"""Losses: callables `loss(outputs, targets) -> scalar tensor` with a `.name` used in reported scores."""
+from __future__ import annotations
+
+import torch
+from torch.nn import functional as F
+
+from mlgym.registry import component
+
+
+@component("loss", "cross_entropy")
+class CrossEntropy:
+    """Cross-entropy of logits `(N, C)` against class indices `(N,)`."""
+
+    name = "cross_entropy"
+
+    def __init__(self, label_smoothing: float = 0.0) -> None:
+        if not 0.0 <= label_smoothing < 1.0:
+            raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
+        self.label_smoothing = label_smoothing
+
+    def __call__(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(outputs, targets.long(), label_smoothing=self.label_smoothing)
+
+
+@component("loss", "mse")
+class MeanSquaredError:
+    """Mean squared error; a single output column `(N, 1)` is compared with targets `(N,)`."""
+
+    name = "mse"
+
+    def __call__(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        if outputs.ndim == targets.ndim + 1 and outputs.shape[-1] == 1:
+            outputs = outputs.squeeze(-1)
+        return F.mse_loss(outputs, targets.to(outputs.dtype))
+
+
+@component("loss", "bce_with_logits")
+class BinaryCrossEntropyWithLogits:
+    """Binary cross-entropy of one logit per sample; targets are cast to float, `(N, 1)` outputs squeezed."""
+
+    name = "bce_with_logits"
+
+    def __call__(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        if outputs.ndim == targets.ndim + 1 and outputs.shape[-1] == 1:
+            outputs = outputs.squeeze(-1)
+        return F.binary_cross_entropy_with_logits(outputs, targets.to(outputs.dtype))
