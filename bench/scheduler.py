@@ -1,0 +1,123 @@
+"""The worker pool against a plain loop: 16 short single-threaded CPU jobs, 2 workers vs one after another.
+
+In one run, repeated (median over repetitions, pool and loop alternating):
+- loop:       the jobs called one after another in this process (torch limited to 1 thread, like a worker).
+- pool warm:  WorkerPool(2, threads_per_worker=1) whose workers were started (and imported torch) beforehand,
+              the state of a grid search after its first seconds; every event goes into a real EventLog on disk.
+- pool cold:  the same, but the pool is created inside the timed region (worker spawn + `import torch`
+              included); median of 3.
+`speedup` = loop / pool warm; `speedup_cold` = loop / pool cold.
+
+Overhead per job: a no-op job (it emits 3 events and returns) sent through a warm WorkerPool(1) many times;
+`overhead_ms_per_job` = wall time per job minus the job's own time measured inside the worker, i.e. the full
+round trip of dispatch, pickling, pipe, events, event log write and result, with nothing hidden by parallelism.
+
+    .venv/bin/python bench/scheduler.py [--jobs 16] [--workers 2] [--repeats 5] [--job_ms 300]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+from mlgym.events.event_log import EventLog  # noqa: E402
+from mlgym.scheduler import Task, TaskContext, WorkerPool  # noqa: E402
+
+
+def cpu_job(seed: int, iterations: int, *, context: TaskContext | None = None) -> float:
+    """A few hundred ms of single-threaded torch work: repeated 128x128 matrix products."""
+    generator = torch.Generator().manual_seed(seed)
+    a = torch.randn(128, 128, generator=generator)
+    b = torch.randn(128, 128, generator=generator)
+    for _ in range(iterations):
+        b = torch.tanh(a @ b)
+    if context is not None:
+        context.emit("experiment_status", {"status": "done", "epoch": 1, "num_epochs": 1})
+    return float(b.sum())
+
+
+def noop_job(index: int, *, context: TaskContext) -> int:
+    for step in range(3):
+        context.emit("experiment_status", {"status": "training", "epoch": step, "num_epochs": 3})
+    return index
+
+
+def calibrate(job_ms: float) -> int:
+    """Iterations of cpu_job that take about `job_ms` milliseconds on one thread here."""
+    cpu_job(0, 50)
+    started = time.perf_counter()
+    cpu_job(0, 400)
+    per_iteration = (time.perf_counter() - started) / 400
+    return max(1, round(job_ms / 1000 / per_iteration))
+
+
+def run_loop(tasks: list[Task]) -> tuple[float, list[float]]:
+    started = time.perf_counter()
+    values = [task.fn(*task.args) for task in tasks]
+    return time.perf_counter() - started, values
+
+
+def run_pool(pool: WorkerPool, tasks: list[Task], log: EventLog) -> tuple[float, list[float], float]:
+    """Returns wall time, values, and the summed in-worker durations."""
+    started = time.perf_counter()
+    results = pool.run(tasks, lambda kind, payload, exp: log.append(kind, payload, exp))
+    wall = time.perf_counter() - started
+    if not all(r.ok for r in results.values()):
+        raise SystemExit(f"a benchmark job failed: {[r.error for r in results.values() if not r.ok]}")
+    return wall, [results[t.task_id].value for t in tasks], sum(r.duration_s for r in results.values())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--job_ms", type=float, default=300.0)
+    parser.add_argument("--noop_jobs", type=int, default=300)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    iterations = calibrate(args.job_ms)
+    loops, warms, colds, lost = [], [], [], []
+    with tempfile.TemporaryDirectory() as tmp, EventLog(tmp, "bench-scheduler") as log:
+        with WorkerPool(args.workers, threads_per_worker=1) as pool:
+            run_pool(pool, [Task(f"warmup{i}", cpu_job, (i, 10)) for i in range(args.workers * 2)], log)
+            for rep in range(args.repeats):
+                tasks = [Task(f"r{rep}.j{i}", cpu_job, (i, iterations)) for i in range(args.jobs)]
+                loop_s, expected = run_loop(tasks)
+                warm_s, values, busy_s = run_pool(pool, tasks, log)
+                assert values == expected, "the pool must compute exactly what the loop computes"
+                loops.append(loop_s)
+                warms.append(warm_s)
+                lost.append((warm_s * args.workers - busy_s) / args.jobs)
+        for rep in range(min(3, args.repeats)):  # worker start dominates here; 3 samples are enough
+            tasks = [Task(f"c{rep}.j{i}", cpu_job, (i, iterations)) for i in range(args.jobs)]
+            colds.append(run_pool(WorkerPool(args.workers, threads_per_worker=1), tasks, log)[0])
+        with WorkerPool(1, threads_per_worker=1) as pool:
+            run_pool(pool, [Task(f"nwarm{i}", noop_job, (i,)) for i in range(20)], log)
+            overheads = []
+            for rep in range(args.repeats):
+                tasks = [Task(f"n{rep}.{i}", noop_job, (i,)) for i in range(args.noop_jobs)]
+                wall, _, busy = run_pool(pool, tasks, log)
+                overheads.append((wall - busy) / args.noop_jobs)
+    loop_s, warm_s, cold_s = statistics.median(loops), statistics.median(warms), statistics.median(colds)
+    print(f"jobs: {args.jobs} x {loop_s / args.jobs * 1000:.0f} ms single-threaded, workers: {args.workers}, "
+          f"repeats: {args.repeats}")
+    print(f"loop_s: {loop_s:.3f}")
+    print(f"pool_warm_s: {warm_s:.3f}")
+    print(f"pool_cold_s: {cold_s:.3f}")
+    print(f"speedup: {loop_s / warm_s:.2f}")
+    print(f"speedup_cold: {loop_s / cold_s:.2f}")
+    print(f"overhead_ms_per_job: {statistics.median(overheads) * 1000:.2f}")
+    print(f"idle_worker_ms_per_job: {statistics.median(lost) * 1000:.2f}")
+
+
+if __name__ == "__main__":
+    main()
