@@ -1,0 +1,187 @@
+"""The REST blueprint under `/api`: grid searches, events replay, experiments, results, checkpoints.
+
+Every id is checked against `[A-Za-z0-9._-]+` (400) before it touches the file system; an unknown id is 404. Event
+replay streams the stored lines as they are on disk (no decoding), so memory per request stays bounded.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request, send_file, stream_with_context
+from mlgym.events.schema import is_valid_id
+
+from ml_board.checkpoints import BadPath, OutsideRoot, checkpoint_path, list_checkpoints, save_checkpoint
+from ml_board.ingest import token_ok
+from ml_board.openapi import openapi_spec
+from ml_board.store import EventStore, GridSearchStore
+from ml_board.summaries import Summaries
+
+api = Blueprint("api", __name__)
+
+MAX_PAGE = 100_000
+
+
+@dataclass
+class BoardState:
+    """What the REST handlers need, kept in `app.extensions["ml_board"]`."""
+
+    store: EventStore
+    summaries: Summaries
+    ingest_token: str | None
+
+
+class ApiError(Exception):
+    """An error answered as `{"error": message}` with `status`."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@api.errorhandler(ApiError)
+def _api_error(exc: ApiError) -> tuple[Response, int]:
+    return jsonify(error=exc.message), exc.status
+
+
+def _state() -> BoardState:
+    return current_app.extensions["ml_board"]
+
+
+def _check_id(value: str, what: str) -> str:
+    if not is_valid_id(value) or value in (".", ".."):
+        raise ApiError(400, f"invalid {what} {value!r}: ids must match [A-Za-z0-9._-]+")
+    return value
+
+
+def _gs_store(grid_search_id: str) -> GridSearchStore:
+    _check_id(grid_search_id, "grid_search_id")
+    gs_store = _state().store.get(grid_search_id)
+    if gs_store is None or gs_store.acked_seq < 0:
+        raise ApiError(404, f"unknown grid search {grid_search_id!r}")
+    return gs_store
+
+
+def _projection(grid_search_id: str) -> Any:
+    _gs_store(grid_search_id)
+    projection = _state().summaries.projection(grid_search_id)
+    if projection is None:
+        raise ApiError(404, f"unknown grid search {grid_search_id!r}")
+    return projection
+
+
+def _int_arg(name: str, default: int, minimum: int, maximum: int | None = None) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(400, f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum or (maximum is not None and value > maximum):
+        raise ApiError(400, f"{name} must be between {minimum} and {maximum}" if maximum is not None
+                       else f"{name} must be >= {minimum}")
+    return value
+
+
+@api.get("/openapi.json")
+def get_openapi() -> Response:
+    return jsonify(openapi_spec())
+
+
+@api.get("/grid_searches")
+def get_grid_searches() -> Response:
+    return jsonify(_state().summaries.all_summaries())
+
+
+@api.get("/grid_searches/<grid_search_id>")
+def get_grid_search(grid_search_id: str) -> Response:
+    return jsonify(_projection(grid_search_id).info())
+
+
+@api.get("/grid_searches/<grid_search_id>/events")
+def get_events(grid_search_id: str) -> Response:
+    gs_store = _gs_store(grid_search_id)
+    from_seq = _int_arg("from_seq", 0, 0)
+    ndjson = request.args.get("format") == "ndjson" or (
+        request.args.get("format") is None and request.accept_mimetypes.best == "application/x-ndjson")
+    if ndjson:
+        return Response(stream_with_context(gs_store.iter_chunks(from_seq)), mimetype="application/x-ndjson",
+                        headers={"X-Last-Seq": str(gs_store.acked_seq)})
+    limit = _int_arg("limit", 10_000, 1, MAX_PAGE)
+    lines = list(gs_store.iter_lines(from_seq, limit=limit))
+    next_seq = max(from_seq, 0) + len(lines)
+    body = b'{"events":[' + b",".join(line[:-1] for line in lines) + b'],"next_seq":%d}' % next_seq
+    return Response(body, mimetype="application/json")
+
+
+@api.get("/grid_searches/<grid_search_id>/experiments")
+def get_experiments(grid_search_id: str) -> Response:
+    return jsonify(_projection(grid_search_id).experiments())
+
+
+@api.get("/grid_searches/<grid_search_id>/experiments/<experiment_id>")
+def get_experiment(grid_search_id: str, experiment_id: str) -> Response:
+    _check_id(experiment_id, "experiment_id")
+    detail = _projection(grid_search_id).experiment(experiment_id)
+    if detail is None:
+        raise ApiError(404, f"unknown experiment {experiment_id!r} in grid search {grid_search_id!r}")
+    return jsonify(detail)
+
+
+@api.get("/grid_searches/<grid_search_id>/results")
+def get_results(grid_search_id: str) -> Response:
+    from mlgym.events.results import results_json  # pandas: imported on first use, not at start
+
+    return jsonify(results_json(_projection(grid_search_id)))
+
+
+@api.get("/grid_searches/<grid_search_id>/checkpoints")
+def get_checkpoints(grid_search_id: str) -> Response:
+    gs_store = _gs_store(grid_search_id)
+    rows = list_checkpoints(gs_store.folder)
+    for row in rows:
+        row["url"] = f"/api/grid_searches/{grid_search_id}/{row['path']}"
+    return jsonify(rows)
+
+
+def _checkpoint_file(grid_search_id: str, rel: str, for_upload: bool) -> Any:
+    _check_id(grid_search_id, "grid_search_id")
+    state = _state()
+    gs_store = state.store.get(grid_search_id, create=for_upload)
+    if gs_store is None:
+        raise ApiError(404, f"unknown grid search {grid_search_id!r}")
+    try:
+        return checkpoint_path(gs_store.folder, rel)
+    except BadPath as exc:
+        raise ApiError(400, str(exc)) from None
+    except OutsideRoot:
+        raise ApiError(404, f"no checkpoint {rel!r}") from None
+
+
+@api.get("/grid_searches/<grid_search_id>/checkpoints/<path:rel>")
+def download_checkpoint(grid_search_id: str, rel: str) -> Response:
+    path = _checkpoint_file(grid_search_id, rel, for_upload=False)
+    if not path.is_file():
+        raise ApiError(404, f"no checkpoint {rel!r}")
+    return send_file(path, mimetype="application/octet-stream", as_attachment=True, download_name=path.name)
+
+
+@api.post("/grid_searches/<grid_search_id>/checkpoints/<path:rel>")
+def upload_checkpoint(grid_search_id: str, rel: str) -> tuple[Response, int]:
+    given = request.headers.get("X-Ingest-Token")
+    auth = request.headers.get("Authorization", "")
+    if given is None and auth.startswith("Bearer "):
+        given = auth[len("Bearer "):]
+    if not token_ok(_state().ingest_token, given):
+        raise ApiError(401, "invalid or missing ingest token (send it as 'Authorization: Bearer <token>')")
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if request.content_length is None and request.headers.get("Transfer-Encoding") is None:
+        raise ApiError(411, "send the file as the request body with a Content-Length")
+    if limit is not None and request.content_length is not None and request.content_length > limit:
+        raise ApiError(413, f"checkpoint is larger than the limit of {limit} bytes")
+    path = _checkpoint_file(grid_search_id, rel, for_upload=True)
+    saved = save_checkpoint(path, request.stream)
+    gs_folder = _state().store.root / grid_search_id
+    return jsonify(path=path.relative_to(gs_folder.resolve()).as_posix(), **saved), 201

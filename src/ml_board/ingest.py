@@ -1,0 +1,146 @@
+"""Socket.IO handlers: `ingest` from workers, `join`/`leave` of live rooms for dashboards.
+
+Ordering: storing a batch and broadcasting it to the grid search's room happen under one per grid search lock,
+and a joining client is caught up from disk, then (under that lock) given the last stored events and added to the
+room. So every member gets each event exactly once, in seq order.
+"""
+from __future__ import annotations
+
+import hmac
+import logging
+import threading
+import time
+from collections import defaultdict
+from typing import Any
+
+from flask import request
+from flask_socketio import SocketIO, join_room, leave_room
+from mlgym.events.schema import is_valid_id
+
+from ml_board.store import EventStore, GridSearchStore
+from ml_board.wire import RawJSONArray
+
+logger = logging.getLogger(__name__)
+
+LIVE_BATCH = 5000
+STATUS_EVENT_TYPES = frozenset({"grid_search_started", "grid_search_finished", "job_status"})
+
+
+def room_of(grid_search_id: str) -> str:
+    return f"gs:{grid_search_id}"
+
+
+def token_ok(expected: str | None, given: object) -> bool:
+    """Whether `given` is the ingest token (always true when no token is configured)."""
+    if not expected:
+        return True
+    return isinstance(given, str) and hmac.compare_digest(given.encode(), expected.encode())
+
+
+class LiveIngest:
+    """Stores ingested batches and fans them out to live rooms."""
+
+    def __init__(self, socketio: SocketIO, store: EventStore, ingest_token: str | None) -> None:
+        self.socketio = socketio
+        self.store = store
+        self.ingest_token = ingest_token
+        self._publish_locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
+        self._locks_lock = threading.Lock()
+        self._members: dict[str, set[str]] = defaultdict(set)
+
+    def _publish_lock(self, grid_search_id: str) -> threading.Lock:
+        with self._locks_lock:
+            return self._publish_locks[grid_search_id]
+
+    def register(self) -> None:
+        self.socketio.on_event("ingest", self.on_ingest)
+        self.socketio.on_event("join", self.on_join)
+        self.socketio.on_event("leave", self.on_leave)
+        self.socketio.on_event("disconnect", self.on_disconnect)
+
+    # -- ingest ----------------------------------------------------------------------------------------------
+    def on_ingest(self, data: Any = None) -> dict[str, Any]:
+        if not isinstance(data, dict):
+            return {"error": "ingest expects {grid_search_id, events, token}"}
+        if not token_ok(self.ingest_token, data.get("token")):
+            return {"error": "invalid or missing ingest token"}
+        grid_search_id = data.get("grid_search_id")
+        if not is_valid_id(grid_search_id) or grid_search_id in (".", ".."):
+            return {"error": "grid_search_id must match [A-Za-z0-9._-]+"}
+        events = data.get("events", [])
+        if not isinstance(events, list):
+            return {"error": "events must be a list of event envelopes"}
+        gs_store = self.store.get(grid_search_id, create=bool(events))
+        if gs_store is None:
+            return {"acked_seq": -1}
+        raw = getattr(events, "raw", None)
+        with self._publish_lock(grid_search_id):
+            result = gs_store.append(events, raw)
+            if result.lines and self._members.get(room_of(grid_search_id)):
+                self.socketio.emit("events", {"grid_search_id": grid_search_id,
+                                              "events": RawJSONArray.from_lines(b"".join(result.lines))},
+                                   to=room_of(grid_search_id))
+        if result.created or result.event_types & STATUS_EVENT_TYPES:
+            self.socketio.emit("grid_searches_changed", {"grid_search_id": grid_search_id})
+        reply: dict[str, Any] = {"acked_seq": result.acked_seq}
+        if result.error:
+            reply["error"] = result.error
+            logger.warning("ingest into %s: %s", grid_search_id, result.error)
+        return reply
+
+    # -- live rooms ------------------------------------------------------------------------------------------
+    def on_join(self, data: Any = None) -> dict[str, Any]:
+        if not isinstance(data, dict) or not is_valid_id(data.get("grid_search_id")):
+            return {"error": "join expects {grid_search_id, from_seq}; ids must match [A-Za-z0-9._-]+"}
+        grid_search_id = data["grid_search_id"]
+        from_seq = data.get("from_seq", 0)
+        if not isinstance(from_seq, int) or isinstance(from_seq, bool) or from_seq < 0:
+            return {"error": "from_seq must be a non-negative integer"}
+        if grid_search_id in (".", ".."):
+            return {"error": "grid_search_id must match [A-Za-z0-9._-]+"}
+        sid = request.sid
+        gs_store = self.store.get(grid_search_id, create=True)
+        cursor = self._send_stored(gs_store, from_seq, sid)
+        with self._publish_lock(grid_search_id):
+            cursor = self._send_stored(gs_store, cursor, sid)
+            join_room(room_of(grid_search_id), sid=sid)
+            self._members[room_of(grid_search_id)].add(sid)
+        return {"grid_search_id": grid_search_id, "next_seq": cursor}
+
+    def _send_stored(self, gs_store: GridSearchStore, from_seq: int, sid: str) -> int:
+        """Send the stored events from `from_seq` to `sid`; return the seq after the last one sent."""
+        cursor = from_seq
+        while cursor <= gs_store.acked_seq:
+            chunk = b"".join(gs_store.iter_lines(cursor, limit=LIVE_BATCH))
+            if not chunk:
+                break
+            self.socketio.emit("events", {"grid_search_id": gs_store.grid_search_id,
+                                          "events": RawJSONArray.from_lines(chunk)}, to=sid)
+            cursor += chunk.count(b"\n")
+            self._wait_for_drain(sid)
+        return cursor
+
+    def _wait_for_drain(self, sid: str, max_queued: int = 8, timeout: float = 30.0) -> None:
+        """Keep a long catch-up from queueing the whole run in memory: wait while the client's queue is full."""
+        try:
+            eio_sid = self.socketio.server.manager.eio_sid_from_sid(sid, "/")
+            queue = self.socketio.server.eio._get_socket(eio_sid).queue
+        except Exception:  # noqa: BLE001 - internal API of python-engineio; without it, just do not throttle
+            return
+        deadline = time.monotonic() + timeout
+        while queue.qsize() > max_queued and time.monotonic() < deadline:
+            time.sleep(0.005)
+
+    def on_leave(self, data: Any = None) -> dict[str, Any]:
+        if not isinstance(data, dict) or not is_valid_id(data.get("grid_search_id")):
+            return {"error": "leave expects {grid_search_id}"}
+        room = room_of(data["grid_search_id"])
+        with self._publish_lock(data["grid_search_id"]):
+            leave_room(room, sid=request.sid)
+            self._members[room].discard(request.sid)
+        return {"grid_search_id": data["grid_search_id"]}
+
+    def on_disconnect(self, *args: Any) -> None:
+        sid = request.sid
+        for members in list(self._members.values()):
+            members.discard(sid)

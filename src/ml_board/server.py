@@ -1,0 +1,98 @@
+"""The MLboard app factory: Flask REST blueprint, Flask-SocketIO ingest and live rooms, the dashboard at `/`."""
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+
+from flask import Flask, Response, jsonify, request, send_from_directory
+from flask_socketio import SocketIO
+from werkzeug.exceptions import HTTPException
+from werkzeug.serving import WSGIRequestHandler
+
+from ml_board import wire
+from ml_board.api import BoardState, api
+from ml_board.ingest import LiveIngest
+from ml_board.store import EventStore
+from ml_board.summaries import Summaries
+
+STATIC_DIR = Path(__file__).parent / "static"
+DEFAULT_MAX_UPLOAD_BYTES = 4 * 1024 ** 3
+DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 ** 2
+
+
+def create_app(storage_path: str | os.PathLike, ingest_token: str | None = None,
+               cors_origins: list[str] | None = None, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
+               max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> tuple[Flask, SocketIO]:
+    """Build the board over the event store at `storage_path`.
+
+    `cors_origins`: origins allowed to call the REST API and connect over Socket.IO (None: same origin only).
+    `max_upload_bytes` bounds HTTP request bodies (413 beyond), `max_message_bytes` one Socket.IO message.
+    """
+    app = Flask("ml_board", static_folder=str(STATIC_DIR), static_url_path="")
+    app.config["MAX_CONTENT_LENGTH"] = max_upload_bytes
+    app.json.sort_keys = False
+    store = EventStore(storage_path)
+    app.extensions["ml_board"] = BoardState(store, Summaries(store), ingest_token or None)
+    app.register_blueprint(api, url_prefix="/api")
+    _add_cors(app, cors_origins)
+    _add_errors(app)
+
+    @app.get("/")
+    def index() -> Response:
+        if not (STATIC_DIR / "index.html").exists():
+            return Response("MLboard: the dashboard is not built; the REST API is at /api/openapi.json",
+                            mimetype="text/plain")
+        return send_from_directory(STATIC_DIR, "index.html")
+
+    socketio = SocketIO(app, async_mode="threading", json=wire, cors_allowed_origins=cors_origins or None,
+                        max_http_buffer_size=max_message_bytes, async_handlers=False, ping_timeout=60,
+                        logger=False, engineio_logger=False)
+    LiveIngest(socketio, store, ingest_token or None).register()
+    _read_websockets_in_large_chunks(socketio)
+    return app, socketio
+
+
+def _read_websockets_in_large_chunks(socketio: SocketIO, receive_bytes: int = 1024 * 1024) -> None:
+    """simple-websocket reads 4 KiB per recv by default, which makes a 1 MB batch cost hundreds of parser calls."""
+    eio = socketio.server.eio
+    websocket_class = eio._async.get("websocket") if isinstance(getattr(eio, "_async", None), dict) else None
+    if websocket_class is not None:
+        eio._async = {**eio._async, "websocket": functools.partial(websocket_class, receive_bytes=receive_bytes)}
+
+
+def _add_cors(app: Flask, cors_origins: list[str] | None) -> None:
+    allowed = set(cors_origins or [])
+
+    @app.after_request
+    def cors(response: Response) -> Response:
+        origin = request.headers.get("Origin")
+        if origin and request.path.startswith("/api/") and ("*" in allowed or origin in allowed):
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Vary"] = "Origin"
+            response.headers["Access-Control-Allow-Headers"] = "Content-Type, Authorization, X-Ingest-Token"
+            response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+        return response
+
+
+def _add_errors(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response | HTTPException:
+        if not request.path.startswith("/api/"):
+            return exc
+        response = jsonify(error=exc.description or exc.name)
+        response.status_code = exc.code or 500
+        return response
+
+
+class _NoDelayRequestHandler(WSGIRequestHandler):
+    """Sends small frames (acks, live events) at once: with Nagle's algorithm, back-to-back acks of pipelined
+    batches wait for the peer's delayed ACK (~40 ms each)."""
+
+    disable_nagle_algorithm = True
+
+
+def serve(app: Flask, socketio: SocketIO, host: str = "127.0.0.1", port: int = 5001) -> None:
+    """Serve REST, Socket.IO (real websockets) and the dashboard on one port until interrupted."""
+    socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, log_output=False,
+                 request_handler=_NoDelayRequestHandler)

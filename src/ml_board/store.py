@@ -1,0 +1,247 @@
+"""MLboard's event store: one append-only JSON-lines log per grid search, plus a sparse seq -> offset index.
+
+Layout: `<root>/<grid_search_id>/event_storage.log` holds the very lines of the gym's local log, seq 0, 1, 2, …
+with no gap, so line k is the event with seq k. `event_storage.idx` holds the byte offset of every
+`INDEX_STRIDE`-th seq as little-endian uint64, so reading from any seq seeks and skips fewer than `INDEX_STRIDE`
+lines. A batch is written with one `write` call; readers only read up to the size committed before they started,
+and on open a torn last line (a crash mid-write) is cut off, so the next append is valid again.
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+from array import array
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlgym.events.event_log import LOG_FILE_NAME
+from mlgym.events.schema import is_valid_id, validate_envelope
+
+INDEX_FILE_NAME = "event_storage.idx"
+INDEX_STRIDE = 1024
+READ_CHUNK = 1024 * 1024
+
+_encoder = json.JSONEncoder(separators=(",", ":"), allow_nan=True, default=str)
+
+
+@dataclass
+class AppendResult:
+    """What one `append` did: the new acked seq, the stored lines (each ending in a newline), any refusal."""
+
+    acked_seq: int
+    first_seq: int = 0
+    lines: list[bytes] = field(default_factory=list)
+    event_types: set[str] = field(default_factory=set)
+    error: str | None = None
+    created: bool = False
+
+
+class GridSearchStore:
+    """The stored events of one grid search; appends are serialized, reads run concurrently from disk."""
+
+    def __init__(self, folder: Path, grid_search_id: str) -> None:
+        self.grid_search_id = grid_search_id
+        self.folder = folder
+        self.log_path = folder / LOG_FILE_NAME
+        self.index_path = folder / INDEX_FILE_NAME
+        self.lock = threading.Lock()
+        self.next_seq = 0
+        self.size = 0
+        self._offsets = array("Q")
+        self._fd = -1
+        self._index_fd = -1
+        if self.log_path.exists():
+            self._recover()
+
+    @property
+    def acked_seq(self) -> int:
+        """The highest seq stored (every lower seq is stored too); -1 when empty."""
+        return self.next_seq - 1
+
+    # -- opening ---------------------------------------------------------------------------------------------
+    def _recover(self) -> None:
+        size = self.log_path.stat().st_size
+        offsets = array("Q")
+        if self.index_path.exists():
+            raw = self.index_path.read_bytes()
+            offsets.frombytes(raw[:len(raw) // 8 * 8])
+        while offsets and offsets[-1] >= size:
+            offsets.pop()
+        with open(self.log_path, "rb") as f:
+            start_seq = (len(offsets) - 1) * INDEX_STRIDE if offsets else 0
+            pos = offsets[-1] if offsets else 0
+            f.seek(pos)
+            if offsets and _line_seq(f.readline()) != start_seq:
+                offsets, start_seq, pos = array("Q"), 0, 0  # index does not match the log: rebuild it
+            f.seek(pos)
+            seq = start_seq
+            for line in f:
+                if not line.endswith(b"\n") or _line_seq(line) != seq:
+                    break
+                if seq % INDEX_STRIDE == 0 and seq // INDEX_STRIDE == len(offsets):
+                    offsets.append(pos)
+                pos += len(line)
+                seq += 1
+        if pos != size:
+            os.truncate(self.log_path, pos)
+        self.size, self.next_seq, self._offsets = pos, seq, offsets
+        self.index_path.write_bytes(offsets.tobytes())
+
+    def _open_for_append(self) -> None:
+        if self._fd < 0:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(self.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            self._index_fd = os.open(self.index_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+
+    def close(self) -> None:
+        with self.lock:
+            for fd in (self._fd, self._index_fd):
+                if fd >= 0:
+                    os.close(fd)
+            self._fd = self._index_fd = -1
+
+    # -- writing ---------------------------------------------------------------------------------------------
+    def append(self, events: Sequence[Any], raw: Sequence[str] | None = None) -> AppendResult:
+        """Store the events that continue the log; skip those already stored, stop at a gap or a bad event.
+
+        `raw[i]`, when given, is the exact JSON text of `events[i]` and is stored as is (no re-encoding).
+        """
+        with self.lock:
+            expected = self.next_seq
+            first = expected
+            lines: list[bytes] = []
+            types: set[str] = set()
+            error = None
+            for i, event in enumerate(events):
+                reason = validate_envelope(event)
+                if reason is None and event["grid_search_id"] != self.grid_search_id:
+                    reason = f"grid_search_id {event['grid_search_id']!r} is not {self.grid_search_id!r}"
+                if reason is not None:
+                    seq = event.get("seq") if isinstance(event, dict) else None
+                    error = f"event {i} (seq {seq}) rejected: {reason}"
+                    break
+                seq = event["seq"]
+                if seq < expected:
+                    continue
+                if seq > expected:
+                    break
+                text = raw[i] if raw is not None and "\n" not in raw[i] else _encoder.encode(event)
+                lines.append((text + "\n").encode())
+                types.add(event["event_type"])
+                expected += 1
+            created = self.next_seq == 0 and bool(lines)
+            if lines:
+                self._write(lines)
+            return AppendResult(self.next_seq - 1, first, lines, types, error, created)
+
+    def _write(self, lines: list[bytes]) -> None:
+        self._open_for_append()
+        data = b"".join(lines)
+        try:
+            written = 0
+            view = memoryview(data)
+            while written < len(data):
+                written += os.write(self._fd, view[written:])
+        except OSError:
+            os.truncate(self.log_path, self.size)  # never leave half a batch behind
+            raise
+        new_index = array("Q")
+        seq, pos = self.next_seq, self.size
+        first_indexed = -(-seq // INDEX_STRIDE) * INDEX_STRIDE
+        if first_indexed < seq + len(lines):
+            for line in lines:
+                if seq % INDEX_STRIDE == 0:
+                    new_index.append(pos)
+                pos += len(line)
+                seq += 1
+        if new_index:
+            os.write(self._index_fd, new_index.tobytes())
+            self._offsets.extend(new_index)
+        self.size += len(data)
+        self.next_seq += len(lines)
+
+    # -- reading ---------------------------------------------------------------------------------------------
+    def _seek(self, f: Any, seq: int) -> int:
+        """Position `f` at the line of `seq`; return that byte offset."""
+        k = min(seq // INDEX_STRIDE, len(self._offsets) - 1)
+        if k < 0:
+            return 0
+        pos = self._offsets[k]
+        f.seek(pos)
+        for _ in range(seq - k * INDEX_STRIDE):
+            pos += len(f.readline())
+        f.seek(pos)
+        return pos
+
+    def iter_lines(self, from_seq: int = 0, limit: int | None = None) -> Iterator[bytes]:
+        """Yield the stored lines (with their newline) from `from_seq`, as committed when the call started."""
+        end, last = self.size, self.next_seq
+        from_seq = max(0, from_seq)
+        if from_seq >= last:
+            return
+        count = last - from_seq if limit is None else min(limit, last - from_seq)
+        with open(self.log_path, "rb") as f:
+            pos = self._seek(f, from_seq)
+            for line in f:
+                if count <= 0 or pos >= end:
+                    return
+                pos += len(line)
+                count -= 1
+                yield line
+
+    def iter_chunks(self, from_seq: int = 0, chunk_size: int = READ_CHUNK) -> Iterator[bytes]:
+        """Yield the stored bytes from `from_seq` up to what was committed when the call started."""
+        end, last = self.size, self.next_seq
+        if max(0, from_seq) >= last:
+            return
+        with open(self.log_path, "rb") as f:
+            pos = self._seek(f, max(0, from_seq))
+            while pos < end:
+                chunk = f.read(min(chunk_size, end - pos))
+                if not chunk:
+                    return
+                pos += len(chunk)
+                yield chunk
+
+
+def _line_seq(line: bytes) -> int | None:
+    try:
+        seq = json.loads(line)["seq"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return seq if isinstance(seq, int) else None
+
+
+class EventStore:
+    """All grid searches under one storage root; each gets its own `GridSearchStore` on first use."""
+
+    def __init__(self, root: str | os.PathLike) -> None:
+        self.root = Path(root).resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._stores: dict[str, GridSearchStore] = {}
+        self._lock = threading.Lock()
+
+    def get(self, grid_search_id: str, create: bool = False) -> GridSearchStore | None:
+        """The store of `grid_search_id`; None if it has no events yet and `create` is false."""
+        if not is_valid_id(grid_search_id) or grid_search_id in (".", ".."):
+            raise ValueError(f"invalid grid_search_id {grid_search_id!r}: must match [A-Za-z0-9._-]+")
+        with self._lock:
+            store = self._stores.get(grid_search_id)
+            if store is None:
+                folder = self.root / grid_search_id
+                if not create and not (folder / LOG_FILE_NAME).exists():
+                    return None
+                store = self._stores[grid_search_id] = GridSearchStore(folder, grid_search_id)
+            return store
+
+    def grid_search_ids(self) -> list[str]:
+        """Ids of all grid searches with stored events."""
+        return sorted(p.parent.name for p in self.root.glob(f"*/{LOG_FILE_NAME}") if is_valid_id(p.parent.name))
+
+    def close(self) -> None:
+        with self._lock:
+            for store in self._stores.values():
+                store.close()
