@@ -195,6 +195,18 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
+def logged_keys(store: Path, grid_search_id: str) -> set[str]:
+    """Every "split/name" key with a score in the log on disk."""
+    keys = set()
+    with open(store / grid_search_id / "event_storage.log") as f:
+        for line in f:
+            ev = json.loads(line)
+            if ev["event_type"] == "evaluation_result":
+                for s in ev["payload"].get("metric_scores", []) + ev["payload"].get("loss_scores", []):
+                    keys.add(f"{s['split']}/{s.get('metric', s.get('loss'))}")
+    return keys
+
+
 def logged_points(store: Path, grid_search_id: str, key: str) -> dict[str, list[list[float]]]:
     """From the log on disk: {experiment id: [[epoch, score], ...]} of `key` ("split/name")."""
     split, name = key.split("/", 1)

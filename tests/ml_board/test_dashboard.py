@@ -48,7 +48,7 @@ def rows(page) -> dict[str, str]:
         .map(tr => [tr.dataset.exp, tr.querySelector('.badge').textContent.trim()]))""")
 
 
-def assert_charts_hold(page, store: Path, gs: str, keys=KEYS, split_of=None) -> None:
+def assert_charts_hold(page, store: Path, gs: str, keys=KEYS) -> None:
     """Every chart of the shown split holds exactly the logged points of every experiment."""
     for key in keys:
         split = key.split("/")[0]

@@ -97,7 +97,7 @@ export class ChartGrid {
         },
       },
       axes: [
-        { label: "epoch", labelSize: 22, stroke: "#5b6472", grid: { stroke: "#eef0f3" }, ticks: { stroke: "#dfe3e8" } },
+        { label: "epoch", labelSize: 22, incrs: [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000], stroke: "#5b6472", grid: { stroke: "#eef0f3" }, ticks: { stroke: "#dfe3e8" } },
         { size: 58, stroke: "#5b6472", grid: { stroke: "#eef0f3" }, ticks: { stroke: "#dfe3e8" }, values: (u, vals) => vals.map(num) },
       ],
       series: [{ label: "epoch" }, ...model.list.map((exp) => ({
