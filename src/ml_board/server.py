@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from flask import Flask, Response, jsonify, request, send_from_directory
@@ -45,7 +46,7 @@ def create_app(storage_path: str | os.PathLike, ingest_token: str | None = None,
                             mimetype="text/plain")
         return send_from_directory(STATIC_DIR, "index.html")
 
-    socketio = SocketIO(app, async_mode="threading", json=wire, cors_allowed_origins=cors_origins or None,
+    socketio = SocketIO(app, async_mode="threading", json=wire, cors_allowed_origins=_origin_check(cors_origins),
                         max_http_buffer_size=max_message_bytes, async_handlers=False, ping_timeout=60,
                         logger=False, engineio_logger=False)
     LiveIngest(socketio, store, ingest_token or None).register()
@@ -59,6 +60,19 @@ def _read_websockets_in_large_chunks(socketio: SocketIO, receive_bytes: int = 10
     websocket_class = eio._async.get("websocket") if isinstance(getattr(eio, "_async", None), dict) else None
     if websocket_class is not None:
         eio._async = {**eio._async, "websocket": functools.partial(websocket_class, receive_bytes=receive_bytes)}
+
+
+def _origin_check(cors_origins: list[str] | None) -> Callable[[str | None, dict], bool] | None:
+    """Socket.IO origin policy: same origin always, plus the configured origins (None: same origin only)."""
+    if not cors_origins:
+        return None
+    allowed = set(cors_origins)
+
+    def check(origin: str | None, environ: dict) -> bool:
+        same = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}"
+        return origin is None or origin == same or origin in allowed or "*" in allowed
+
+    return check
 
 
 def _add_cors(app: Flask, cors_origins: list[str] | None) -> None:

@@ -1,0 +1,148 @@
+"""Safe by default: loopback bind, ingest token, id and path checks, size limits, CORS, malformed events."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+import socketio
+
+from mlgym.events.event_log import read_events
+from mlgym.events.websocket_sink import SyncError, sync
+from tests.ml_board.board_process import BoardProcess, write_sample_run
+
+TOKEN = "s3cret-token"
+
+
+@pytest.fixture(scope="module")
+def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BoardProcess]:
+    root = tmp_path_factory.mktemp("guarded")
+    with BoardProcess(root / "store", "--max_upload_mb", "0.01", "--max_message_mb", "1", "--cors_origins", "http://allowed.example",
+                      env={"MLBOARD_INGEST_TOKEN": TOKEN}) as proc:
+        write_sample_run(root / "local", "gs1").close()
+        assert sync(root / "local", "gs1", proc.url, token=TOKEN) >= 0
+        proc.local = root / "local"
+        yield proc
+
+
+@pytest.fixture(scope="module")
+def client(guarded: BoardProcess) -> Iterator[socketio.Client]:
+    sio = socketio.Client(reconnection=False)
+    sio.connect(guarded.url, transports=["websocket"], wait_timeout=10)
+    yield sio
+    sio.disconnect()
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.1", "example.org"])
+def test_binding_beyond_loopback_without_a_token_is_refused(tmp_path: Path, host: str) -> None:
+    done = subprocess.run([sys.executable, "-m", "ml_board.cli", "--host", host, "--port", "1",
+                           "--event_storage_path", str(tmp_path)], capture_output=True, text=True, timeout=60,
+                          env={"PATH": "/usr/bin:/bin"})
+    assert done.returncode == 2
+    assert f"refusing to bind {host} without an ingest token" in done.stderr
+
+
+def test_ingest_without_the_token_is_refused_and_nothing_written(guarded: BoardProcess, tmp_path: Path) -> None:
+    write_sample_run(tmp_path, "intruder").close()
+    with pytest.raises(SyncError, match="acknowledged events up to seq -1"):
+        sync(tmp_path, "intruder", guarded.url, token="wrong", timeout=2)
+    assert not (guarded.storage / "intruder").exists()
+
+
+def test_ingest_with_a_bad_token_gets_an_error_reply(client: socketio.Client) -> None:
+    reply = client.call("ingest", {"grid_search_id": "gs9", "events": [], "token": "nope"}, timeout=10)
+    assert reply == {"error": "invalid or missing ingest token"}
+
+
+def test_malformed_events_are_rejected_with_a_reason(guarded: BoardProcess, client: socketio.Client,
+                                                     tmp_path: Path) -> None:
+    events = list(read_events(write_sample_run(tmp_path, "gs2").path))[:4]
+    events[2]["payload"] = "not an object"
+    reply = client.call("ingest", {"grid_search_id": "gs2", "events": events, "token": TOKEN}, timeout=10)
+    assert reply == {"acked_seq": 1, "error": "event 2 (seq 2) rejected: payload must be a JSON object"}
+    stored = requests.get(f"{guarded.url}/api/grid_searches/gs2/events", timeout=10).json()
+    assert [e["seq"] for e in stored["events"]] == [0, 1]
+
+
+@pytest.mark.parametrize("message", [None, "text", {"grid_search_id": "../etc", "events": [], "token": TOKEN},
+                                     {"grid_search_id": "gs1", "events": {"seq": 0}, "token": TOKEN}],
+                         ids=["none", "string", "bad-id", "events-not-a-list"])
+def test_malformed_ingest_messages_get_an_error(client: socketio.Client, message: object) -> None:
+    reply = client.call("ingest", message, timeout=10)
+    assert set(reply) == {"error"}
+
+
+@pytest.mark.parametrize(("path", "status"), [
+    ("/api/grid_searches/bad%20id", 400),
+    ("/api/grid_searches/bad%20id/events", 400),
+    ("/api/grid_searches/gs1/experiments/x%3By", 400),
+    ("/api/grid_searches/gs1/checkpoints/a%20b/c.pt", 400),
+    ("/api/grid_searches/gs1/checkpoints/..%2F..%2Fgs1%2Fevent_storage.log", 404),
+    ("/api/grid_searches/gs1/checkpoints/x/..%2F..%2F..%2Fgs1%2Fevent_storage.log", 404),
+    ("/api/grid_searches/gs1/checkpoints/%2E%2E/event_storage.log", 404),
+    ("/api/grid_searches/..", 404),
+], ids=["space-in-gs", "space-in-gs-events", "semicolon-in-experiment", "space-in-checkpoint",
+        "dotdot-escape", "nested-dotdot-escape", "encoded-dotdot", "dotdot-gs"])
+def test_bad_ids_and_escaping_paths(guarded: BoardProcess, path: str, status: int) -> None:
+    response = requests.get(guarded.url + path, timeout=10)
+    assert response.status_code == status
+    assert "event_storage.log" not in response.text or "error" in response.json()
+
+
+def test_upload_needs_the_token(guarded: BoardProcess) -> None:
+    url = f"{guarded.url}/api/grid_searches/gs1/checkpoints/gp0/epoch_1.pt"
+    assert requests.post(url, data=b"x", timeout=10).status_code == 401
+    assert requests.post(url, data=b"x", headers={"Authorization": "Bearer wrong"}, timeout=10).status_code == 401
+    ok = requests.post(url, data=b"x", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
+    assert ok.status_code == 201
+    assert requests.post(url, data=b"y", headers={"X-Ingest-Token": TOKEN}, timeout=10).status_code == 201
+
+
+def test_upload_escaping_the_folder_is_refused(guarded: BoardProcess) -> None:
+    url = f"{guarded.url}/api/grid_searches/gs1/checkpoints/..%2F..%2Fevil.txt"
+    response = requests.post(url, data=b"x", headers={"X-Ingest-Token": TOKEN}, timeout=10)
+    assert response.status_code == 404
+    assert not list(guarded.storage.parent.rglob("evil.txt"))
+
+
+def test_oversized_upload_is_413(guarded: BoardProcess) -> None:
+    url = f"{guarded.url}/api/grid_searches/gs1/checkpoints/gp0/big.pt"
+    response = requests.post(url, data=b"x" * 20_000, headers={"X-Ingest-Token": TOKEN}, timeout=10)
+    assert response.status_code == 413
+    assert "error" in response.json()
+    assert not (guarded.storage / "gs1" / "checkpoints" / "gp0" / "big.pt").exists()
+
+
+def test_oversized_socketio_message_is_dropped(guarded: BoardProcess, tmp_path: Path) -> None:
+    # the board's message limit follows --max_message_mb (1 MB here); a larger message closes the connection
+    sio = socketio.Client(reconnection=False)
+    sio.connect(guarded.url, transports=["websocket"], wait_timeout=10)
+    try:
+        with pytest.raises(socketio.exceptions.TimeoutError):
+            sio.call("ingest", {"grid_search_id": "huge", "events": ["x" * (2 * 1024 * 1024)],
+                                "token": TOKEN}, timeout=5)
+    finally:
+        sio.disconnect()
+    assert not (guarded.storage / "huge").exists()
+
+
+def test_cors_allows_only_configured_origins(guarded: BoardProcess) -> None:
+    allowed = requests.get(f"{guarded.url}/api/grid_searches", headers={"Origin": "http://allowed.example"},
+                           timeout=10)
+    assert allowed.headers["Access-Control-Allow-Origin"] == "http://allowed.example"
+    other = requests.get(f"{guarded.url}/api/grid_searches", headers={"Origin": "http://evil.example"}, timeout=10)
+    assert "Access-Control-Allow-Origin" not in other.headers
+
+
+def test_cors_default_is_same_origin(tmp_path: Path) -> None:
+    with BoardProcess(tmp_path / "store") as proc:
+        response = requests.get(f"{proc.url}/api/grid_searches", headers={"Origin": "http://evil.example"},
+                                timeout=10)
+        assert "Access-Control-Allow-Origin" not in response.headers
+        sio = socketio.Client(reconnection=False)
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            sio.connect(proc.url, transports=["websocket"], headers={"Origin": "http://evil.example"},
+                        wait_timeout=5)
