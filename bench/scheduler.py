@@ -6,6 +6,8 @@ In one run, repeated (median over repetitions, pool and loop alternating):
               the state of a grid search after its first seconds; every event goes into a real EventLog on disk.
 - pool cold:  the same, but the pool is created inside the timed region (worker spawn + `import torch`
               included); median of 3.
+- stdlib pool: concurrent.futures.ProcessPoolExecutor(2, spawn) on the same jobs, a reference for what the
+              machine allows right now (on a loaded machine 2 processes do not get 2 cores).
 `speedup` = loop / pool warm; `speedup_cold` = loop / pool cold.
 
 Overhead per job: a no-op job (it emits 3 events and returns) sent through a warm WorkerPool(1) many times;
@@ -17,10 +19,13 @@ round trip of dispatch, pickling, pipe, events, event log write and result, with
 from __future__ import annotations
 
 import argparse
+import multiprocessing
+import os
 import statistics
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import torch
@@ -75,6 +80,18 @@ def run_pool(pool: WorkerPool, tasks: list[Task], log: EventLog) -> tuple[float,
     return wall, [results[t.task_id].value for t in tasks], sum(r.duration_s for r in results.values())
 
 
+def _limit_threads() -> None:
+    torch.set_num_threads(1)
+
+
+def run_stdlib_pool(executor: ProcessPoolExecutor, tasks: list[Task]) -> float:
+    """The reference: the standard library's process pool on the same jobs (no events, no graph)."""
+    started = time.perf_counter()
+    futures = [executor.submit(task.fn, *task.args) for task in tasks]
+    [future.result() for future in futures]
+    return time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=16)
@@ -83,6 +100,7 @@ def main() -> None:
     parser.add_argument("--job_ms", type=float, default=300.0)
     parser.add_argument("--noop_jobs", type=int, default=300)
     args = parser.parse_args()
+    print(f"loadavg_1min_at_start: {os.getloadavg()[0]:.2f}", flush=True)
     torch.set_num_threads(1)
     iterations = calibrate(args.job_ms)
     loops, warms, colds, lost = [], [], [], []
@@ -97,6 +115,11 @@ def main() -> None:
                 loops.append(loop_s)
                 warms.append(warm_s)
                 lost.append((warm_s * args.workers - busy_s) / args.jobs)
+        with ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_limit_threads) as executor:
+            run_stdlib_pool(executor, [Task(f"sw{i}", cpu_job, (i, 10)) for i in range(args.workers * 2)])
+            stdlibs = [run_stdlib_pool(executor, [Task(f"s{rep}.j{i}", cpu_job, (i, iterations))
+                                                  for i in range(args.jobs)]) for rep in range(args.repeats)]
         for rep in range(min(3, args.repeats)):  # worker start dominates here; 3 samples are enough
             tasks = [Task(f"c{rep}.j{i}", cpu_job, (i, iterations)) for i in range(args.jobs)]
             colds.append(run_pool(WorkerPool(args.workers, threads_per_worker=1), tasks, log)[0])
@@ -110,7 +133,9 @@ def main() -> None:
     loop_s, warm_s, cold_s = statistics.median(loops), statistics.median(warms), statistics.median(colds)
     print(f"jobs: {args.jobs} x {loop_s / args.jobs * 1000:.0f} ms single-threaded, workers: {args.workers}, "
           f"repeats: {args.repeats}")
+    print(f"loadavg_1min_at_end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     print(f"loop_s: {loop_s:.3f}")
+    print(f"stdlib_process_pool_s: {statistics.median(stdlibs):.3f}")
     print(f"pool_warm_s: {warm_s:.3f}")
     print(f"pool_cold_s: {cold_s:.3f}")
     print(f"speedup: {loop_s / warm_s:.2f}")

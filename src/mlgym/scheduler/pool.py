@@ -160,8 +160,9 @@ class WorkerPool(Executor):
             with _sigterm_raises():
                 for task in tasks:
                     events.scheduled(task)
-                self.start()
-                _Run(self, graph, events, on_event).loop()
+                if tasks:
+                    self.start()
+                    _Run(self, graph, events, on_event).loop()
         except BaseException:
             self.terminate()
             raise
