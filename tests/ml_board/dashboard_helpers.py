@@ -130,18 +130,18 @@ def running_board(store: Path, port: int | None = None) -> Iterator[str]:
     log = open(store.parent / f"board-{port}.log", "wb")
     proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while True:
             if proc.poll() is not None:
                 raise RuntimeError(f"ml_board exited with {proc.returncode}: "
                                    f"{(store.parent / f'board-{port}.log').read_text()[-2000:]}")
             try:
-                if requests.get(f"{url}/api/grid_searches", timeout=1).status_code == 200:
+                if requests.get(f"{url}/api/grid_searches", timeout=10).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError("ml_board did not answer within 30 s")
+                raise RuntimeError("ml_board did not answer within 60 s")
             time.sleep(0.1)
         yield url
     finally:

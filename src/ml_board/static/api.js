@@ -26,13 +26,18 @@ export async function getJSON(path) {
 
 export const gsPath = (gs) => `/api/grid_searches/${encodeURIComponent(gs)}`;
 
+/** Start streaming every stored event of `gs` from `fromSeq` as NDJSON; returns the pending response. */
+export function openEventStream(gs, fromSeq, signal) {
+  const url = `${gsPath(gs)}/events?from_seq=${fromSeq}&format=ndjson`;
+  return fetch(url, { headers: { Accept: "application/x-ndjson" }, signal });
+}
+
 /**
- * Stream every stored event of `gs` from `fromSeq` as NDJSON, calling `onBatch(events)` once per received chunk,
+ * Read an NDJSON response of events (from `openEventStream`), calling `onBatch(events)` once per received chunk,
  * so a large run is applied while it downloads. Resolves when the stream ends.
  */
-export async function streamEvents(gs, fromSeq, onBatch, signal) {
-  const url = `${gsPath(gs)}/events?from_seq=${fromSeq}&format=ndjson`;
-  const resp = await fetch(url, { headers: { Accept: "application/x-ndjson" }, signal });
+export async function readEvents(respPromise, onBatch) {
+  const resp = await respPromise;
   if (!resp.ok) throw await failure(resp);
   const reader = resp.body.getReader();
   const decoder = new TextDecoder();

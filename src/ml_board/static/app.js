@@ -56,7 +56,8 @@ function show() {
   window.mlboard.view = current;
 }
 
-// A read-only handle for tests and the benchmark: what the page holds, never used by the page itself.
+// A handle for tests and the benchmark: what the page holds (view.stats(), view.points(key)), when it was ready
+// (readyAt), and an optional onDraw(lastSeq) callback the benchmark sets to time live updates.
 window.mlboard = { live, view: null };
 window.addEventListener("hashchange", show);
 show();

@@ -1,5 +1,5 @@
 // The page of one grid search: summary, experiments table, CV summary and charts; replayed, then live.
-import { ApiError, getJSON, gsPath, streamEvents } from "./api.js";
+import { ApiError, getJSON, gsPath, openEventStream, readEvents } from "./api.js";
 import { RunModel } from "./run_model.js";
 import { ExperimentsTable } from "./experiments_table.js";
 import { ChartGrid } from "./chart_grid.js";
@@ -56,17 +56,21 @@ export class RunView {
   }
 
   async start() {
+    // The summary and the event stream are requested together: the stream is the bulk of the load.
+    const stream = openEventStream(this.gs, 0, this.abort.signal);
+    stream.catch(() => {});
     let summary;
     try {
       summary = await getJSON(gsPath(this.gs));
     } catch (err) {
+      this.abort.abort();
       return this.fail(err);
     }
     this.summary = summary;
     this.model.selection = summary.selection || null;
     this.setupParts();
     try {
-      await streamEvents(this.gs, 0, (events) => { this.model.apply(events); this.schedule(); }, this.abort.signal);
+      await readEvents(stream, (events) => { this.model.apply(events); this.schedule(); });
     } catch (err) {
       if (err.name === "AbortError") return;
       return this.fail(err);
@@ -113,18 +117,28 @@ export class RunView {
   draw() {
     this.frame = 0;
     const m = this.model;
+    if (!this.replayed) {
+      // While the stored events stream in, only count them: the picture is drawn once, from the full replay.
+      const head = this.root.querySelector("#run-head p");
+      if (head) head.textContent = `Loading grid search… ${m.applied.toLocaleString()} events`;
+      return;
+    }
     if (!this.key && m.keys.size) this.key = m.defaultKey();
     if (!this.charts.split && this.key) this.charts.setSplit(m.keys.get(this.key).split);
     if (m.structureVersion !== this.optionsVersion) this.renderOptions();
     this.charts.draw();
     const wait = TABLE_MS - (performance.now() - this.lastTable);
-    if (!this.replayed || wait <= 0) this.renderTable();
+    if (!this.ready || wait <= 0) this.renderTable();
     else if (!this.tableTimer) this.tableTimer = setTimeout(() => { this.tableTimer = null; this.renderTable(); }, wait);
-    if (this.replayed && !this.ready) {
+    if (!this.ready) {
       this.ready = true;
-      this.root.dataset.state = "ready";
-      window.mlboard.readyAt = performance.now();
+      // Marked on the next frame, once the replayed picture has been painted.
+      requestAnimationFrame(() => {
+        this.root.dataset.state = "ready";
+        window.mlboard.readyAt = performance.now();
+      });
     }
+    if (window.mlboard.onDraw) window.mlboard.onDraw(m.lastSeq);
   }
 
   renderOptions() {
