@@ -47,6 +47,8 @@ class LiveIngest:
         self._publish_locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
         self._locks_lock = threading.Lock()
         self._members: dict[str, set[str]] = defaultdict(set)
+        # clients that joined from a seq not stored yet: sid -> from_seq, per room; added to the room on arrival
+        self._waiting: dict[str, dict[str, int]] = defaultdict(dict)
 
     def _publish_lock(self, grid_search_id: str) -> threading.Lock:
         with self._locks_lock:
@@ -76,10 +78,8 @@ class LiveIngest:
         raw = getattr(events, "raw", None)
         with self._publish_lock(grid_search_id):
             result = gs_store.append(events, raw)
-            if result.lines and self._members.get(room_of(grid_search_id)):
-                self.socketio.emit("events", {"grid_search_id": grid_search_id,
-                                              "events": RawJSONArray.from_lines(b"".join(result.lines))},
-                                   to=room_of(grid_search_id))
+            if result.lines:
+                self._publish(grid_search_id, result.acked_seq - len(result.lines) + 1, result.lines)
         if result.created or result.event_types & STATUS_EVENT_TYPES:
             self.socketio.emit("grid_searches_changed", {"grid_search_id": grid_search_id})
         reply: dict[str, Any] = {"acked_seq": result.acked_seq}
@@ -87,6 +87,25 @@ class LiveIngest:
             reply["error"] = result.error
             logger.warning("ingest into %s: %s", grid_search_id, result.error)
         return reply
+
+    def _publish(self, grid_search_id: str, first_seq: int, lines: list[bytes]) -> None:
+        """Send newly stored lines to the room, and to clients waiting for a seq among them (then into the room)."""
+        room = room_of(grid_search_id)
+        if self._members.get(room):
+            self.socketio.emit("events", {"grid_search_id": grid_search_id,
+                                          "events": RawJSONArray.from_lines(b"".join(lines))}, to=room)
+        waiting = self._waiting.get(room)
+        if not waiting:
+            return
+        last_seq = first_seq + len(lines) - 1
+        for sid, start in list(waiting.items()):
+            if start <= last_seq:
+                part = lines[max(0, start - first_seq):]
+                self.socketio.emit("events", {"grid_search_id": grid_search_id,
+                                              "events": RawJSONArray.from_lines(b"".join(part))}, to=sid)
+                self.socketio.server.enter_room(sid, room, namespace="/")
+                self._members[room].add(sid)
+                del waiting[sid]
 
     # -- live rooms ------------------------------------------------------------------------------------------
     def on_join(self, data: Any = None) -> dict[str, Any]:
@@ -101,10 +120,14 @@ class LiveIngest:
         sid = request.sid
         gs_store = self.store.get(grid_search_id, create=True)
         cursor = self._send_stored(gs_store, from_seq, sid)
+        room = room_of(grid_search_id)
         with self._publish_lock(grid_search_id):
             cursor = self._send_stored(gs_store, cursor, sid)
-            join_room(room_of(grid_search_id), sid=sid)
-            self._members[room_of(grid_search_id)].add(sid)
+            if cursor > gs_store.acked_seq + 1:
+                self._waiting[room][sid] = cursor  # asked for events not stored yet: wait for them
+            else:
+                join_room(room, sid=sid)
+                self._members[room].add(sid)
         return {"grid_search_id": grid_search_id, "next_seq": cursor}
 
     def _send_stored(self, gs_store: GridSearchStore, from_seq: int, sid: str) -> int:
@@ -138,9 +161,12 @@ class LiveIngest:
         with self._publish_lock(data["grid_search_id"]):
             leave_room(room, sid=request.sid)
             self._members[room].discard(request.sid)
+            self._waiting[room].pop(request.sid, None)
         return {"grid_search_id": data["grid_search_id"]}
 
     def on_disconnect(self, *args: Any) -> None:
         sid = request.sid
         for members in list(self._members.values()):
             members.discard(sid)
+        for waiting in list(self._waiting.values()):
+            waiting.pop(sid, None)
