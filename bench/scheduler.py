@@ -8,7 +8,7 @@ In one run, repeated (median over repetitions, pool and loop alternating):
               included); median of 3.
 - stdlib pool: concurrent.futures.ProcessPoolExecutor(2, spawn) on the same jobs, a reference for what the
               machine allows right now (on a loaded machine 2 processes do not get 2 cores).
-`speedup` = loop / pool warm; `speedup_cold` = loop / pool cold.
+`speedup` = median over repetitions of loop / pool warm (each pair run back to back); `speedup_cold` likewise.
 
 Overhead per job: a no-op job (it emits 3 events and returns) sent through a warm WorkerPool(1) many times;
 `overhead_ms_per_job` = wall time per job minus the job's own time measured inside the worker, i.e. the full
@@ -92,6 +92,43 @@ def run_stdlib_pool(executor: ProcessPoolExecutor, tasks: list[Task]) -> float:
     return time.perf_counter() - started
 
 
+def measure_warm(args: argparse.Namespace, iterations: int, log: EventLog) -> dict[str, list[float]]:
+    """Paired repetitions: the loop, our warm pool and the stdlib pool back to back, so they share the load."""
+    samples: dict[str, list[float]] = {"loop": [], "pool": [], "stdlib": [], "ratio": [], "stdlib_ratio": [],
+                                       "idle": []}
+    spawn = multiprocessing.get_context("spawn")
+    with WorkerPool(args.workers, threads_per_worker=1) as pool, \
+            ProcessPoolExecutor(args.workers, mp_context=spawn, initializer=_limit_threads) as executor:
+        warmup = [Task(f"warmup{i}", cpu_job, (i, 10)) for i in range(args.workers * 2)]
+        run_pool(pool, warmup, log)
+        run_stdlib_pool(executor, warmup)
+        for rep in range(args.repeats):
+            tasks = [Task(f"r{rep}.j{i}", cpu_job, (i, iterations)) for i in range(args.jobs)]
+            loop_s, expected = run_loop(tasks)
+            pool_s, values, busy_s = run_pool(pool, tasks, log)
+            assert values == expected, "the pool must compute exactly what the loop computes"
+            stdlib_s = run_stdlib_pool(executor, tasks)
+            samples["loop"].append(loop_s)
+            samples["pool"].append(pool_s)
+            samples["stdlib"].append(stdlib_s)
+            samples["ratio"].append(loop_s / pool_s)
+            samples["stdlib_ratio"].append(loop_s / stdlib_s)
+            samples["idle"].append((pool_s * args.workers - busy_s) / args.jobs)
+    return samples
+
+
+def measure_overhead(args: argparse.Namespace, log: EventLog) -> float:
+    """Seconds per no-op job through a warm one-worker pool, minus the job's own time inside the worker."""
+    with WorkerPool(1, threads_per_worker=1) as pool:
+        run_pool(pool, [Task(f"nwarm{i}", noop_job, (i,)) for i in range(20)], log)
+        overheads = []
+        for rep in range(args.repeats):
+            tasks = [Task(f"n{rep}.{i}", noop_job, (i,)) for i in range(args.noop_jobs)]
+            wall, _, busy = run_pool(pool, tasks, log)
+            overheads.append((wall - busy) / args.noop_jobs)
+    return statistics.median(overheads)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=16)
@@ -103,45 +140,28 @@ def main() -> None:
     print(f"loadavg_1min_at_start: {os.getloadavg()[0]:.2f}", flush=True)
     torch.set_num_threads(1)
     iterations = calibrate(args.job_ms)
-    loops, warms, colds, lost = [], [], [], []
     with tempfile.TemporaryDirectory() as tmp, EventLog(tmp, "bench-scheduler") as log:
-        with WorkerPool(args.workers, threads_per_worker=1) as pool:
-            run_pool(pool, [Task(f"warmup{i}", cpu_job, (i, 10)) for i in range(args.workers * 2)], log)
-            for rep in range(args.repeats):
-                tasks = [Task(f"r{rep}.j{i}", cpu_job, (i, iterations)) for i in range(args.jobs)]
-                loop_s, expected = run_loop(tasks)
-                warm_s, values, busy_s = run_pool(pool, tasks, log)
-                assert values == expected, "the pool must compute exactly what the loop computes"
-                loops.append(loop_s)
-                warms.append(warm_s)
-                lost.append((warm_s * args.workers - busy_s) / args.jobs)
-        with ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("spawn"),
-                                 initializer=_limit_threads) as executor:
-            run_stdlib_pool(executor, [Task(f"sw{i}", cpu_job, (i, 10)) for i in range(args.workers * 2)])
-            stdlibs = [run_stdlib_pool(executor, [Task(f"s{rep}.j{i}", cpu_job, (i, iterations))
-                                                  for i in range(args.jobs)]) for rep in range(args.repeats)]
+        warm = measure_warm(args, iterations, log)
+        colds, cold_ratios = [], []
         for rep in range(min(3, args.repeats)):  # worker start dominates here; 3 samples are enough
             tasks = [Task(f"c{rep}.j{i}", cpu_job, (i, iterations)) for i in range(args.jobs)]
+            loop_s, _ = run_loop(tasks)
             colds.append(run_pool(WorkerPool(args.workers, threads_per_worker=1), tasks, log)[0])
-        with WorkerPool(1, threads_per_worker=1) as pool:
-            run_pool(pool, [Task(f"nwarm{i}", noop_job, (i,)) for i in range(20)], log)
-            overheads = []
-            for rep in range(args.repeats):
-                tasks = [Task(f"n{rep}.{i}", noop_job, (i,)) for i in range(args.noop_jobs)]
-                wall, _, busy = run_pool(pool, tasks, log)
-                overheads.append((wall - busy) / args.noop_jobs)
-    loop_s, warm_s, cold_s = statistics.median(loops), statistics.median(warms), statistics.median(colds)
-    print(f"jobs: {args.jobs} x {loop_s / args.jobs * 1000:.0f} ms single-threaded, workers: {args.workers}, "
-          f"repeats: {args.repeats}")
+            cold_ratios.append(loop_s / colds[-1])
+        overhead = measure_overhead(args, log)
+    median = {key: statistics.median(values) for key, values in warm.items()}
+    print(f"jobs: {args.jobs} x {median['loop'] / args.jobs * 1000:.0f} ms single-threaded, "
+          f"workers: {args.workers}, repeats: {args.repeats}")
     print(f"loadavg_1min_at_end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
-    print(f"loop_s: {loop_s:.3f}")
-    print(f"stdlib_process_pool_s: {statistics.median(stdlibs):.3f}")
-    print(f"pool_warm_s: {warm_s:.3f}")
-    print(f"pool_cold_s: {cold_s:.3f}")
-    print(f"speedup: {loop_s / warm_s:.2f}")
-    print(f"speedup_cold: {loop_s / cold_s:.2f}")
-    print(f"overhead_ms_per_job: {statistics.median(overheads) * 1000:.2f}")
-    print(f"idle_worker_ms_per_job: {statistics.median(lost) * 1000:.2f}")
+    print(f"loop_s: {median['loop']:.3f}")
+    print(f"pool_warm_s: {median['pool']:.3f}")
+    print(f"stdlib_process_pool_s: {median['stdlib']:.3f}")
+    print(f"pool_cold_s: {statistics.median(colds):.3f}")
+    print(f"speedup_stdlib_process_pool: {median['stdlib_ratio']:.2f}")
+    print(f"speedup_cold: {statistics.median(cold_ratios):.2f}")
+    print(f"idle_worker_ms_per_job: {median['idle'] * 1000:.2f}")
+    print(f"speedup: {median['ratio']:.2f}")
+    print(f"overhead_ms_per_job: {overhead * 1000:.2f}")
 
 
 if __name__ == "__main__":
