@@ -9,7 +9,7 @@ order and the batches, are exactly those of a plain `DataLoader` with the same g
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import torch
@@ -17,6 +17,7 @@ from torch.utils.data import DataLoader, Dataset, Subset
 
 from mlgym.components.collators import DefaultCollator
 from mlgym.registry import component
+from mlgym.registry.constraints import Positive
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
@@ -120,7 +121,7 @@ def make_loader(split: Dataset, collator: Callable[..., Any] | None, batch_size:
 
 @component("data_loader", "default")
 def default_data_loaders(splits: Mapping[str, Dataset], collator: Callable[..., Any] | None = None,
-                         batch_size: int = 32, shuffle_splits: list[str] = ["train"], seed: int = 0,
+                         batch_size: Annotated[int, Positive] = 32, shuffle_splits: list[str] = ["train"], seed: int = 0,
                          drop_last: bool = False) -> DataLoaders:
     """One loader per split (num_workers=0); the splits named in `shuffle_splits` are shuffled each epoch.
 

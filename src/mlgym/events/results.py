@@ -32,7 +32,7 @@ def _grid_search_table(views: list[ExperimentView]) -> pd.DataFrame:
         row: dict[str, Any] = {"experiment_id": v.experiment_id, "status": v.status}
         row.update({columns[p]: val for p, val in v.hyperparameters.items()})
         row["best_epoch"] = v.best_epoch
-        row.update(v.best_scores)
+        row.update({k: s for k, s in v.best_scores.items() if not k.startswith("train/")})
         rows.append(row)
     return pd.DataFrame(rows)
 

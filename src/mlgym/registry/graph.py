@@ -10,6 +10,7 @@ from typing import Any
 from dependency_injector import containers, providers
 
 from mlgym.config.loader import SourceMap
+from mlgym.errors import ConfigError
 from mlgym.registry.registry import Registry, normalize
 from mlgym.registry.signature import check_arguments
 
@@ -77,7 +78,10 @@ def parse_nodes(config: dict[str, Any], registry: Registry, source: SourceMap) -
             raise source.error("missing variant_key", str(name),
                                hint=f"variants of {raw['component_type_key']}: "
                                     f"{', '.join(registry.variants(raw['component_type_key']))}")
-        factory = registry.get(raw["component_type_key"], raw["variant_key"], str(name), source.find(str(name)))
+        try:
+            factory = registry.get(raw["component_type_key"], raw["variant_key"], str(name))
+        except ConfigError as e:
+            raise source.error(e.message, e.key_path or str(name), hint=e.hint) from None
         node_config = raw.get("config") or {}
         if not isinstance(node_config, dict):
             raise source.error("config must be a mapping of argument names to values", f"{name}.config")

@@ -19,7 +19,8 @@ def line_of(text: str, needle: str) -> int:
 
 # (case id, replace this, with this, line marker in the new text or None, expected message parts)
 CASES = [
-    ("yaml_syntax", "    name: iris\n", "    name: [iris\n", "name: [iris", ["YAML syntax error"]),
+    ("yaml_syntax", "    name: iris\n", "    name: iris: setosa\n", "name: iris: setosa",
+     ["YAML syntax error", "mapping values are not allowed here"]),
     ("unknown_kind", "variant_key: mlp", "variant_key: mlp", None, []),  # replaced below
     ("unknown_variant", "variant_key: adam\n", "variant_key: adamm\n", "variant_key: adamm",
      ["at 'optimizer.variant_key'", "unknown variant_key 'adamm'", "did you mean 'adam'?"]),
@@ -69,7 +70,7 @@ def test_unknown_component_type_suggests_nearest(tmp_path: Path) -> None:
     text = BASE.replace("component_type_key: model\n", "component_type_key: modle\n", 1)
     path = _write(tmp_path, text)
     result = run_cli("train", "--gs_config_path", str(path), "--log_dir", str(tmp_path / "logs"))
-    _assert_refused(result, tmp_path, [f"{path}:{line_of(text, 'model:')}:", "at 'model.component_type_key'",
+    _assert_refused(result, tmp_path, [f"{path}:{line_of(text, 'modle')}:", "at 'model.component_type_key'",
                                        "unknown component_type_key 'modle'", "did you mean 'model'?"])
 
 

@@ -1,0 +1,60 @@
+"""Cost of checkpointing: the example ConvNet trained with a checkpoint every epoch vs none, side by side.
+
+Runs the example's gs_config (one grid point) in this process, alternating the two settings, and prints
+`checkpoint_overhead_ratio: X` = median of (time with `every` / time with `none`).
+
+    .venv/bin/python bench/checkpoint.py [--repeats 5] [--epochs 8]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "example" / "grid_search"
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(EXAMPLE))
+
+import components  # noqa: E402,F401  (the example's ConvNet and collator)
+from mlgym.validation.runner import ExecutionSettings, RunRequest, start  # noqa: E402
+
+
+def run(strategy: str, epochs: int, log_dir: Path) -> float:
+    overrides = ("data_loaders.config.batch_size=32", "optimizer.config.lr=0.001",
+                 f"checkpointing.variant_key={strategy}")
+    started = time.perf_counter()
+    outcome = start(RunRequest(gs_config_path=EXAMPLE / "gs_config.yml", log_dir=log_dir, num_epochs=epochs,
+                               overrides=overrides, execution=ExecutionSettings(kind="main_process")))
+    elapsed = time.perf_counter() - started
+    assert outcome.status == "done", outcome.results
+    return elapsed / epochs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=8)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    with tempfile.TemporaryDirectory() as tmp:
+        run("every", 1, Path(tmp))
+        ratios, every, none = [], [], []
+        for _ in range(args.repeats):
+            e = run("every", args.epochs, Path(tmp))
+            n = run("none", args.epochs, Path(tmp))
+            every.append(e)
+            none.append(n)
+            ratios.append(e / n)
+    print(f"epoch_s_every_median: {statistics.median(every):.4f}")
+    print(f"epoch_s_none_median: {statistics.median(none):.4f}")
+    print(f"checkpoint_overhead_ratio: {statistics.median(ratios):.3f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,169 @@
+"""Warm start: killed runs resume from checkpoints and end bit-identical to runs that were never interrupted."""
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from mlgym.events.event_log import read_events
+from tests.conftest import CONFIGS, run_cli
+
+CONFIG = CONFIGS / "digits_mlp.yml"
+EPOCHS = "12"
+
+
+def final_scores(log: Path) -> dict[tuple, tuple]:
+    """(experiment, epoch, split) -> scores, the last event of each winning (a resumed epoch may be logged twice)."""
+    scores = {}
+    for e in read_events(log):
+        if e["event_type"] == "evaluation_result":
+            p = e["payload"]
+            scores[(e["experiment_id"], p["epoch"], p["split"])] = (
+                tuple((s["metric"], s["score"]) for s in p["metric_scores"]),
+                tuple((s["loss"], s["score"]) for s in p["loss_scores"]))
+    return scores
+
+
+def the_log(log_dir: Path) -> Path:
+    logs = list(log_dir.glob("*/event_storage.log"))
+    assert len(logs) == 1, logs
+    return logs[0]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple, tuple]:
+    log_dir = tmp_path_factory.mktemp("reference")
+    result = run_cli("train", "--gs_config_path", str(CONFIG), "--log_dir", str(log_dir), "--num_epochs", EPOCHS,
+                     "--process_count", "2")
+    assert result.returncode == 0, result.stderr
+    scores = final_scores(the_log(log_dir))
+    assert len(scores) == 2 * int(EPOCHS) * 3
+    return scores
+
+
+def count_evaluations(log_dir: Path) -> int:
+    logs = list(log_dir.glob("*/event_storage.log"))
+    if not logs:
+        return 0
+    return sum(1 for e in read_events(logs[0]) if e["event_type"] == "evaluation_result")
+
+
+def start_in_background(*args: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    return subprocess.Popen([sys.executable, "-m", "mlgym.cli.main", *args], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env=env, start_new_session=True)
+
+
+def kill_when(process: subprocess.Popen, log_dir: Path, evaluations: int, timeout: float = 120) -> bool:
+    """SIGKILL the whole process group once the log holds `evaluations` results; False if it finished first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return False
+        if count_evaluations(log_dir) >= evaluations:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            return True
+        time.sleep(0.01)
+    os.killpg(process.pid, signal.SIGKILL)
+    raise AssertionError("run did not reach the kill point in time")
+
+
+def test_whole_run_killed_repeatedly_resumes_bit_identical(tmp_path: Path, reference: dict) -> None:
+    rng = random.Random(1234)
+    total = 2 * int(EPOCHS) * 3
+    process = start_in_background("train", "--gs_config_path", str(CONFIG), "--log_dir", str(tmp_path),
+                                  "--num_epochs", EPOCHS, "--process_count", "2")
+    kills = 0
+    point = rng.randint(3, total // 3)
+    killed = kill_when(process, tmp_path, point)
+    kills += killed
+    gs_id = the_log(tmp_path).parent.name
+    while killed and kills < 4:
+        point = min(total - 1, count_evaluations(tmp_path) + rng.randint(2, 10))
+        process = start_in_background("warmstart", "--grid_search_id", gs_id, "--log_dir", str(tmp_path),
+                                      "--process_count", "2")
+        killed = kill_when(process, tmp_path, point)
+        kills += killed
+    assert kills >= 2, "the run should have been killed at least twice"
+    result = run_cli("warmstart", "--grid_search_id", gs_id, "--log_dir", str(tmp_path), "--process_count", "2")
+    assert result.returncode == 0, result.stderr
+    assert final_scores(the_log(tmp_path)) == reference
+    events = list(read_events(the_log(tmp_path)))
+    assert [e["seq"] for e in events] == list(range(len(events)))
+    assert any(e["event_type"] == "checkpoint" and e["payload"]["action"] == "restored" for e in events)
+
+
+def test_killed_worker_is_retried_from_its_checkpoint(tmp_path: Path, reference: dict) -> None:
+    process = start_in_background("train", "--gs_config_path", str(CONFIG), "--log_dir", str(tmp_path),
+                                  "--num_epochs", EPOCHS, "--process_count", "2")
+    try:
+        deadline = time.monotonic() + 120
+        while count_evaluations(tmp_path) < 9 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        workers = psutil.Process(process.pid).children(recursive=True)
+        workers = [w for w in workers if "spawn_main" in " ".join(w.cmdline())
+                   and "resource_tracker" not in " ".join(w.cmdline())]
+        assert workers, "no worker processes found"
+        workers[0].send_signal(signal.SIGKILL)
+        assert process.wait(timeout=180) == 0
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    log = the_log(tmp_path)
+    assert final_scores(log) == reference
+    events = list(read_events(log))
+    retried = [e for e in events if e["event_type"] == "job_status" and e["payload"]["status"] == "retrying"]
+    restored = [e for e in events if e["event_type"] == "checkpoint" and e["payload"]["action"] == "restored"]
+    assert retried, "the killed worker's job should have been retried"
+    assert restored and restored[0]["payload"]["epoch"] > 0, "the retry should resume from a checkpoint"
+
+
+def test_corrupt_checkpoint_is_reported_and_the_previous_one_used(tmp_path: Path) -> None:
+    base = ["--gs_config_path", str(CONFIG), "-c", "checkpointing.variant_key=every",
+            "-c", "optimizer.config.lr=0.01", "--environment", "main_process"]
+    ref = run_cli("train", *base, "--log_dir", str(tmp_path / "ref"), "--num_epochs", "4")
+    assert ref.returncode == 0, ref.stderr
+    first = run_cli("train", *base, "--log_dir", str(tmp_path / "run"), "--num_epochs", "3")
+    assert first.returncode == 0, first.stderr
+    log = the_log(tmp_path / "run")
+    checkpoint = next(log.parent.glob("checkpoints/*/epoch_3.pt"))
+    checkpoint.write_bytes(checkpoint.read_bytes()[:100])
+    result = run_cli("warmstart", "--grid_search_id", log.parent.name, "--log_dir", str(tmp_path / "run"),
+                     "--num_epochs", "4", "--environment", "main_process")
+    assert result.returncode == 0, result.stderr
+    events = list(read_events(log))
+    corrupt = [e["payload"] for e in events if e["event_type"] == "checkpoint" and e["payload"]["action"] == "corrupt"]
+    restored = [e["payload"] for e in events if e["event_type"] == "checkpoint" and e["payload"]["action"] == "restored"]
+    assert corrupt and corrupt[0]["epoch"] == 3 and "checksum" in corrupt[0]["error"]
+    assert restored and restored[0]["epoch"] == 2
+    assert final_scores(log) == final_scores(the_log(tmp_path / "ref"))
+
+
+def test_warm_start_refusals_and_nothing_to_do(tmp_path: Path) -> None:
+    unknown = run_cli("warmstart", "--grid_search_id", "no-such-run", "--log_dir", str(tmp_path))
+    assert unknown.returncode == 2 and "unknown grid search id 'no-such-run'" in unknown.stderr
+    config = tmp_path / "gs.yml"
+    config.write_text(CONFIG.read_text())
+    done = run_cli("train", "--gs_config_path", str(config), "--log_dir", str(tmp_path), "--num_epochs", "1",
+                   "--environment", "main_process")
+    assert done.returncode == 0, done.stderr
+    gs_id = the_log(tmp_path).parent.name
+    size = the_log(tmp_path).stat().st_size
+    again = run_cli("warmstart", "--grid_search_id", gs_id, "--log_dir", str(tmp_path))
+    assert again.returncode == 0 and "nothing to do" in again.stdout
+    assert the_log(tmp_path).stat().st_size == size
+    config.write_text(CONFIG.read_text() + "\n# edited\n")
+    changed = run_cli("warmstart", "--grid_search_id", gs_id, "--log_dir", str(tmp_path), "--num_epochs", "2")
+    assert changed.returncode == 2 and "has changed since" in changed.stderr and "--force" in changed.stderr
+    forced = run_cli("warmstart", "--grid_search_id", gs_id, "--log_dir", str(tmp_path), "--num_epochs", "2",
+                     "--force", "--environment", "main_process")
+    assert forced.returncode == 0, forced.stderr
+    assert {k[1] for k in final_scores(the_log(tmp_path))} == {1, 2}
