@@ -1,0 +1,170 @@
+"""MLboard throughput on loopback: batched websocket-sink ingest vs one emit per event, REST replay, board memory.
+
+Starts a real board process (`python -m ml_board.cli`) on a free port, writes local event logs in the gym's format,
+and measures, in one run, medians over `--repeats`:
+- ingest_events_per_s: WebsocketSink (batched, pipelined, acknowledged) from a local log into the store, with the
+  store checked byte for byte against the local log (zero loss, no duplicate);
+- per_event_emit_events_per_s: the baseline, one Socket.IO emit per event (what mlgym did), all acks awaited;
+- replay_events_per_s: GET /events?format=ndjson of the largest grid search, lines counted by the client;
+- board_rss_mb: the board's resident memory after storing everything and serving summaries of all grid searches.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import queue
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+import requests
+import socketio
+
+from mlgym.events.event_log import LOG_FILE_NAME
+from mlgym.events.websocket_sink import WebsocketSink
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_log(log_dir: Path, grid_search_id: str, num_events: int, num_experiments: int = 50) -> Path:
+    """A local log like a long run's: mostly progress events, an evaluation per 20 batches."""
+    path = log_dir / grid_search_id / LOG_FILE_NAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    encoder = json.JSONEncoder(separators=(",", ":"), allow_nan=True, default=str)
+    t0 = 1_795_000_000.0
+    with open(path, "w") as f:
+        f.write(encoder.encode({"seq": 0, "event_type": "grid_search_started", "creation_ts": t0,
+                                "grid_search_id": grid_search_id, "experiment_id": None,
+                                "payload": {"strategy": "grid_search", "num_experiments": num_experiments},
+                                "schema_version": 1}) + "\n")
+        lines = []
+        for seq in range(1, num_events):
+            eid = f"gp{seq % num_experiments:08d}"
+            if seq % 20:
+                payload = {"status": "training", "epoch": seq // 1000 + 1, "num_epochs": 1000, "batch": seq % 1000,
+                           "num_batches": 1000}
+                event_type = "experiment_status"
+            else:
+                payload = {"epoch": seq // 1000 + 1, "split": "val",
+                           "metric_scores": [{"metric": "accuracy", "split": "val", "score": (seq % 997) / 997}],
+                           "loss_scores": [{"loss": "cross_entropy", "split": "val", "score": 1 / (1 + seq)}]}
+                event_type = "evaluation_result"
+            lines.append(encoder.encode({"seq": seq, "event_type": event_type, "creation_ts": t0 + seq * 1e-3,
+                                         "grid_search_id": grid_search_id, "experiment_id": eid,
+                                         "payload": payload, "schema_version": 1}))
+            if len(lines) == 10_000:
+                f.write("\n".join(lines) + "\n")
+                lines = []
+        if lines:
+            f.write("\n".join(lines) + "\n")
+    return path
+
+
+def start_board(storage: Path, port: int) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-m", "ml_board.cli", "--port", str(port), "--event_storage_path",
+                             str(storage)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/api/grid_searches", timeout=2).ok:
+                return proc
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("the board did not start")
+
+
+def bench_sink(path: Path, url: str, storage: Path) -> float:
+    started = time.perf_counter()
+    sink = WebsocketSink(path, url, batch_size=5000).start()
+    if not sink.stop(timeout=600):
+        raise RuntimeError("the sink did not get every event acknowledged")
+    elapsed = time.perf_counter() - started
+    if (storage / path.parent.name / LOG_FILE_NAME).read_bytes() != path.read_bytes():
+        raise RuntimeError("the store differs from the local log")
+    return path.read_bytes().count(b"\n") / elapsed
+
+
+def bench_per_event(path: Path, url: str) -> float:
+    events = [json.loads(line) for line in path.read_bytes().splitlines()]
+    acks: queue.Queue = queue.Queue()
+    client = socketio.Client(reconnection=False)
+    client.connect(url, transports=["websocket"], wait_timeout=10)
+    grid_search_id = path.parent.name
+    started = time.perf_counter()
+    for event in events:
+        client.emit("ingest", {"grid_search_id": grid_search_id, "events": [event], "token": None},
+                    callback=acks.put)
+    last = None
+    for _ in events:
+        last = acks.get(timeout=600)
+    elapsed = time.perf_counter() - started
+    client.disconnect()
+    if last != {"acked_seq": len(events) - 1}:
+        raise RuntimeError(f"per-event ingest lost events: {last}")
+    return len(events) / elapsed
+
+
+def bench_replay(url: str, grid_search_id: str, expected: int) -> float:
+    started = time.perf_counter()
+    count = 0
+    with requests.get(f"{url}/api/grid_searches/{grid_search_id}/events?format=ndjson", stream=True,
+                      timeout=600) as response:
+        for chunk in response.iter_content(chunk_size=1 << 20):
+            count += chunk.count(b"\n")
+    elapsed = time.perf_counter() - started
+    if count != expected:
+        raise RuntimeError(f"replay returned {count} events, expected {expected}")
+    return count / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=1_000_000, help="events per batched-ingest repetition")
+    parser.add_argument("--per_event_events", type=int, default=20_000, help="events per baseline repetition")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="mlboard-bench-"))
+    storage, local = work / "store", work / "local"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    board = start_board(storage, port)
+    try:
+        ingest, per_event, replay = [], [], []
+        for rep in range(args.repeats):
+            batched_log = write_log(local, f"batched-{rep}", args.events)
+            ingest.append(bench_sink(batched_log, url, storage))
+            per_event.append(bench_per_event(write_log(local, f"per-event-{rep}", args.per_event_events), url))
+            print(f"# repetition {rep}: ingest {ingest[-1]:.0f}/s, per-event {per_event[-1]:.0f}/s", flush=True)
+        for rep in range(args.repeats):
+            replay.append(bench_replay(url, "batched-0", args.events))
+        summaries = requests.get(f"{url}/api/grid_searches", timeout=600).json()
+        requests.get(f"{url}/api/grid_searches/batched-0/experiments", timeout=600).raise_for_status()
+        stored = sum(s["last_seq"] + 1 for s in summaries)
+        rss_mb = psutil.Process(board.pid).memory_info().rss / 2 ** 20
+        print(f"# stored events: {stored} in {len(summaries)} grid searches")
+        print(f"ingest_events_per_s: {statistics.median(ingest):.0f}")
+        print(f"per_event_emit_events_per_s: {statistics.median(per_event):.0f}")
+        print(f"replay_events_per_s: {statistics.median(replay):.0f}")
+        print(f"board_rss_mb: {rss_mb:.1f}")
+        print(f"ingest_speedup_vs_per_event: {statistics.median(ingest) / statistics.median(per_event):.1f}")
+    finally:
+        os.kill(board.pid, signal.SIGTERM)
+        board.wait(10)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
