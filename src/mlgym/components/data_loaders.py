@@ -121,8 +121,8 @@ def make_loader(split: Dataset, collator: Callable[..., Any] | None, batch_size:
 
 @component("data_loader", "default")
 def default_data_loaders(splits: Mapping[str, Dataset], collator: Callable[..., Any] | None = None,
-                         batch_size: Annotated[int, Positive] = 32, shuffle_splits: list[str] = ["train"], seed: int = 0,
-                         drop_last: bool = False) -> DataLoaders:
+                         batch_size: Annotated[int, Positive] = 32, shuffle_splits: list[str] = ["train"],
+                         seed: int = 0, drop_last: bool = False) -> DataLoaders:
     """One loader per split (num_workers=0); the splits named in `shuffle_splits` are shuffled each epoch.
 
     `drop_last` applies to the shuffled (training) splits only: evaluation always sees every sample.

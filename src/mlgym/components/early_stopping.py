@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from mlgym.registry import component
+from mlgym.registry.constraints import NonNegative, Positive
 
 
 @component("early_stopping", "default")
@@ -17,7 +18,8 @@ class EarlyStopping:
     """
 
     def __init__(self, split: str = "val", metric: str = "accuracy", mode: Literal["max", "min"] = "max",
-                 patience: int = 3, min_relative_improvement: float = 0.0) -> None:
+                 patience: Annotated[int, Positive] = 3,
+                 min_relative_improvement: Annotated[float, NonNegative] = 0.0) -> None:
         if mode not in ("max", "min"):
             raise ValueError(f"mode must be 'max' or 'min', got {mode!r}")
         if patience < 1:

@@ -1,10 +1,13 @@
 """Losses: callables `loss(outputs, targets) -> scalar tensor` with a `.name` used in reported scores."""
 from __future__ import annotations
 
+from typing import Annotated
+
 import torch
 from torch.nn import functional as F
 
 from mlgym.registry import component
+from mlgym.registry.constraints import NonNegative
 
 
 @component("loss", "cross_entropy")
@@ -13,7 +16,7 @@ class CrossEntropy:
 
     name = "cross_entropy"
 
-    def __init__(self, label_smoothing: float = 0.0) -> None:
+    def __init__(self, label_smoothing: Annotated[float, NonNegative] = 0.0) -> None:
         if not 0.0 <= label_smoothing < 1.0:
             raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
         self.label_smoothing = label_smoothing

@@ -1,11 +1,12 @@
 """Learning-rate schedulers, stepped once per epoch by the trainer."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import torch
 
 from mlgym.registry import component
+from mlgym.registry.constraints import NonNegative, Positive
 
 
 class NoScheduler:
@@ -34,7 +35,8 @@ def no_scheduler(optimizer: torch.optim.Optimizer) -> NoScheduler:
 
 
 @component("lr_scheduler", "step")
-def step_scheduler(optimizer: torch.optim.Optimizer, step_size: int, gamma: float = 0.1) -> torch.optim.lr_scheduler.StepLR:
+def step_scheduler(optimizer: torch.optim.Optimizer, step_size: Annotated[int, Positive],
+                   gamma: Annotated[float, Positive] = 0.1) -> torch.optim.lr_scheduler.StepLR:
     """Multiply the learning rate by `gamma` every `step_size` epochs."""
     if step_size <= 0:
         raise ValueError(f"step_size must be > 0, got {step_size}")
@@ -44,8 +46,8 @@ def step_scheduler(optimizer: torch.optim.Optimizer, step_size: int, gamma: floa
 
 
 @component("lr_scheduler", "cosine")
-def cosine_scheduler(optimizer: torch.optim.Optimizer, t_max: int,
-                     eta_min: float = 0.0) -> torch.optim.lr_scheduler.CosineAnnealingLR:
+def cosine_scheduler(optimizer: torch.optim.Optimizer, t_max: Annotated[int, Positive],
+                     eta_min: Annotated[float, NonNegative] = 0.0) -> torch.optim.lr_scheduler.CosineAnnealingLR:
     """Cosine annealing from the optimizer's learning rate down to `eta_min` over `t_max` epochs."""
     if t_max <= 0:
         raise ValueError(f"t_max must be > 0, got {t_max}")

@@ -1,12 +1,13 @@
 """Built-in models: a multi-layer perceptron and a small ConvNet for small images (e.g. 8x8 digits)."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import torch
 from torch import nn
 
 from mlgym.registry import component
+from mlgym.registry.constraints import Positive
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh}
 
@@ -26,7 +27,8 @@ def _check_dropout(dropout: float) -> None:
 class MLP(nn.Module):
     """Linear -> activation -> dropout for each hidden layer, then a linear output layer (logits)."""
 
-    def __init__(self, input_dim: int, output_dim: int, hidden_dims: list[int] = [64], dropout: float = 0.0,
+    def __init__(self, input_dim: Annotated[int, Positive], output_dim: Annotated[int, Positive],
+                 hidden_dims: list[int] = [64], dropout: float = 0.0,
                  activation: Literal["relu", "gelu", "tanh"] = "relu") -> None:
         super().__init__()
         _positive(input_dim=input_dim, output_dim=output_dim, **{f"hidden_dims[{i}]": h
@@ -57,8 +59,9 @@ class ConvNet(nn.Module):
     Accepts images `(N, C, H, W)` or flat rows `(N, C*H*W)`, which are reshaped to `image_size` squares.
     """
 
-    def __init__(self, in_channels: int = 1, image_size: int = 8, num_classes: int = 10,
-                 channels: list[int] = [16, 32], hidden_dim: int = 64, dropout: float = 0.0,
+    def __init__(self, in_channels: Annotated[int, Positive] = 1, image_size: Annotated[int, Positive] = 8,
+                 num_classes: Annotated[int, Positive] = 10, channels: list[int] = [16, 32],
+                 hidden_dim: Annotated[int, Positive] = 64, dropout: float = 0.0,
                  batch_norm: bool = True) -> None:
         super().__init__()
         _positive(in_channels=in_channels, image_size=image_size, num_classes=num_classes, hidden_dim=hidden_dim,

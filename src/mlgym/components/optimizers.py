@@ -4,12 +4,13 @@ from __future__ import annotations
 import difflib
 import inspect
 from collections.abc import Iterable
-from typing import Any
+from typing import Annotated, Any
 
 import torch
 from torch import nn
 
 from mlgym.registry import component
+from mlgym.registry.constraints import NonNegative, Positive
 
 
 def parameters_of(model: nn.Module | Iterable[torch.nn.Parameter]) -> list[torch.nn.Parameter]:
@@ -31,8 +32,8 @@ def _betas(betas: list[float]) -> tuple[float, float]:
 
 
 @component("optimizer", "sgd")
-def sgd(model: nn.Module, lr: float, momentum: float = 0.0, weight_decay: float = 0.0,
-        nesterov: bool = False) -> torch.optim.SGD:
+def sgd(model: nn.Module, lr: Annotated[float, Positive], momentum: Annotated[float, NonNegative] = 0.0,
+        weight_decay: Annotated[float, NonNegative] = 0.0, nesterov: bool = False) -> torch.optim.SGD:
     """Stochastic gradient descent (torch.optim.SGD)."""
     _check_lr(lr)
     if nesterov and momentum <= 0:
@@ -42,16 +43,16 @@ def sgd(model: nn.Module, lr: float, momentum: float = 0.0, weight_decay: float 
 
 
 @component("optimizer", "adam")
-def adam(model: nn.Module, lr: float = 1e-3, betas: list[float] = [0.9, 0.999],
-         weight_decay: float = 0.0) -> torch.optim.Adam:
+def adam(model: nn.Module, lr: Annotated[float, Positive] = 1e-3, betas: list[float] = [0.9, 0.999],
+         weight_decay: Annotated[float, NonNegative] = 0.0) -> torch.optim.Adam:
     """Adam (torch.optim.Adam); weight_decay is added to the gradient (L2)."""
     _check_lr(lr)
     return torch.optim.Adam(parameters_of(model), lr=lr, betas=_betas(betas), weight_decay=weight_decay)
 
 
 @component("optimizer", "adamw")
-def adamw(model: nn.Module, lr: float = 1e-3, betas: list[float] = [0.9, 0.999],
-          weight_decay: float = 0.01) -> torch.optim.AdamW:
+def adamw(model: nn.Module, lr: Annotated[float, Positive] = 1e-3, betas: list[float] = [0.9, 0.999],
+          weight_decay: Annotated[float, NonNegative] = 0.01) -> torch.optim.AdamW:
     """AdamW (torch.optim.AdamW), with decoupled weight decay."""
     _check_lr(lr)
     return torch.optim.AdamW(parameters_of(model), lr=lr, betas=_betas(betas), weight_decay=weight_decay)
