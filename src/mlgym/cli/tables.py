@@ -8,12 +8,19 @@ from rich.table import Table
 
 def _cell(value: object) -> str:
     if isinstance(value, float):
-        return "" if pd.isna(value) else f"{value:.4f}"
+        return "" if pd.isna(value) else f"{value:.4g}"
     return "" if value is None else str(value)
 
 
+def _is_loss(column: str) -> bool:
+    return "/" in column and any(word in column for word in ("entropy", "loss", "mse", "bce"))
+
+
 def print_results(table: pd.DataFrame, strategy: str | None) -> None:
-    console = Console(width=max(120, Console().width))
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=240)
+    table = table[[c for c in table.columns if not _is_loss(str(c))]]
     if table.empty:
         console.print("no results")
         return
