@@ -106,3 +106,10 @@ def best_of(results: dict[str, TaskResult]) -> tuple:
 
 def echo(*values: object, context: TaskContext) -> tuple:
     return values
+
+
+def rendezvous(mine: str, theirs: str, timeout_s: float, *, context: TaskContext) -> int:
+    """Write our file and wait for the other task's: succeeds only when both run at the same time."""
+    Path(mine).write_text("here")
+    wait_for_file(theirs, timeout_s, context=context)
+    return os.getpid()

@@ -86,6 +86,30 @@ def test_dependent_starts_as_soon_as_its_dependency_is_done_not_after_the_stage(
     assert results["slow_a"].value == "49" and results["dependent"].value == 49
 
 
+def test_two_workers_run_two_tasks_at_the_same_time(tmp_path) -> None:
+    a, b = str(tmp_path / "a"), str(tmp_path / "b")
+    tasks = [Task("left", st.rendezvous, (a, b, 60.0)), Task("right", st.rendezvous, (b, a, 60.0))]
+    results = plain_pool(2).run(tasks, Recorder())
+    assert all(r.ok for r in results.values()), results
+    assert results["left"].value != results["right"].value
+
+
+def test_an_error_in_on_event_stops_the_run_and_its_workers() -> None:
+    pool = plain_pool(2)
+    seen: list[int] = []
+
+    def on_event(event_type: str, payload: dict, experiment_id: str | None) -> None:
+        if payload.get("status") == "running":
+            seen.extend(pool.worker_pids)
+        if payload.get("status") == "done":
+            raise RuntimeError("the event log is full")
+
+    with pytest.raises(RuntimeError, match="the event log is full"):
+        pool.run([Task(f"t{i}", st.sleep, (0.2,)) for i in range(4)], on_event)
+    assert pool.worker_pids == [] and seen
+    assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE for pid in seen)
+
+
 def test_prepare_receives_the_results_of_the_dependencies() -> None:
     tasks = [Task("a", st.square, (2,)), Task("b", st.square, (3,)),
              Task("c", st.echo, depends_on=("a", "b"), prepare=st.args_from_dependencies)]
