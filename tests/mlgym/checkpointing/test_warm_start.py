@@ -9,7 +9,6 @@ import sys
 import time
 from pathlib import Path
 
-import psutil
 import pytest
 
 from mlgym.events.event_log import read_events
@@ -101,18 +100,35 @@ def test_whole_run_killed_repeatedly_resumes_bit_identical(tmp_path: Path, refer
     assert any(e["event_type"] == "checkpoint" and e["payload"]["action"] == "restored" for e in events)
 
 
+def running_with_checkpoint(log_dir: Path) -> int | None:
+    """The pid of a worker whose running experiment has saved a checkpoint of epoch >= 2, if there is one."""
+    logs = list(log_dir.glob("*/event_storage.log"))
+    if not logs:
+        return None
+    pids, saved, done = {}, set(), set()
+    for e in read_events(logs[0]):
+        p = e["payload"]
+        if e["event_type"] == "job_status" and p["status"] == "running":
+            pids[e["experiment_id"]] = p["pid"]
+        elif e["event_type"] == "job_status" and p["status"] in ("done", "failed"):
+            done.add(e["experiment_id"])
+        elif e["event_type"] == "checkpoint" and p["action"] == "saved" and p["epoch"] >= 2:
+            saved.add(e["experiment_id"])
+    candidates = [pids[eid] for eid in saved - done if eid in pids]
+    return candidates[0] if candidates else None
+
+
 def test_killed_worker_is_retried_from_its_checkpoint(tmp_path: Path, reference: dict) -> None:
     process = start_in_background("train", "--gs_config_path", str(CONFIG), "--log_dir", str(tmp_path),
                                   "--num_epochs", EPOCHS, "--process_count", "2")
     try:
+        victim = None
         deadline = time.monotonic() + 120
-        while count_evaluations(tmp_path) < 9 and time.monotonic() < deadline:
+        while victim is None and time.monotonic() < deadline:
+            victim = running_with_checkpoint(tmp_path)
             time.sleep(0.01)
-        workers = psutil.Process(process.pid).children(recursive=True)
-        workers = [w for w in workers if "spawn_main" in " ".join(w.cmdline())
-                   and "resource_tracker" not in " ".join(w.cmdline())]
-        assert workers, "no worker processes found"
-        workers[0].send_signal(signal.SIGKILL)
+        assert victim is not None, "no experiment reached a checkpoint in time"
+        os.kill(victim, signal.SIGKILL)
         assert process.wait(timeout=180) == 0
     finally:
         if process.poll() is None:
