@@ -50,7 +50,7 @@ class Progress:
             exp["epoch"], exp["num_epochs"] = p.get("epoch", 0), p.get("num_epochs")
         elif kind == "evaluation_result" and p.get("metric_scores"):
             first = p["metric_scores"][0]
-            if first["split"] in ("val", "test"):
+            if first["split"] == "val":
                 exp["score"] = f"{first['split']}/{first['metric']}={first['score']:.4f}"
         self._redraw()
 

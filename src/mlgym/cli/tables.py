@@ -26,8 +26,7 @@ def print_results(table: pd.DataFrame, strategy: str | None) -> None:
         return
     out = Table(title=f"results ({strategy or 'grid_search'})")
     for column in table.columns:
-        out.add_column(str(column), justify="right" if table[column].dtype.kind in "fi" else "left",
-                       overflow="fold", min_width=min(len(str(column)), 14))
+        out.add_column(str(column), justify="right" if table[column].dtype.kind in "fi" else "left", overflow="fold")
     for row in table.itertuples(index=False):
         out.add_row(*(_cell(v) for v in row))
     console.print(out)
