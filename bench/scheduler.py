@@ -14,7 +14,7 @@ Overhead per job: a no-op job (it emits 3 events and returns) sent through a war
 `overhead_ms_per_job` = wall time per job minus the job's own time measured inside the worker, i.e. the full
 round trip of dispatch, pickling, pipe, events, event log write and result, with nothing hidden by parallelism.
 
-    .venv/bin/python bench/scheduler.py [--jobs 16] [--workers 2] [--repeats 5] [--job_ms 300]
+    .venv/bin/python bench/scheduler.py [--jobs 16] [--workers 2] [--repeats 5] [--job_ms 300] [--job_kind torch]
 """
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -49,17 +50,30 @@ def cpu_job(seed: int, iterations: int, *, context: TaskContext | None = None) -
     return float(b.sum())
 
 
+def python_job(seed: int, iterations: int, *, context: TaskContext | None = None) -> float:
+    """The same amount of time in pure Python arithmetic (no SIMD, little memory traffic)."""
+    total = seed
+    for i in range(iterations * 2000):
+        total = (total * 31 + i) % 1_000_003
+    if context is not None:
+        context.emit("experiment_status", {"status": "done", "epoch": 1, "num_epochs": 1})
+    return float(total)
+
+
+JOBS = {"torch": cpu_job, "python": python_job}
+
+
 def noop_job(index: int, *, context: TaskContext) -> int:
     for step in range(3):
         context.emit("experiment_status", {"status": "training", "epoch": step, "num_epochs": 3})
     return index
 
 
-def calibrate(job_ms: float) -> int:
-    """Iterations of cpu_job that take about `job_ms` milliseconds on one thread here."""
-    cpu_job(0, 50)
+def calibrate(job: Callable[..., float], job_ms: float) -> int:
+    """Iterations of `job` that take about `job_ms` milliseconds on one thread here."""
+    job(0, 50)
     started = time.perf_counter()
-    cpu_job(0, 400)
+    job(0, 400)
     per_iteration = (time.perf_counter() - started) / 400
     return max(1, round(job_ms / 1000 / per_iteration))
 
@@ -92,7 +106,7 @@ def run_stdlib_pool(executor: ProcessPoolExecutor, tasks: list[Task]) -> float:
     return time.perf_counter() - started
 
 
-def measure_warm(args: argparse.Namespace, iterations: int, log: EventLog) -> dict[str, list[float]]:
+def measure_warm(args: argparse.Namespace, job: Callable[..., float], iterations: int, log: EventLog) -> dict[str, list[float]]:
     """Paired repetitions: the loop, our warm pool and the stdlib pool back to back, so they share the load."""
     samples: dict[str, list[float]] = {"loop": [], "pool": [], "stdlib": [], "ratio": [], "stdlib_ratio": [],
                                        "idle": []}
@@ -103,7 +117,7 @@ def measure_warm(args: argparse.Namespace, iterations: int, log: EventLog) -> di
         run_pool(pool, warmup, log)
         run_stdlib_pool(executor, warmup)
         for rep in range(args.repeats):
-            tasks = [Task(f"r{rep}.j{i}", cpu_job, (i, iterations)) for i in range(args.jobs)]
+            tasks = [Task(f"r{rep}.j{i}", job, (i, iterations)) for i in range(args.jobs)]
             loop_s, expected = run_loop(tasks)
             pool_s, values, busy_s = run_pool(pool, tasks, log)
             assert values == expected, "the pool must compute exactly what the loop computes"
@@ -136,21 +150,24 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--job_ms", type=float, default=300.0)
     parser.add_argument("--noop_jobs", type=int, default=300)
+    parser.add_argument("--job_kind", choices=sorted(JOBS), default="torch",
+                        help="torch: 128x128 matmuls (default); python: pure-Python arithmetic")
     args = parser.parse_args()
     print(f"loadavg_1min_at_start: {os.getloadavg()[0]:.2f}", flush=True)
     torch.set_num_threads(1)
-    iterations = calibrate(args.job_ms)
+    job = JOBS[args.job_kind]
+    iterations = calibrate(job, args.job_ms)
     with tempfile.TemporaryDirectory() as tmp, EventLog(tmp, "bench-scheduler") as log:
-        warm = measure_warm(args, iterations, log)
+        warm = measure_warm(args, job, iterations, log)
         colds, cold_ratios = [], []
         for rep in range(min(3, args.repeats)):  # worker start dominates here; 3 samples are enough
-            tasks = [Task(f"c{rep}.j{i}", cpu_job, (i, iterations)) for i in range(args.jobs)]
+            tasks = [Task(f"c{rep}.j{i}", job, (i, iterations)) for i in range(args.jobs)]
             loop_s, _ = run_loop(tasks)
             colds.append(run_pool(WorkerPool(args.workers, threads_per_worker=1), tasks, log)[0])
             cold_ratios.append(loop_s / colds[-1])
         overhead = measure_overhead(args, log)
     median = {key: statistics.median(values) for key, values in warm.items()}
-    print(f"jobs: {args.jobs} x {median['loop'] / args.jobs * 1000:.0f} ms single-threaded, "
+    print(f"jobs: {args.jobs} {args.job_kind} jobs x {median['loop'] / args.jobs * 1000:.0f} ms single-threaded, "
           f"workers: {args.workers}, repeats: {args.repeats}")
     print(f"loadavg_1min_at_end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     print(f"loop_s: {median['loop']:.3f}")
