@@ -183,3 +183,23 @@ def test_warm_start_refusals_and_nothing_to_do(tmp_path: Path) -> None:
                      "--force", "--environment", "main_process")
     assert forced.returncode == 0, forced.stderr
     assert {k[1] for k in final_scores(the_log(tmp_path))} == {1, 2}
+
+
+def test_nested_cv_killed_mid_run_resumes_bit_identical(tmp_path: Path) -> None:
+    validation = tmp_path / "validation.yml"
+    validation.write_text("NestedCV:\n  num_outer_loop_folds: 2\n  num_inner_loop_folds: 2\n"
+                          "  selection: {split: val, metric: accuracy, mode: max}\n")
+    args = ["--gs_config_path", str(CONFIG), "--validation_config_path", str(validation), "--num_epochs", "4",
+            "--process_count", "2"]
+    ref = run_cli("train", *args, "--log_dir", str(tmp_path / "ref"))
+    assert ref.returncode == 0, ref.stderr
+    reference = final_scores(the_log(tmp_path / "ref"))
+    assert len({k[0] for k in reference}) == 2 * (2 * 2 + 1)
+    process = start_in_background("train", *args, "--log_dir", str(tmp_path / "run"))
+    assert kill_when(process, tmp_path / "run", len(reference) // 2), "the run finished before it could be killed"
+    log = the_log(tmp_path / "run")
+    result = run_cli("warmstart", "--grid_search_id", log.parent.name, "--log_dir", str(tmp_path / "run"),
+                     "--process_count", "2")
+    assert result.returncode == 0, result.stderr
+    assert "reusing" in result.stdout
+    assert final_scores(log) == reference
