@@ -163,11 +163,11 @@ class WorkerPool(Executor):
                 if tasks:
                     self.start()
                     _Run(self, graph, events, on_event).loop()
+                if owns_workers:
+                    self.close()
         except BaseException:
             self.terminate()
             raise
-        if owns_workers:
-            self.close()
         return {t.task_id: graph.results[t.task_id] for t in tasks}
 
     def _replace(self, worker: _Worker) -> _Worker:
