@@ -69,17 +69,23 @@ class LiveIngest:
         grid_search_id = data.get("grid_search_id")
         if not is_valid_id(grid_search_id) or grid_search_id in (".", ".."):
             return {"error": "grid_search_id must match [A-Za-z0-9._-]+"}
-        events = data.get("events", [])
+        lines, events = data.get("lines"), data.get("events", [])
+        if lines is not None and "events" in data:
+            return {"error": "send either events or lines, not both"}
+        if lines is not None and (not isinstance(lines, bytes) or lines[-1:] not in (b"", b"\n")):
+            return {"error": "lines must be binary: JSON lines, each ending in a newline"}
         if not isinstance(events, list):
             return {"error": "events must be a list of event envelopes"}
-        gs_store = self.store.get(grid_search_id, create=bool(events))
+        gs_store = self.store.get(grid_search_id, create=bool(events or lines))
         if gs_store is None:
             return {"acked_seq": -1}
-        raw = getattr(events, "raw", None)
         with self._publish_lock(grid_search_id):
-            result = gs_store.append(events, raw)
-            if result.lines:
-                self._publish(grid_search_id, result.acked_seq - len(result.lines) + 1, result.lines)
+            if lines is not None:
+                result = gs_store.append_lines(lines)
+            else:
+                result = gs_store.append(events, getattr(events, "raw", None))
+            if result.count:
+                self._publish(grid_search_id, result.first_seq, result.data)
         if result.created or result.event_types & STATUS_EVENT_TYPES:
             self.socketio.emit("grid_searches_changed", {"grid_search_id": grid_search_id})
         reply: dict[str, Any] = {"acked_seq": result.acked_seq}
@@ -88,15 +94,16 @@ class LiveIngest:
             logger.warning("ingest into %s: %s", grid_search_id, result.error)
         return reply
 
-    def _publish(self, grid_search_id: str, first_seq: int, lines: list[bytes]) -> None:
+    def _publish(self, grid_search_id: str, first_seq: int, data: bytes) -> None:
         """Send newly stored lines to the room, and to clients waiting for a seq among them (then into the room)."""
         room = room_of(grid_search_id)
         if self._members.get(room):
             self.socketio.emit("events", {"grid_search_id": grid_search_id,
-                                          "events": RawJSONArray.from_lines(b"".join(lines))}, to=room)
+                                          "events": RawJSONArray.from_lines(data)}, to=room)
         waiting = self._waiting.get(room)
         if not waiting:
             return
+        lines = [line + b"\n" for line in data.split(b"\n")[:-1]]  # not splitlines: a line may hold a \r
         last_seq = first_seq + len(lines) - 1
         for sid, start in list(waiting.items()):
             if start <= last_seq:

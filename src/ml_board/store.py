@@ -17,26 +17,55 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
 from mlgym.events.event_log import LOG_FILE_NAME
-from mlgym.events.schema import is_valid_id, validate_envelope
+from mlgym.events.schema import EVENT_TYPES, is_valid_id, validate_envelope
 
 INDEX_FILE_NAME = "event_storage.idx"
 INDEX_STRIDE = 1024
 READ_CHUNK = 1024 * 1024
 
 _encoder = json.JSONEncoder(separators=(",", ":"), allow_nan=True, default=str)
+_MAX_KNOWN_EXPERIMENT_IDS = 100_000
 
 
 @dataclass
 class AppendResult:
-    """What one `append` did: the new acked seq, the stored lines (each ending in a newline), any refusal."""
+    """What one `append` did: the new acked seq, the stored bytes (`count` complete lines), any refusal."""
 
     acked_seq: int
     first_seq: int = 0
-    lines: list[bytes] = field(default_factory=list)
+    data: bytes = b""
+    count: int = 0
     event_types: set[str] = field(default_factory=set)
     error: str | None = None
     created: bool = False
+
+    @property
+    def lines(self) -> list[bytes]:
+        """The stored lines, each ending in a newline."""
+        return [line + b"\n" for line in self.data.split(b"\n")[:-1]]
+
+
+class _Unparseable:
+    """Stands for a line that is not JSON, so the append loop rejects it like any other malformed event."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+def parse_line(line: bytes) -> Any:
+    """One JSON line -> its value (orjson, or the standard library for what orjson refuses, such as NaN)."""
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return json.loads(line.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        return _Unparseable(f"not a JSON line: {exc}")
 
 
 class GridSearchStore:
@@ -53,6 +82,8 @@ class GridSearchStore:
         self._offsets = array("Q")
         self._fd = -1
         self._index_fd = -1
+        self._id_is_valid = is_valid_id(grid_search_id)
+        self._known_experiment_ids: set[str] = set()
         if self.log_path.exists():
             self._recover()
 
@@ -109,37 +140,79 @@ class GridSearchStore:
 
         `raw[i]`, when given, is the exact JSON text of `events[i]` and is stored as is (no re-encoding).
         """
+        lines = None if raw is None else [text.encode() if "\n" not in text else None for text in raw]
+        return self._append(events, lines)
+
+    def append_lines(self, data: bytes) -> AppendResult:
+        """Like `append`, from JSON lines as they were written (each ending in a newline), stored byte for byte."""
+        lines = data.split(b"\n")
+        lines.pop()  # after the last newline
+        return self._append([parse_line(line) for line in lines], lines)
+
+    def _append(self, events: Sequence[Any], lines: Sequence[bytes | None] | None) -> AppendResult:
+        """`lines[i]` (without its newline), when there and not None, is what is stored for `events[i]`."""
         with self.lock:
-            expected = self.next_seq
-            first = expected
-            lines: list[bytes] = []
+            expected = first = self.next_seq
+            stored: list[bytes] = []
             types: set[str] = set()
             error = None
             for i, event in enumerate(events):
-                reason = validate_envelope(event)
-                if reason is None and event["grid_search_id"] != self.grid_search_id:
-                    reason = f"grid_search_id {event['grid_search_id']!r} is not {self.grid_search_id!r}"
-                if reason is not None:
-                    seq = event.get("seq") if isinstance(event, dict) else None
-                    error = f"event {i} (seq {seq}) rejected: {reason}"
-                    break
+                if not self._surely_valid(event):
+                    reason = self._why_invalid(event)
+                    if reason is not None:
+                        seq = event.get("seq") if isinstance(event, dict) else None
+                        error = f"event {i} (seq {seq}) rejected: {reason}"
+                        break
                 seq = event["seq"]
-                if seq < expected:
-                    continue
-                if seq > expected:
+                if seq != expected:
+                    if seq < expected:
+                        continue
                     break
-                text = raw[i] if raw is not None and "\n" not in raw[i] else _encoder.encode(event)
-                lines.append((text + "\n").encode())
+                line = lines[i] if lines is not None else None
+                stored.append(line if line is not None else _encoder.encode(event).encode())
                 types.add(event["event_type"])
                 expected += 1
-            created = self.next_seq == 0 and bool(lines)
-            if lines:
-                self._write(lines)
-            return AppendResult(self.next_seq - 1, first, lines, types, error, created)
+            data = b"\n".join(stored) + b"\n" if stored else b""
+            created = self.next_seq == 0 and bool(stored)
+            if stored:
+                self._write(data, len(stored))
+            return AppendResult(self.next_seq - 1, first, data, len(stored), types, error, created)
 
-    def _write(self, lines: list[bytes]) -> None:
+    def _surely_valid(self, event: Any) -> bool:
+        """A cheap check that only accepts what `validate_envelope` accepts, with this store's grid_search_id.
+
+        False means "ask `_why_invalid`", which may still accept the event.
+        """
+        try:
+            seq, ts, exp = event["seq"], event["creation_ts"], event["experiment_id"]
+            return (type(event) is dict and type(seq) is int and seq >= 0 and event["event_type"] in EVENT_TYPES
+                    and (type(ts) is float or type(ts) is int) and event["grid_search_id"] == self.grid_search_id
+                    and self._id_is_valid and type(event["payload"]) is dict
+                    and (exp is None or exp in self._known_experiment_ids or self._learn_experiment_id(exp)))
+        except (KeyError, TypeError, IndexError):
+            return False
+
+    def _learn_experiment_id(self, experiment_id: Any) -> bool:
+        if not is_valid_id(experiment_id):
+            return False
+        if len(self._known_experiment_ids) >= _MAX_KNOWN_EXPERIMENT_IDS:
+            self._known_experiment_ids.clear()
+        self._known_experiment_ids.add(experiment_id)
+        return True
+
+    def _why_invalid(self, event: Any) -> str | None:
+        if isinstance(event, _Unparseable):
+            return event.reason
+        try:
+            reason = validate_envelope(event)
+        except TypeError:  # an unhashable event_type (a list, an object) cannot be looked up in EVENT_TYPES
+            reason = f"unknown event_type {event['event_type']!r}; expected one of {sorted(EVENT_TYPES)}"
+        if reason is None and event["grid_search_id"] != self.grid_search_id:
+            reason = f"grid_search_id {event['grid_search_id']!r} is not {self.grid_search_id!r}"
+        return reason
+
+    def _write(self, data: bytes, count: int) -> None:
         self._open_for_append()
-        data = b"".join(lines)
         try:
             written = 0
             view = memoryview(data)
@@ -149,19 +222,19 @@ class GridSearchStore:
             os.truncate(self.log_path, self.size)  # never leave half a batch behind
             raise
         new_index = array("Q")
-        seq, pos = self.next_seq, self.size
-        first_indexed = -(-seq // INDEX_STRIDE) * INDEX_STRIDE
-        if first_indexed < seq + len(lines):
-            for line in lines:
-                if seq % INDEX_STRIDE == 0:
-                    new_index.append(pos)
-                pos += len(line)
-                seq += 1
+        seq, end, pos = self.next_seq, self.next_seq + count, self.size  # pos: where the line of `seq` starts
+        wanted = -(-seq // INDEX_STRIDE) * INDEX_STRIDE  # the next seq whose offset goes into the index
+        while wanted < end:
+            for _ in range(wanted - seq):
+                pos = self.size + data.index(b"\n", pos - self.size) + 1
+            seq = wanted
+            new_index.append(pos)
+            wanted += INDEX_STRIDE
         if new_index:
             os.write(self._index_fd, new_index.tobytes())
             self._offsets.extend(new_index)
         self.size += len(data)
-        self.next_seq += len(lines)
+        self.next_seq += count
 
     # -- reading ---------------------------------------------------------------------------------------------
     def _seek(self, f: Any, seq: int) -> int:

@@ -3,16 +3,18 @@
 - encoding: a `RawJSONArray` of already-encoded event lines (straight from the store file) is spliced into the
   packet as `[line,line,...]` instead of being parsed and re-encoded;
 - decoding: in an `ingest` packet the `events` array is scanned element by element, keeping each element's exact
-  text next to its parsed value (`EventList.raw`), so the store can write what the sink sent without re-encoding.
+  text next to its parsed value (`EventList.raw`), so the store can write what was sent without re-encoding.
+  (The websocket sink sends its batches as a binary `lines` attachment instead, which bypasses JSON altogether;
+  `events` arrays come from other senders, such as one event per emit.)
 
 Anything else, or anything this fast path does not understand, falls back to the standard library.
 """
 from __future__ import annotations
 
 import json
+import uuid
+from collections.abc import Callable
 from typing import Any
-
-from mlgym.events.websocket_sink import RawJSONArray, dumps
 
 __all__ = ["RawJSONArray", "EventList", "dumps", "loads"]
 
@@ -20,6 +22,40 @@ _decoder = json.JSONDecoder()
 _scan_once = _decoder.scan_once
 _WHITESPACE = " \t\n\r"
 _INGEST_PREFIX = '["ingest",'
+_RAW_TOKEN = "raw-" + uuid.uuid4().hex + "-"
+
+
+class RawJSONArray:
+    """A JSON array whose elements are already encoded: `text` is `elem,elem,...` (spliced as is by `dumps`)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    @classmethod
+    def from_lines(cls, lines: bytes) -> "RawJSONArray":
+        """From complete JSON lines, each ending in a newline (JSON text never holds a raw newline)."""
+        return cls(lines[:-1].replace(b"\n", b",").decode() if lines else "")
+
+
+def dumps(obj: Any, **kwargs: Any) -> str:
+    """`json.dumps` that splices every `RawJSONArray` in `obj` without decoding it."""
+    raws: list[str] = []
+    user_default: Callable[[Any], Any] | None = kwargs.pop("default", None)
+
+    def default(value: Any) -> Any:
+        if isinstance(value, RawJSONArray):
+            raws.append(value.text)
+            return f"{_RAW_TOKEN}{len(raws) - 1}"
+        if user_default is not None:
+            return user_default(value)
+        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+    text = json.dumps(obj, default=default, **kwargs)
+    for n, raw in enumerate(raws):
+        text = text.replace(f'"{_RAW_TOKEN}{n}"', f"[{raw}]", 1)
+    return text
 
 
 class EventList(list):

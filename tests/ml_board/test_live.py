@@ -14,10 +14,15 @@ from tests.ml_board.board_process import BoardProcess, append_filler, wait_until
 
 
 class Watcher:
-    """A dashboard-like Socket.IO client that records what it is sent."""
+    """A dashboard-like Socket.IO client that records what it is sent.
+
+    python-socketio's client handles each incoming message in a thread of its own, so the order in which two
+    messages reach `_on_events` is not the order they arrived in: `seqs` puts the messages back in the order of
+    their first seq (each message's own events keep the order they were sent in).
+    """
 
     def __init__(self, url: str) -> None:
-        self.seqs: list[int] = []
+        self.messages: list[list[int]] = []
         self.changed: list[str] = []
         self.client = socketio.Client(reconnection=False)
         self.client.on("events", self._on_events)
@@ -25,7 +30,12 @@ class Watcher:
         self.client.connect(url, transports=["websocket"], wait_timeout=10)
 
     def _on_events(self, data: dict) -> None:
-        self.seqs.extend(e["seq"] for e in data["events"])
+        if data["events"]:
+            self.messages.append([e["seq"] for e in data["events"]])
+
+    @property
+    def seqs(self) -> list[int]:
+        return [seq for message in sorted(list(self.messages)) for seq in message]
 
     def join(self, grid_search_id: str, from_seq: int) -> dict:
         return self.client.call("join", {"grid_search_id": grid_search_id, "from_seq": from_seq}, timeout=30)
@@ -67,7 +77,7 @@ def test_join_catches_up_then_follows_without_gap_or_duplicate(board: BoardProce
         log.append("grid_search_finished", {"status": "done", "num_done": 2, "num_failed": 0, "duration_s": 1})
         assert sink.stop(timeout=60) is True
         last = log.next_seq - 1
-        wait_until(lambda: watcher.seqs and watcher.seqs[-1] == last, what="the last event to reach the watcher")
+        wait_until(lambda: last in watcher.seqs, what="the last event to reach the watcher")
         assert watcher.seqs == list(range(from_seq, last + 1))
     finally:
         watcher.close()

@@ -67,9 +67,24 @@ def test_malformed_events_are_rejected_with_a_reason(guarded: BoardProcess, clie
     assert [e["seq"] for e in stored["events"]] == [0, 1]
 
 
+def test_malformed_lines_are_rejected_with_a_reason(guarded: BoardProcess, client: socketio.Client,
+                                                    tmp_path: Path) -> None:
+    lines = write_sample_run(tmp_path, "gs3").path.read_bytes().splitlines(keepends=True)[:4]
+    lines[2] = lines[2][:40] + b"\n"  # cut mid-object
+    reply = client.call("ingest", {"grid_search_id": "gs3", "lines": b"".join(lines), "token": TOKEN}, timeout=10)
+    assert reply["acked_seq"] == 1
+    assert reply["error"].startswith("event 2 (seq None) rejected: not a JSON line: ")
+    stored = requests.get(f"{guarded.url}/api/grid_searches/gs3/events?format=ndjson", timeout=10).content
+    assert stored == b"".join(lines[:2])
+
+
 @pytest.mark.parametrize("message", [None, "text", {"grid_search_id": "../etc", "events": [], "token": TOKEN},
-                                     {"grid_search_id": "gs1", "events": {"seq": 0}, "token": TOKEN}],
-                         ids=["none", "string", "bad-id", "events-not-a-list"])
+                                     {"grid_search_id": "gs1", "events": {"seq": 0}, "token": TOKEN},
+                                     {"grid_search_id": "gs1", "lines": "{}\n", "token": TOKEN},
+                                     {"grid_search_id": "gs1", "lines": b'{"seq": 0}', "token": TOKEN},
+                                     {"grid_search_id": "gs1", "lines": b"", "events": [], "token": TOKEN}],
+                         ids=["none", "string", "bad-id", "events-not-a-list", "lines-not-binary",
+                              "lines-without-final-newline", "events-and-lines"])
 def test_malformed_ingest_messages_get_an_error(client: socketio.Client, message: object) -> None:
     reply = client.call("ingest", message, timeout=10)
     assert set(reply) == {"error"}

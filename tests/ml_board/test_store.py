@@ -61,6 +61,69 @@ def test_a_malformed_event_is_rejected_with_a_reason_and_never_written(tmp_path:
     assert [e["seq"] for e in read_events(store.log_path)] == [0, 1]
 
 
+def test_append_lines_stores_the_bytes_as_sent_and_skips_resent_ones(tmp_path: Path) -> None:
+    events = events_of(tmp_path, filler=3 * INDEX_STRIDE)
+    local = (tmp_path / "local" / "gs1" / "event_storage.log").read_bytes()
+    lines = local.splitlines(keepends=True)
+    store = GridSearchStore(tmp_path / "store" / "gs1", "gs1")
+    for start in range(0, len(lines), 700):  # each batch resends the last 50 lines of the one before
+        result = store.append_lines(b"".join(lines[max(0, start - 50):start + 700]))
+        assert (result.error, result.first_seq, result.count) == (None, start, min(700, len(lines) - start))
+    assert result.acked_seq == len(events) - 1
+    assert store.log_path.read_bytes() == local
+    assert GridSearchStore(tmp_path / "store" / "gs1", "gs1").index_path.read_bytes() == \
+        store.index_path.read_bytes()  # the index written while appending is the one rebuilt from the log
+    assert [json.loads(line)["seq"] for line in store.iter_lines(2 * INDEX_STRIDE + 3, limit=2)] == \
+        [2 * INDEX_STRIDE + 3, 2 * INDEX_STRIDE + 4]
+
+
+@pytest.mark.parametrize(("line", "reason"), [
+    (b'{"seq": 2,', "not a JSON line"),
+    (b'\xff{"seq": 2}', "not a JSON line"),
+    (b"[]", "event is not a JSON object"),
+    (b'{"seq": 2}', "missing keys: event_type, creation_ts, grid_search_id, experiment_id, payload"),
+], ids=["torn", "not-utf8", "array", "missing-keys"])
+def test_append_lines_rejects_a_bad_line_and_keeps_the_prefix(tmp_path: Path, line: bytes, reason: str) -> None:
+    events_of(tmp_path)
+    lines = (tmp_path / "local" / "gs1" / "event_storage.log").read_bytes().splitlines(keepends=True)[:5]
+    lines[2] = line + b"\n"
+    store = GridSearchStore(tmp_path / "gs1", "gs1")
+    result = store.append_lines(b"".join(lines))
+    assert result.error is not None and result.error.split(" rejected: ")[1].startswith(reason)
+    assert store.log_path.read_bytes() == b"".join(lines[:2])
+
+
+def test_append_lines_keeps_what_only_the_standard_library_parses(tmp_path: Path) -> None:
+    """NaN (the gym's log writes it for a diverged loss) is not strict JSON: orjson refuses it, json takes it."""
+    events = events_of(tmp_path)[:2]
+    events[1]["payload"] = {"loss": float("nan")}
+    data = encode(events[0]) + encode(events[1]).replace(b'"payload"', b' "payload" ')
+    store = GridSearchStore(tmp_path / "gs1", "gs1")
+    assert store.append_lines(data).acked_seq == 1
+    assert store.log_path.read_bytes() == data
+
+
+def _variants(event: dict) -> list[object]:
+    """An event changed in every way `validate_envelope` cares about (and some it does not)."""
+    out: list[object] = [[event], "x", None, 3]
+    for key in event:
+        out.append({k: v for k, v in event.items() if k != key})
+        for value in (None, True, False, 0, -1, 1.5, "", "x", "../x", "gs1", "a" * 200, [], {}, 2 ** 70,
+                      "experiment_status", float("nan"), [1], {"a": 1}):
+            out.append({**event, key: value})
+    out.append({**event, "extra": 1})
+    return out
+
+
+def test_the_fast_check_agrees_with_the_full_validation(tmp_path: Path) -> None:
+    event = events_of(tmp_path)[3]
+    store = GridSearchStore(tmp_path / "gs1", "gs1")
+    variants = _variants(event)
+    verdicts = [(store._surely_valid(v), store._why_invalid(v) is None) for v in variants]
+    assert [v for v, (fast, full) in zip(variants, verdicts) if fast != full] == []
+    assert 10 < sum(fast for fast, _ in verdicts) < len(variants) - 10  # both verdicts really occur
+
+
 def test_reading_from_any_seq_uses_the_index(tmp_path: Path) -> None:
     events = events_of(tmp_path, filler=3 * INDEX_STRIDE)
     store = GridSearchStore(tmp_path / "gs1", "gs1")

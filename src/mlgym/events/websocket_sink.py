@@ -1,8 +1,9 @@
 """Replicates a grid search's local event log to MLboard over Socket.IO, batched and acknowledged.
 
 The local log is the source of truth, so the sink never holds events of its own: it tails the file from the seq
-after the one the board acknowledged, sends batches of raw lines with the `ingest` event and moves on when the
-board acknowledges them. If the board is down the sink retries with backoff while training goes on; after a
+after the one the board acknowledged, sends each batch of raw lines as the binary attachment of an `ingest` event
+(one binary websocket frame; no JSON document of the batch is built on either side) and moves on when the board
+acknowledges them. If the board is down the sink retries with backoff while training goes on; after a
 reconnect it asks the board for its acked seq and resends from there (the board ignores what it already has).
 """
 from __future__ import annotations
@@ -13,9 +14,7 @@ import os
 import queue
 import threading
 import time
-import uuid
 from collections import deque
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,52 +24,11 @@ from mlgym.events.event_log import log_path
 logger = logging.getLogger(__name__)
 
 MAX_BATCH_BYTES = 8 * 1024 * 1024
-_RAW_TOKEN = "raw-" + uuid.uuid4().hex + "-"
 _DISCONNECTED = object()
 
 
 class SyncError(MLgymError):
     """The board could not be reached, or did not acknowledge the whole log in time."""
-
-
-class RawJSONArray:
-    """A JSON array whose elements are already encoded: `text` is `elem,elem,...` (spliced as is by `dumps`)."""
-
-    __slots__ = ("text",)
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    @classmethod
-    def from_lines(cls, lines: bytes) -> "RawJSONArray":
-        """From complete JSON lines, each ending in a newline (JSON text never holds a raw newline)."""
-        return cls(lines[:-1].replace(b"\n", b",").decode() if lines else "")
-
-
-def dumps(obj: Any, **kwargs: Any) -> str:
-    """`json.dumps` that splices every `RawJSONArray` in `obj` without decoding it."""
-    raws: list[str] = []
-    user_default: Callable[[Any], Any] | None = kwargs.pop("default", None)
-
-    def default(value: Any) -> Any:
-        if isinstance(value, RawJSONArray):
-            raws.append(value.text)
-            return f"{_RAW_TOKEN}{len(raws) - 1}"
-        if user_default is not None:
-            return user_default(value)
-        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
-
-    text = json.dumps(obj, default=default, **kwargs)
-    for n, raw in enumerate(raws):
-        text = text.replace(f'"{_RAW_TOKEN}{n}"', f"[{raw}]", 1)
-    return text
-
-
-class _Codec:
-    """The JSON module handed to the Socket.IO client."""
-
-    dumps = staticmethod(dumps)
-    loads = staticmethod(json.loads)
 
 
 class _LogTail:
@@ -217,40 +175,41 @@ class WebsocketSink:
     def _session(self) -> bool:
         """One connection: resync from the board's acked seq, then keep up to `window` batches in flight.
 
-        The board handles one connection's messages in order, so acks arrive in order; an ack short of its
-        batch (a gap, a refusal) ends the session and the next one resends from the board's acked seq.
+        The board handles one connection's messages in order, but the client runs each reply's callback in a
+        thread of its own, so replies may be seen out of order: each names the last seq of its batch. An ack
+        short of its batch (a gap, a refusal) ends the session and the next one resends from the board's acked seq.
         Returns True when stopped and caught up (or out of time).
         """
         import socketio  # the client is only needed when a sink runs
 
         replies: queue.Queue[Any] = queue.Queue()
-        client = socketio.Client(reconnection=False, json=_Codec)
+        client = socketio.Client(reconnection=False)
         client.on("disconnect", lambda *args: replies.put(_DISCONNECTED))
         try:
             client.connect(self.server_url, transports=["websocket"], wait_timeout=5)
             self.connected = True
-            self._send(client, RawJSONArray(""), replies)
-            self.acked_seq = self._reply(replies, progress_expected=False)
+            self._send(client, None, -1, replies)
+            self.acked_seq = self._reply(replies, progress_expected=False)[1]
             self._tail.seek(self.acked_seq + 1)
-            in_flight: deque[int] = deque()
+            in_flight: set[int] = set()  # the last seq of each batch sent and not acked yet
             while True:
                 while len(in_flight) < self.window:
                     first, count, lines = self._tail.read(self.batch_size)
                     if count == 0:
                         break
-                    self._send(client, RawJSONArray.from_lines(lines), replies)
+                    self._send(client, lines, first + count - 1, replies)
                     self._tail.remember()
                     self._tail.advance(count, len(lines))
-                    in_flight.append(first + count - 1)
+                    in_flight.add(first + count - 1)
                 if not in_flight:
                     if self._stop.is_set():
                         return True
                     self._stop.wait(self.poll_interval)
                     continue
-                acked = self._reply(replies, progress_expected=True)
-                expected = in_flight.popleft()
+                expected, acked = self._reply(replies, progress_expected=True)
+                in_flight.discard(expected)
                 self.acked_seq = max(self.acked_seq, acked)
-                if acked != expected:
+                if acked < expected:
                     raise RuntimeError(f"board acked seq {acked} where {expected} was expected; resending")
                 if self._stop.is_set() and time.monotonic() >= self._deadline:
                     return True
@@ -258,18 +217,23 @@ class WebsocketSink:
             # websocket-client waits up to 3 s for the server's close frame; nobody needs to wait for that
             threading.Thread(target=client.disconnect, daemon=True).start()
 
-    def _send(self, client: Any, events: RawJSONArray, replies: queue.Queue[Any]) -> None:
-        message = {"grid_search_id": self.grid_search_id, "events": events, "token": self.token}
-        client.emit("ingest", message, callback=lambda reply=None: replies.put(reply))
+    def _send(self, client: Any, lines: bytes | None, last_seq: int, replies: queue.Queue[Any]) -> None:
+        """Emit one batch of complete JSON lines ending with `last_seq` (None: just ask for the acked seq)."""
+        message: dict[str, Any] = {"grid_search_id": self.grid_search_id, "token": self.token}
+        if lines is not None:
+            message["lines"] = lines
+        client.emit("ingest", message, callback=lambda reply=None: replies.put((last_seq, reply)))
 
-    def _reply(self, replies: queue.Queue[Any], progress_expected: bool) -> int:
-        """The acked seq of the next reply; raises when the link dropped, the board is silent or refused."""
+    def _reply(self, replies: queue.Queue[Any], progress_expected: bool) -> tuple[int, int]:
+        """(last seq of the batch, acked seq) of the next reply; raises when the link dropped, the board is silent
+        or refused."""
         try:
-            reply = replies.get(timeout=self.reply_timeout)
+            item = replies.get(timeout=self.reply_timeout)
         except queue.Empty:
             raise TimeoutError(f"no ack from the board within {self.reply_timeout} s") from None
-        if reply is _DISCONNECTED:
+        if item is _DISCONNECTED:
             raise ConnectionError("the board closed the connection")
+        last_seq, reply = item
         acked = reply.get("acked_seq") if isinstance(reply, dict) else None
         if isinstance(reply, dict) and "error" in reply:
             logger.warning("board refused events of %s: %s", self.grid_search_id, reply["error"])
@@ -277,7 +241,7 @@ class WebsocketSink:
                 raise RuntimeError(reply["error"])  # no progress: back off and retry
         if not isinstance(acked, int):
             raise RuntimeError(f"unexpected reply from the board: {reply!r}")
-        return acked
+        return last_seq, acked
 
 
 def sync(log_dir: str | os.PathLike, grid_search_id: str, server_url: str, token: str | None = None,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from mlgym.events.event_log import read_events
-from mlgym.events.websocket_sink import RawJSONArray, SyncError, WebsocketSink, _LogTail, dumps, sync
+from mlgym.events.websocket_sink import SyncError, WebsocketSink, _LogTail, sync
 from tests.ml_board.board_process import BoardProcess, append_filler, free_port, wait_until, write_sample_run
 
 
@@ -19,6 +19,23 @@ def test_stop_ships_everything_and_reports_success(tmp_path: Path) -> None:
         assert sink.stop(timeout=60) is True
         assert sink.acked_seq == log.next_seq - 1
         assert (tmp_path / "store" / "gs1" / "event_storage.log").read_bytes() == log.path.read_bytes()
+
+
+def test_lines_are_stored_exactly_as_written_in_the_local_log(tmp_path: Path) -> None:
+    """The sink ships raw lines: spacing, key order, NaN and escapes survive, nothing is re-encoded."""
+    path = tmp_path / "local" / "odd" / "event_storage.log"
+    path.parent.mkdir(parents=True)
+    base = '"event_type": "experiment_status", "creation_ts": 1.5, "grid_search_id": "odd"'
+    lines = [
+        '{"seq": 0, ' + base + ', "experiment_id": null, "payload": {"loss": NaN}}',
+        '{"payload":{"note":"caf\\u00e9 \\n tab\\t"},"seq":1,"experiment_id":"e1",' + base.replace(" ", "") + '}',
+        '{ "seq" : 2 , ' + base + ', "experiment_id": "e1", "payload": {"big": 1e308, "deep": [[[]]]} }\r',
+    ]
+    path.write_bytes(("\n".join(lines) + "\n").encode())
+    with BoardProcess(tmp_path / "store") as board:
+        sink = WebsocketSink(path, board.url).start()
+        assert sink.stop(timeout=60) is True
+        assert (tmp_path / "store" / "odd" / "event_storage.log").read_bytes() == path.read_bytes()
 
 
 def test_stop_returns_false_when_the_board_is_unreachable_and_never_blocks_training(tmp_path: Path) -> None:
@@ -75,9 +92,3 @@ def test_log_tail_reads_complete_lines_only_and_seeks_by_seq(tmp_path: Path) -> 
     assert first + count == log.next_seq
     tail.seek(3)
     assert tail.read(1)[0] == 3
-
-
-def test_raw_json_array_is_spliced_into_the_message() -> None:
-    text = dumps({"events": RawJSONArray.from_lines(b'{"seq":0}\n{"seq":1}\n'), "token": None},
-                 separators=(",", ":"))
-    assert text == '{"events":[{"seq":0},{"seq":1}],"token":null}'
