@@ -106,7 +106,8 @@ def run_stdlib_pool(executor: ProcessPoolExecutor, tasks: list[Task]) -> float:
     return time.perf_counter() - started
 
 
-def measure_warm(args: argparse.Namespace, job: Callable[..., float], iterations: int, log: EventLog) -> dict[str, list[float]]:
+def measure_warm(args: argparse.Namespace, job: Callable[..., float], iterations: int,
+                 log: EventLog) -> dict[str, list[float]]:
     """Paired repetitions: the loop, our warm pool and the stdlib pool back to back, so they share the load."""
     samples: dict[str, list[float]] = {"loop": [], "pool": [], "stdlib": [], "ratio": [], "stdlib_ratio": [],
                                        "idle": []}

@@ -45,7 +45,8 @@ def test_a_failure_fails_all_transitive_dependents_once() -> None:
 
 
 @pytest.mark.parametrize(("ids", "devices"), [
-    (None, ["cpu"]), ([], ["cpu"]), ([0, 1], ["cuda:0", "cuda:1"]), (["2", "cpu", "cuda:3"], ["cuda:2", "cpu", "cuda:3"]),
+    (None, ["cpu"]), ([], ["cpu"]), ([0, 1], ["cuda:0", "cuda:1"]),
+    (["2", "cpu", "cuda:3"], ["cuda:2", "cpu", "cuda:3"]),
 ], ids=["none", "empty", "gpu_indices", "mixed"])
 def test_resolve_devices(ids: list | None, devices: list[str]) -> None:
     assert resolve_devices(ids) == devices
