@@ -8,6 +8,7 @@ from typing import Any
 from mlgym.checkpointing.rng import capture_rng, restore_rng
 from mlgym.checkpointing.store import CheckpointStore, CorruptCheckpoint
 from mlgym.checkpointing.strategies import CheckpointStrategy
+from mlgym.checkpointing.writer import CheckpointWriter
 
 
 def checkpoint_dir(run_dir: str | Path, experiment_id: str) -> Path:
@@ -31,6 +32,7 @@ class CheckpointManager:
         self.strategy = strategy or CheckpointStrategy()
         self.run_dir = Path(run.spec.run_dir)
         self.store = CheckpointStore(checkpoint_dir(self.run_dir, run.spec.experiment_id))
+        self.writer: CheckpointWriter | None = None
 
     def _emit(self, payload: dict[str, Any]) -> None:
         self.run.emit("checkpoint", payload)
@@ -73,12 +75,25 @@ class CheckpointManager:
         restore_rng(state["rng"])
 
     def after_epoch(self, epoch: int, scores: dict[str, float], final: bool) -> None:
+        """Snapshot the state now; write it (and delete what the strategy drops) in the background."""
         if not self.strategy.should_save(epoch, scores, final):
             return
-        saved = self.store.save(epoch, self.state())
+        data = self.store.serialize(self.state())
+        if self.writer is None:
+            self.writer = CheckpointWriter()
+        self.writer.submit(lambda: self._write(epoch, data))
+
+    def _write(self, epoch: int, data: bytes) -> None:
+        saved = self.store.write(epoch, data)
         self._emit({"action": "saved", "epoch": epoch, "path": self._relative(saved["path"]),
                     "sha256": saved["sha256"], "bytes": saved["bytes"], "reason": self.strategy.reason})
         for old in self.strategy.to_delete(self.store.epochs(), epoch):
             self.store.delete(old)
             self._emit({"action": "deleted", "epoch": old, "path": self._relative(self.store.path(old)),
                         "reason": self.strategy.reason})
+
+    def close(self) -> None:
+        """Wait for pending checkpoint writes."""
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None

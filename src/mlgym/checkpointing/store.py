@@ -39,11 +39,18 @@ class CheckpointStore:
         return self.directory / f"epoch_{epoch}.pt"
 
     def save(self, epoch: int, state: dict[str, Any]) -> dict[str, Any]:
-        """Write `state` for `epoch`; returns {path, sha256, bytes}. The sidecar is written last: it marks completion."""
-        self.directory.mkdir(parents=True, exist_ok=True)
+        """Write `state` for `epoch` now; returns {path, sha256, bytes}."""
+        return self.write(epoch, self.serialize(state))
+
+    @staticmethod
+    def serialize(state: dict[str, Any]) -> bytes:
         buffer = io.BytesIO()
         torch.save(state, buffer)
-        data = buffer.getvalue()
+        return buffer.getvalue()
+
+    def write(self, epoch: int, data: bytes) -> dict[str, Any]:
+        """Write serialized state durably. The sidecar is written last: it marks the checkpoint complete."""
+        self.directory.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256(data).hexdigest()
         path = self.path(epoch)
         _atomic_write(path, data)

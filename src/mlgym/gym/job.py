@@ -60,24 +60,29 @@ class ExperimentRun:
     def emit(self, event_type: str, payload: dict[str, Any]) -> None:
         self.context.emit(event_type, payload, self.spec.experiment_id)
 
+    def _epoch(self, epoch: int, num_epochs: int, manager: Any) -> None:
+        self.emit("experiment_status", {"status": "training", "epoch": epoch, "num_epochs": num_epochs})
+        self.trainer.train_epoch(epoch, self.device)
+        results = self.evaluator.evaluate(self.device)
+        for split, result in results.items():
+            self.emit("evaluation_result", evaluation_payload(epoch, split, result))
+        scores = flatten_scores(results)
+        self.history[epoch] = scores
+        self.epoch = epoch
+        if self.early_stopping is not None and self.early_stopping.update(epoch, scores):
+            self.stopped_early = True
+        manager.after_epoch(epoch, scores, final=self.epoch >= num_epochs or self.stopped_early)
+
     def run(self) -> dict[str, Any]:
         from mlgym.checkpointing.manager import CheckpointManager
         manager = CheckpointManager(self, self.checkpointing)
         manager.restore_latest()
         n = self.spec.num_epochs
-        while self.epoch < n and not self.stopped_early:
-            epoch = self.epoch + 1
-            self.emit("experiment_status", {"status": "training", "epoch": epoch, "num_epochs": n})
-            self.trainer.train_epoch(epoch, self.device)
-            results = self.evaluator.evaluate(self.device)
-            for split, result in results.items():
-                self.emit("evaluation_result", evaluation_payload(epoch, split, result))
-            scores = flatten_scores(results)
-            self.history[epoch] = scores
-            self.epoch = epoch
-            if self.early_stopping is not None and self.early_stopping.update(epoch, scores):
-                self.stopped_early = True
-            manager.after_epoch(epoch, scores, final=self.epoch >= n or self.stopped_early)
+        try:
+            while self.epoch < n and not self.stopped_early:
+                self._epoch(self.epoch + 1, n, manager)
+        finally:
+            manager.close()
         status = "early_stopped" if self.stopped_early else "done"
         self.emit("experiment_status", {"status": status, "epoch": self.epoch, "num_epochs": n})
         return {"experiment_id": self.spec.experiment_id, "history": self.history, "last_epoch": self.epoch,
