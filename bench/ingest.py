@@ -2,8 +2,11 @@
 
 Starts a real board process (`python -m ml_board.cli`) on a free port, writes local event logs in the gym's format,
 and measures, in one run, medians over `--repeats`:
-- ingest_events_per_s: WebsocketSink (batched, pipelined, acknowledged) from a local log into the store, with the
-  store checked byte for byte against the local log (zero loss, no duplicate);
+- ingest_events_per_s: WebsocketSink (batches of raw lines as binary attachments, pipelined, acknowledged) from a
+  local log into the store, with the store checked byte for byte against the local log (zero loss, no duplicate);
+  board_cpu_us_per_event is the board process's CPU time per event during it;
+- json_batches_events_per_s: the same batches sent the previous way, as a JSON `events` array (3 in flight), also
+  checked byte for byte;
 - per_event_emit_events_per_s: the baseline, one Socket.IO emit per event (what mlgym did), all acks awaited;
 - replay_events_per_s: GET /events?format=ndjson of the largest grid search, lines counted by the client;
 - board_rss_mb: the board's resident memory after storing everything and serving summaries of all grid searches.
@@ -21,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -28,6 +32,7 @@ import psutil
 import requests
 import socketio
 
+from ml_board import wire
 from mlgym.events.event_log import LOG_FILE_NAME
 from mlgym.events.websocket_sink import WebsocketSink
 
@@ -86,15 +91,55 @@ def start_board(storage: Path, port: int) -> subprocess.Popen:
     raise RuntimeError("the board did not start")
 
 
-def bench_sink(path: Path, url: str, storage: Path) -> float:
+def check_stored(path: Path, storage: Path) -> None:
+    if (storage / path.parent.name / LOG_FILE_NAME).read_bytes() != path.read_bytes():
+        raise RuntimeError(f"the store differs from the local log {path}")
+
+
+def bench_sink(path: Path, url: str, storage: Path, board: psutil.Process) -> tuple[float, float]:
+    """(events/s, board CPU seconds per event) of WebsocketSink shipping the whole log."""
+    cpu = sum(board.cpu_times()[:2])
     started = time.perf_counter()
     sink = WebsocketSink(path, url, batch_size=5000).start()
     if not sink.stop(timeout=600):
         raise RuntimeError("the sink did not get every event acknowledged")
     elapsed = time.perf_counter() - started
-    if (storage / path.parent.name / LOG_FILE_NAME).read_bytes() != path.read_bytes():
-        raise RuntimeError("the store differs from the local log")
-    return path.read_bytes().count(b"\n") / elapsed
+    cpu = sum(board.cpu_times()[:2]) - cpu
+    check_stored(path, storage)
+    count = path.read_bytes().count(b"\n")
+    return count / elapsed, cpu / count
+
+
+class _RawCodec:
+    """JSON for the Socket.IO client that splices pre-encoded arrays (`wire.RawJSONArray`) into the message."""
+
+    dumps = staticmethod(wire.dumps)
+    loads = staticmethod(json.loads)
+
+
+def bench_json_batches(path: Path, url: str, storage: Path, batch_size: int = 5000, window: int = 3) -> float:
+    """The previous protocol: each batch of lines spliced into the message as a JSON `events` array."""
+    lines = path.read_bytes().splitlines(keepends=True)
+    acks: queue.Queue = queue.Queue()
+    client = socketio.Client(reconnection=False, json=_RawCodec)
+    client.connect(url, transports=["websocket"], wait_timeout=10)
+    started = time.perf_counter()
+    in_flight = 0
+    for start in range(0, len(lines), batch_size):
+        if in_flight == window:
+            acks.get(timeout=600)
+            in_flight -= 1
+        events = wire.RawJSONArray.from_lines(b"".join(lines[start:start + batch_size]))
+        client.emit("ingest", {"grid_search_id": path.parent.name, "events": events, "token": None},
+                    callback=acks.put)
+        in_flight += 1
+    replies = [acks.get(timeout=600) for _ in range(in_flight)]
+    elapsed = time.perf_counter() - started
+    threading.Thread(target=client.disconnect, daemon=True).start()
+    if max(r["acked_seq"] for r in replies) != len(lines) - 1:
+        raise RuntimeError(f"JSON-array batches were not all acknowledged: {replies}")
+    check_stored(path, storage)
+    return len(lines) / elapsed
 
 
 def bench_per_event(path: Path, url: str) -> float:
@@ -133,6 +178,8 @@ def bench_replay(url: str, grid_search_id: str, expected: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000, help="events per batched-ingest repetition")
+    parser.add_argument("--json_batch_events", type=int, default=300_000,
+                        help="events per repetition of the JSON-array batches (0: skip them)")
     parser.add_argument("--per_event_events", type=int, default=20_000, help="events per baseline repetition")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
@@ -141,13 +188,21 @@ def main() -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     board = start_board(storage, port)
+    print(f"# load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
     try:
-        ingest, per_event, replay = [], [], []
+        process = psutil.Process(board.pid)
+        ingest, board_cpu, json_batches, per_event, replay = [], [], [], [], []
         for rep in range(args.repeats):
-            batched_log = write_log(local, f"batched-{rep}", args.events)
-            ingest.append(bench_sink(batched_log, url, storage))
+            rate, cpu = bench_sink(write_log(local, f"batched-{rep}", args.events), url, storage, process)
+            ingest.append(rate)
+            board_cpu.append(cpu)
+            if args.json_batch_events:
+                json_batches.append(bench_json_batches(write_log(local, f"json-batches-{rep}", args.json_batch_events),
+                                                       url, storage))
             per_event.append(bench_per_event(write_log(local, f"per-event-{rep}", args.per_event_events), url))
-            print(f"# repetition {rep}: ingest {ingest[-1]:.0f}/s, per-event {per_event[-1]:.0f}/s", flush=True)
+            print(f"# repetition {rep}: ingest {ingest[-1]:.0f}/s (board CPU {cpu * 1e6:.2f} us/event), "
+                  f"JSON-array batches {json_batches[-1] if json_batches else float('nan'):.0f}/s, "
+                  f"per-event {per_event[-1]:.0f}/s; load average {os.getloadavg()[0]:.2f}", flush=True)
         for rep in range(args.repeats):
             replay.append(bench_replay(url, "batched-0", args.events))
         summaries = requests.get(f"{url}/api/grid_searches", timeout=600).json()
@@ -156,6 +211,9 @@ def main() -> None:
         rss_mb = psutil.Process(board.pid).memory_info().rss / 2 ** 20
         print(f"# stored events: {stored} in {len(summaries)} grid searches")
         print(f"ingest_events_per_s: {statistics.median(ingest):.0f}")
+        print(f"board_cpu_us_per_event: {statistics.median(board_cpu) * 1e6:.2f}")
+        if json_batches:
+            print(f"json_batches_events_per_s: {statistics.median(json_batches):.0f}")
         print(f"per_event_emit_events_per_s: {statistics.median(per_event):.0f}")
         print(f"replay_events_per_s: {statistics.median(replay):.0f}")
         print(f"board_rss_mb: {rss_mb:.1f}")

@@ -8,6 +8,7 @@ and on open a torn last line (a crash mid-write) is cut off, so the next append 
 """
 from __future__ import annotations
 
+import gc
 import json
 import os
 import threading
@@ -147,7 +148,14 @@ class GridSearchStore:
         """Like `append`, from JSON lines as they were written (each ending in a newline), stored byte for byte."""
         lines = data.split(b"\n")
         lines.pop()  # after the last newline
-        return self._append([parse_line(line) for line in lines], lines)
+        collecting = gc.isenabled()
+        gc.disable()  # thousands of fresh dicts, none in a cycle: the collector would only walk them in vain
+        try:
+            events = [parse_line(line) for line in lines]
+        finally:
+            if collecting:
+                gc.enable()
+        return self._append(events, lines)
 
     def _append(self, events: Sequence[Any], lines: Sequence[bytes | None] | None) -> AppendResult:
         """`lines[i]` (without its newline), when there and not None, is what is stored for `events[i]`."""

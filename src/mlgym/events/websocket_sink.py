@@ -39,6 +39,7 @@ class _LogTail:
         self.offset = 0
         self.next_seq = 0
         self._marks: deque[tuple[int, int]] = deque(maxlen=16)  # recent (seq, offset) to seek back to
+        self._line_bytes = 1024.0  # bytes per line in the last batch read
 
     def remember(self) -> None:
         """Remember the current position, so a later `seek` back to it costs nothing."""
@@ -75,22 +76,29 @@ class _LogTail:
             self.next_seq = seq
 
     def read(self, max_lines: int, max_bytes: int = MAX_BATCH_BYTES) -> tuple[int, int, bytes]:
-        """Return (first seq, number of lines, the lines) of up to `max_lines` complete lines from the tail."""
-        size = max_bytes
+        """Return (first seq, number of lines, the lines) of up to `max_lines` complete lines from the tail.
+
+        Reads about as many bytes as `max_lines` lines took so far (more if that was too few), at most `max_bytes`
+        unless a single line is longer.
+        """
+        size = min(max_bytes, max(64 * 1024, int(max_lines * self._line_bytes * 1.25)))
         while True:
             block = self._pread(size, self.offset)
             end = block.rfind(b"\n") + 1
-            if end or len(block) < size:
+            if len(block) < size:
+                break  # the rest of the file
+            if end == 0:
+                size *= 2  # one line longer than the block: read it whole
+            elif size >= max_bytes or block.count(b"\n", 0, end) >= max_lines:
                 break
-            size *= 2  # one line longer than max_bytes: read it whole
+            else:
+                size = min(size * 2, max_bytes)
         block = block[:end]
         count = block.count(b"\n")
         if count > max_lines:
-            pos = -1
-            for _ in range(max_lines):
-                pos = block.find(b"\n", pos + 1)
-            block, count = block[:pos + 1], max_lines
+            block, count = block[:_end_of_line(block, max_lines, count)], max_lines
         if count:
+            self._line_bytes = len(block) / count
             first = json.loads(block[:block.find(b"\n")]).get("seq")
             if first != self.next_seq:
                 raise ValueError(f"{self.path}: expected seq {self.next_seq} at byte {self.offset}, found {first}")
@@ -106,6 +114,19 @@ class _LogTail:
         probe.offset, probe.next_seq = self.offset, self.next_seq
         probe.seek(1 << 62)
         return probe.next_seq - 1
+
+
+def _end_of_line(block: bytes, n: int, count: int) -> int:
+    """The index just after the `n`-th newline of `block`, which holds `count` >= n newlines and ends with one."""
+    if count - n < n:  # walk back from the last newline
+        pos = len(block) - 1
+        for _ in range(count - n):
+            pos = block.rfind(b"\n", 0, pos)
+    else:
+        pos = -1
+        for _ in range(n):
+            pos = block.find(b"\n", pos + 1)
+    return pos + 1
 
 
 class WebsocketSink:
