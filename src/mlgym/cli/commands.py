@@ -94,7 +94,7 @@ def _finish(outcome: Any) -> int:
         print(f"FAILED {r.task_id}: {r.error}", file=sys.stderr)
     print(f"grid search {outcome.grid_search_id}: {outcome.status}"
           f" ({len(outcome.results) - len(failed)} done, {len(failed)} failed)")
-    print(f"event log: {outcome.log_path}")
+    print(f"event log: {Path(outcome.log_path).resolve()}")
     return outcome.exit_code
 
 

@@ -6,9 +6,9 @@ from rich.console import Console
 from rich.table import Table
 
 
-def _cell(value: object) -> str:
+def _cell(value: object, score: bool) -> str:
     if isinstance(value, float):
-        return "" if pd.isna(value) else f"{value:.4g}"
+        return "" if pd.isna(value) else (f"{value:.4f}" if score else f"{value:.4g}")
     return "" if value is None else str(value)
 
 
@@ -28,5 +28,5 @@ def print_results(table: pd.DataFrame, strategy: str | None) -> None:
     for column in table.columns:
         out.add_column(str(column), justify="right" if table[column].dtype.kind in "fi" else "left", overflow="fold")
     for row in table.itertuples(index=False):
-        out.add_row(*(_cell(v) for v in row))
+        out.add_row(*(_cell(v, "/" in str(c)) for c, v in zip(table.columns, row)))
     console.print(out)
