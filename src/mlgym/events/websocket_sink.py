@@ -93,6 +93,8 @@ class _LogTail:
                 break
             else:
                 size = min(size * 2, max_bytes)
+        if end > max_bytes:  # grown for a long line: ship what fits in max_bytes, or that line alone
+            end = block.rfind(b"\n", 0, max_bytes) + 1 or block.find(b"\n") + 1
         block = block[:end]
         count = block.count(b"\n")
         if count > max_lines:

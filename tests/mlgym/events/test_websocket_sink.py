@@ -92,3 +92,21 @@ def test_log_tail_reads_complete_lines_only_and_seeks_by_seq(tmp_path: Path) -> 
     assert first + count == log.next_seq
     tail.seek(3)
     assert tail.read(1)[0] == 3
+
+
+@pytest.mark.parametrize("max_bytes", [100, 4096, 1 << 20], ids=["lines-longer-than-max", "small", "large"])
+def test_log_tail_batches_cover_the_log_exactly_whatever_the_line_lengths(tmp_path: Path, max_bytes: int) -> None:
+    lengths = [0, 5, 3000, 70_000, 10, 10, 200_000, 1] * 6
+    lines = [b'{"seq":%d,"x":"%s"}\n' % (seq, b"a" * n) for seq, n in enumerate(lengths)]
+    path = tmp_path / "event_storage.log"
+    path.write_bytes(b"".join(lines) + b'{"seq":')
+    tail, shipped = _LogTail(path), []
+    for max_lines in [1, 7, 3, 100] * 100:
+        first, count, block = tail.read(max_lines, max_bytes=max_bytes)
+        if count == 0:
+            break
+        assert first == len(shipped) and 1 <= count <= max_lines and block.count(b"\n") == count
+        assert len(block) <= max_bytes or count == 1  # only a single line may exceed max_bytes
+        shipped.extend(block.splitlines(keepends=True))
+        tail.advance(count, len(block))
+    assert shipped == lines
