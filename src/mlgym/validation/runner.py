@@ -112,11 +112,16 @@ class GridSearchRun:
         self.sinks = []
         for listener in listeners:
             log.add_listener(listener)
+        self.uploaders = []
         for url in websocket_servers:
+            from mlgym.events.checkpoint_upload import CheckpointUploader
             from mlgym.events.websocket_sink import WebsocketSink
             sink = WebsocketSink(log.path, url, ingest_token)
             sink.start()
             self.sinks.append(sink)
+            uploader = CheckpointUploader(log.path.parent, url, ingest_token)
+            log.add_listener(uploader)
+            self.uploaders.append(uploader)
 
     def log_spec(self, spec: Any) -> None:
         self.log.append("experiment_config", spec.config_event(), spec.experiment_id)
@@ -133,6 +138,8 @@ class GridSearchRun:
             self.log.append("grid_search_finished", {"status": status, "num_done": len(results) - failed,
                                                      "num_failed": failed, "duration_s": time.time() - started})
             self.log.close()
+            for uploader in self.uploaders:
+                uploader.close()
             for sink in self.sinks:
                 sink.stop()
         return RunOutcome(self.log.grid_search_id, self.log.path, results, status)
