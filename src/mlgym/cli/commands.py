@@ -11,7 +11,7 @@ from typing import Any
 from mlgym.cli.progress import Progress
 from mlgym.cli.run_config import load_run_config
 from mlgym.cli.tables import print_results
-from mlgym.errors import ConfigError, UsageError
+from mlgym.errors import ConfigError, MLgymError, UsageError
 
 
 def _pick(flag: Any, settings: dict[str, Any], key: str, default: Any) -> Any:
@@ -146,12 +146,22 @@ def warmstart(args: argparse.Namespace) -> int:
     return _finish(outcome)
 
 
+def _check_reachable(server: str) -> None:
+    import requests
+    try:
+        requests.get(f"{server.rstrip('/')}/api/grid_searches", timeout=10)
+    except requests.RequestException as e:
+        raise MLgymError(f"cannot reach MLboard at {server}: {e.__class__.__name__}; is `ml_board` running "
+                         "there?") from e
+
+
 def sync(args: argparse.Namespace) -> int:
     from mlgym.events.event_log import log_path
     from mlgym.events.websocket_sink import sync as push
     if not log_path(args.log_dir, args.grid_search_id).is_file():
         raise UsageError(f"no event log for grid search '{args.grid_search_id}' in {args.log_dir}")
     token = args.ingest_token or os.environ.get("MLBOARD_INGEST_TOKEN")
+    _check_reachable(args.server)
     acked = push(args.log_dir, args.grid_search_id, args.server, token)
     print(f"synced grid search {args.grid_search_id} to {args.server}: acked up to seq {acked}")
     return 0
