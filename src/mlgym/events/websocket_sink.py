@@ -216,6 +216,8 @@ class WebsocketSink:
             self._tail.seek(self.acked_seq + 1)
             in_flight: set[int] = set()  # the last seq of each batch sent and not acked yet
             while True:
+                # stop() is called after the last event is logged: only a read that started after it finds all
+                stopping = self._stop.is_set()
                 while len(in_flight) < self.window:
                     first, count, lines = self._tail.read(self.batch_size)
                     if count == 0:
@@ -225,7 +227,7 @@ class WebsocketSink:
                     self._tail.advance(count, len(lines))
                     in_flight.add(first + count - 1)
                 if not in_flight:
-                    if self._stop.is_set():
+                    if stopping:
                         return True
                     self._stop.wait(self.poll_interval)
                     continue

@@ -38,6 +38,20 @@ def test_lines_are_stored_exactly_as_written_in_the_local_log(tmp_path: Path) ->
         assert (tmp_path / "store" / "odd" / "event_storage.log").read_bytes() == path.read_bytes()
 
 
+def test_an_event_logged_just_before_stop_is_shipped(tmp_path: Path) -> None:
+    """stop() right after the last append, while the sink polls a caught-up log (a race the sink once lost)."""
+    log = write_sample_run(tmp_path / "local", "gs1", finish=False)
+    with BoardProcess(tmp_path / "store") as board:
+        for _ in range(30):
+            sink = WebsocketSink(log.path, board.url)
+            sink.poll_interval = 0.0  # re-read the log at once: the sink is almost always between read and check
+            sink.start()
+            wait_until(lambda: sink.acked_seq == log.next_seq - 1, what="the sink to catch up")
+            append_filler(log, 1)
+            assert sink.stop(timeout=30) is True
+            assert sink.acked_seq == log.next_seq - 1
+
+
 def test_stop_returns_false_when_the_board_is_unreachable_and_never_blocks_training(tmp_path: Path) -> None:
     log = write_sample_run(tmp_path, "gs1")
     sink = WebsocketSink(log.path, f"http://127.0.0.1:{free_port()}").start()
