@@ -56,7 +56,7 @@ def validate_envelope(event: object) -> str | None:
     seq = event["seq"]
     if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
         return "seq must be a non-negative integer"
-    if event["event_type"] not in EVENT_TYPES:
+    if not isinstance(event["event_type"], str) or event["event_type"] not in EVENT_TYPES:
         return f"unknown event_type {event['event_type']!r}; expected one of {sorted(EVENT_TYPES)}"
     if not isinstance(event["creation_ts"], (int, float)) or isinstance(event["creation_ts"], bool):
         return "creation_ts must be a number (seconds since the epoch)"
