@@ -16,7 +16,6 @@ import argparse
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -41,7 +40,7 @@ def live_run_events(epochs: int):
     """A live-looking run: 50 experiments training side by side, every epoch 3 splits of each."""
     gen = grid_search_events(lrs=LRS[:5], batch_sizes=BATCH_SIZES, num_epochs=epochs, splits=("train", "val", "test"),
                              metrics=("accuracy", "f1", "precision"), losses=("cross_entropy", "l2"), finish=False)
-    head, per_exp, current = [], {}, None
+    head, per_exp = [], {}
     for event in gen:
         t, _, exp = event
         if exp is None or t == "job_scheduled":

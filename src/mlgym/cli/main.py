@@ -4,10 +4,8 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
 
-from mlgym.errors import ConfigError, MLgymError, UsageError
+from mlgym.errors import ConfigError, MLgymError
 
 
 def _parser() -> argparse.ArgumentParser:

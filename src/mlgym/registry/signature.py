@@ -84,5 +84,5 @@ def check_arguments(factory: Callable[..., Any], config: dict[str, Any],
     for name, p in params.items():
         if p.default is p.empty and name not in config and name not in injected:
             problems.append((name, f"missing required argument '{name}'",
-                             f"add it under config, or as a requirement if it is another component"))
+                             "add it under config, or as a requirement if it is another component"))
     return problems

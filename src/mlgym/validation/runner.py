@@ -155,10 +155,6 @@ def _started_payload(resolved: ResolvedGridSearch, settings: ValidationSettings,
             "warm_start": warm_start}
 
 
-def _count(plan: Plan) -> int:
-    return len(plan.tasks)
-
-
 def start(request: RunRequest, listeners: tuple[EventListener, ...] = ()) -> RunOutcome:
     """Validate everything, then run a new grid search. Nothing is created on disk if validation fails."""
     resolved = resolve_grid_search(request.gs_config_path, list(request.overrides))
@@ -173,7 +169,7 @@ def start(request: RunRequest, listeners: tuple[EventListener, ...] = ()) -> Run
     log = EventLog(request.log_dir, grid_search_id)
     runner = GridSearchRun(log, request.execution, request.websocket_servers, request.ingest_token, listeners)
     holder["run"] = runner
-    log.append("grid_search_started", _started_payload(resolved, settings, request, _count(plan)))
+    log.append("grid_search_started", _started_payload(resolved, settings, request, len(plan.tasks)))
     for spec in plan.specs.values():
         runner.log_spec(spec)
     return runner.execute(plan)

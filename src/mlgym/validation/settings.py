@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 from mlgym.config.loader import SourceMap, load_yaml
-from mlgym.errors import ConfigError
 
 SECTION_NAMES = {"cross_validation": "cross_validation", "crossvalidation": "cross_validation",
                  "nested_cv": "nested_cv", "nestedcv": "nested_cv", "grid_search": "grid_search"}
@@ -91,7 +90,3 @@ def load_validation(path: str | Path | None) -> ValidationSettings:
     data, source = load_yaml(path)
     return parse_validation(data, source)
 
-
-def validate_selection_mode(mode: str) -> None:
-    if mode not in ("max", "min"):
-        raise ConfigError(f"selection mode must be max or min, got {mode!r}")
