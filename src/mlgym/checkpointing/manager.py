@@ -33,6 +33,7 @@ class CheckpointManager:
         self.run_dir = Path(run.spec.run_dir)
         self.store = CheckpointStore(checkpoint_dir(self.run_dir, run.spec.experiment_id))
         self.writer: CheckpointWriter | None = None
+        self._pending: set[int] = set()  # epochs submitted to the writer, maybe not on disk yet
 
     def _emit(self, payload: dict[str, Any]) -> None:
         self.run.emit("checkpoint", payload)
@@ -75,19 +76,22 @@ class CheckpointManager:
         restore_rng(state["rng"])
 
     def after_epoch(self, epoch: int, scores: dict[str, float], final: bool) -> None:
-        """Snapshot the state now; write it (and delete what the strategy drops) in the background."""
+        """Snapshot the state and decide what to delete now; write and delete in the background."""
         if not self.strategy.should_save(epoch, scores, final):
             return
         data = self.store.serialize(self.state())
+        saved = sorted(set(self.store.epochs()) | self._pending | {epoch})
+        drop = self.strategy.to_delete(saved, epoch)
+        self._pending = (self._pending | {epoch}) - set(drop)
         if self.writer is None:
             self.writer = CheckpointWriter()
-        self.writer.submit(lambda: self._write(epoch, data))
+        self.writer.submit(lambda: self._write(epoch, data, drop))
 
-    def _write(self, epoch: int, data: bytes) -> None:
+    def _write(self, epoch: int, data: bytes, drop: list[int]) -> None:
         saved = self.store.write(epoch, data)
         self._emit({"action": "saved", "epoch": epoch, "path": self._relative(saved["path"]),
                     "sha256": saved["sha256"], "bytes": saved["bytes"], "reason": self.strategy.reason})
-        for old in self.strategy.to_delete(self.store.epochs(), epoch):
+        for old in drop:
             self.store.delete(old)
             self._emit({"action": "deleted", "epoch": old, "path": self._relative(self.store.path(old)),
                         "reason": self.strategy.reason})
