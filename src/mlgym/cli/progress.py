@@ -19,7 +19,8 @@ class Progress:
         self.experiments: dict[str, dict[str, Any]] = {}
         self.total = 0
         self._live: Live | None = None
-        self._last_draw = 0.0
+        self._last_draw = time.monotonic()
+        self.line_interval_s = 10.0
 
     def __enter__(self) -> "Progress":
         if self.live_mode:
@@ -70,6 +71,13 @@ class Progress:
         if self._live is not None and now - self._last_draw > 0.2:
             self._last_draw = now
             self._live.update(self._table())
+        elif self._live is None and now - self._last_draw > self.line_interval_s:
+            self._last_draw = now
+            running = [f"{eid} epoch {e['epoch']}/{e['num_epochs']}" for eid, e in self.experiments.items()
+                       if e["status"] == "running" and e["num_epochs"]]
+            if running:
+                more = f" (+{len(running) - 4} more)" if len(running) > 4 else ""
+                self._say(f"[{self._counts()}] " + ", ".join(running[:4]) + more)
 
     def _table(self) -> Table:
         table = Table(title=self._counts() if self.experiments else "starting", expand=False)
