@@ -59,7 +59,8 @@ class CheckpointManager:
                             "error": str(e)})
                 continue
             self._apply(state)
-            self._emit({"action": "restored", "epoch": epoch, "path": self._relative(self.store.path(epoch))})
+            self._emit({"action": "restored", "epoch": epoch, "path": self._relative(self.store.path(epoch)),
+                        "checkpoint_seq": self.store.last_seq(epoch)})
             return epoch
         return 0
 

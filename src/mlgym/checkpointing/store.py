@@ -84,7 +84,14 @@ class CheckpointStore:
         except Exception as e:  # torch raises many types for a damaged file
             raise CorruptCheckpoint(f"{path}: {e}") from e
 
+    def last_seq(self, epoch: int) -> int | None:
+        """The seq of the `saved` event of this checkpoint (written by the main process), if known."""
+        try:
+            return int(self.path(epoch).with_name(f"epoch_{epoch}.pt.seq").read_text())
+        except (OSError, ValueError):
+            return None
+
     def delete(self, epoch: int) -> None:
         path = self.path(epoch)
-        for p in (path.with_name(path.name + ".json"), path):
+        for p in (path.with_name(path.name + ".json"), path, path.with_name(path.name + ".seq")):
             p.unlink(missing_ok=True)

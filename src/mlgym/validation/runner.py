@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from mlgym.checkpointing.seq_marker import CheckpointSeqRecorder
 from mlgym.config.loader import SourceMap
 from mlgym.errors import UsageError
 from mlgym.events.event_log import EventLog, log_path, read_events
@@ -110,6 +111,7 @@ class GridSearchRun:
         self.log = log
         self.execution = execution
         self.sinks = []
+        log.add_listener(CheckpointSeqRecorder(log.path.parent))
         for listener in listeners:
             log.add_listener(listener)
         self.uploaders = []

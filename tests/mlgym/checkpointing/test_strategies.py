@@ -30,6 +30,13 @@ def test_strategy_keeps_the_right_epochs(tmp_path: Path, variant: str, extra: li
     deleted = {p["epoch"] for p in events if p["action"] == "deleted"}
     assert saved - deleted == set(kept)
     assert all(p["sha256"] and p["bytes"] > 0 for p in events if p["action"] == "saved")
+    saved_seq = {e["payload"]["path"]: e["seq"] for e in read_events(log)
+                 if e["event_type"] == "checkpoint" and e["payload"]["action"] == "saved"}
+    markers = sorted(log.parent.glob("checkpoints/*/epoch_*.pt.seq"))
+    assert len(markers) == len(kept)
+    for marker in markers:
+        relative = str(marker.relative_to(log.parent))[:-len(".seq")]
+        assert int(marker.read_text()) == saved_seq[relative]
 
 
 def test_best_keeps_the_best_and_the_newest(tmp_path: Path) -> None:

@@ -160,6 +160,9 @@ def test_corrupt_checkpoint_is_reported_and_the_previous_one_used(tmp_path: Path
     restored = [e["payload"] for e in events if e["event_type"] == "checkpoint" and e["payload"]["action"] == "restored"]
     assert corrupt and corrupt[0]["epoch"] == 3 and "checksum" in corrupt[0]["error"]
     assert restored and restored[0]["epoch"] == 2
+    saved_2 = next(e["seq"] for e in events if e["event_type"] == "checkpoint"
+                   and e["payload"]["action"] == "saved" and e["payload"]["epoch"] == 2)
+    assert restored[0]["checkpoint_seq"] == saved_2
     assert final_scores(log) == final_scores(the_log(tmp_path / "ref"))
 
 
