@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.ml_board.board_process import wait_until
 from tests.ml_board.dashboard_helpers import (CHROMIUM, Ingestor, chromium_page, envelopes, grid_search_events,
                                               logged_points, running_board, screenshot, write_store)
 
@@ -21,17 +22,6 @@ def page():
     with chromium_page() as p:
         yield p
         assert p.errors == [], f"JavaScript errors on the page: {p.errors}"
-
-
-def wait_until(predicate, timeout: float = 20, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
 
 
 def stats(page) -> dict:
