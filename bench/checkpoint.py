@@ -8,7 +8,6 @@ Runs the example's gs_config (one grid point) in this process, alternating the t
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -19,9 +18,11 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "example" / "grid_search"
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(EXAMPLE))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import components  # noqa: E402,F401  (the example's ConvNet and collator)
 from mlgym.events.event_log import read_events  # noqa: E402
+from paired import paired_medians  # noqa: E402
 from mlgym.validation.runner import ExecutionSettings, RunRequest, start  # noqa: E402
 
 
@@ -47,16 +48,11 @@ def main() -> None:
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:
         run("every", 1, Path(tmp))
-        ratios, every, none = [], [], []
-        for _ in range(args.repeats):
-            e = run("every", args.epochs, Path(tmp))
-            n = run("none", args.epochs, Path(tmp))
-            every.append(e)
-            none.append(n)
-            ratios.append(e / n)
-    print(f"epoch_s_every_median: {statistics.median(every):.4f}")
-    print(f"epoch_s_none_median: {statistics.median(none):.4f}")
-    print(f"checkpoint_overhead_ratio: {statistics.median(ratios):.3f}")
+        every, none, ratio = paired_medians(lambda: run("every", args.epochs, Path(tmp)),
+                                            lambda: run("none", args.epochs, Path(tmp)), args.repeats)
+    print(f"epoch_s_every_median: {every:.4f}")
+    print(f"epoch_s_none_median: {none:.4f}")
+    print(f"checkpoint_overhead_ratio: {ratio:.3f}")
 
 
 if __name__ == "__main__":

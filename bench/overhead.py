@@ -9,7 +9,6 @@ the whole job path: config, registry graph, trainer, evaluator, an event log on 
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 import time
@@ -22,8 +21,10 @@ from torch import nn
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from mlgym.validation.runner import ExecutionSettings, RunRequest, start  # noqa: E402
+from paired import paired_medians  # noqa: E402
 
 CONFIG = Path(__file__).resolve().parent / "configs" / "overhead.yml"
 
@@ -89,16 +90,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         mlgym_run(1, Path(tmp))  # warm-up: imports, first-call costs
         plain_run(1)
-        ratios, mlgym_times, plain_times = [], [], []
-        for _ in range(args.repeats):
-            m = mlgym_run(args.epochs, Path(tmp))
-            p = plain_run(args.epochs)
-            mlgym_times.append(m)
-            plain_times.append(p)
-            ratios.append(m / p)
-    print(f"mlgym_s_median: {statistics.median(mlgym_times):.3f}")
-    print(f"plain_s_median: {statistics.median(plain_times):.3f}")
-    print(f"overhead_ratio: {statistics.median(ratios):.3f}")
+        mlgym_s, plain_s, ratio = paired_medians(lambda: mlgym_run(args.epochs, Path(tmp)),
+                                                 lambda: plain_run(args.epochs), args.repeats)
+    print(f"mlgym_s_median: {mlgym_s:.3f}")
+    print(f"plain_s_median: {plain_s:.3f}")
+    print(f"overhead_ratio: {ratio:.3f}")
 
 
 if __name__ == "__main__":

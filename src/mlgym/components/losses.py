@@ -25,6 +25,13 @@ class CrossEntropy:
         return F.cross_entropy(outputs, targets.long(), label_smoothing=self.label_smoothing)
 
 
+def _one_column_squeezed(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """`(N, 1)` outputs against `(N,)` targets become `(N,)`; anything else is returned as it is."""
+    if outputs.ndim == targets.ndim + 1 and outputs.shape[-1] == 1:
+        return outputs.squeeze(-1)
+    return outputs
+
+
 @component("loss", "mse")
 class MeanSquaredError:
     """Mean squared error; a single output column `(N, 1)` is compared with targets `(N,)`."""
@@ -32,8 +39,7 @@ class MeanSquaredError:
     name = "mse"
 
     def __call__(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        if outputs.ndim == targets.ndim + 1 and outputs.shape[-1] == 1:
-            outputs = outputs.squeeze(-1)
+        outputs = _one_column_squeezed(outputs, targets)
         return F.mse_loss(outputs, targets.to(outputs.dtype))
 
 
@@ -44,6 +50,5 @@ class BinaryCrossEntropyWithLogits:
     name = "bce_with_logits"
 
     def __call__(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        if outputs.ndim == targets.ndim + 1 and outputs.shape[-1] == 1:
-            outputs = outputs.squeeze(-1)
+        outputs = _one_column_squeezed(outputs, targets)
         return F.binary_cross_entropy_with_logits(outputs, targets.to(outputs.dtype))
