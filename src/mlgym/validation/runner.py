@@ -5,7 +5,6 @@ their checkpoints.
 """
 from __future__ import annotations
 
-import os
 import secrets
 import time
 from collections.abc import Callable
@@ -103,6 +102,18 @@ class WithKnownResults:
         return self.preparer({**self.known, **results})
 
 
+class RefitConfigLogger:
+    """Logs an experiment's `experiment_config`; a nested-CV refit calls it once its grid point is chosen, which
+    is after the plan was built, so the log is bound when the run opens it."""
+
+    def __init__(self) -> None:
+        self.log: EventLog | None = None
+
+    def __call__(self, spec: Any) -> None:
+        assert self.log is not None, "bound by GridSearchRun.launch before any job runs"
+        self.log.append("experiment_config", spec.config_event(), spec.experiment_id)
+
+
 class GridSearchRun:
     """One execution of a plan against one event log (a fresh run or a warm start)."""
 
@@ -125,8 +136,13 @@ class GridSearchRun:
             log.add_listener(uploader)
             self.uploaders.append(uploader)
 
-    def log_spec(self, spec: Any) -> None:
-        self.log.append("experiment_config", spec.config_event(), spec.experiment_id)
+    def launch(self, plan: Plan, started: dict[str, Any], refit_logger: "RefitConfigLogger") -> RunOutcome:
+        """Log the start and every planned experiment's config, then execute the plan."""
+        refit_logger.log = self.log
+        self.log.append("grid_search_started", started)
+        for spec in plan.specs.values():
+            refit_logger(spec)
+        return self.execute(plan)
 
     def execute(self, plan: Plan) -> RunOutcome:
         started = time.time()
@@ -165,16 +181,12 @@ def start(request: RunRequest, listeners: tuple[EventListener, ...] = ()) -> Run
     grid_search_id = new_grid_search_id()
     run = RunSettings(grid_search_id, str(Path(request.log_dir).resolve() / grid_search_id), request.num_epochs,
                       request.seed)
-    holder: dict[str, GridSearchRun] = {}
-    plan = build_plan(resolved.grid, settings, run, resolved.grid[0].config,
-                      on_refit_spec=lambda spec: holder["run"].log_spec(spec))
-    log = EventLog(request.log_dir, grid_search_id)
-    runner = GridSearchRun(log, request.execution, request.websocket_servers, request.ingest_token, listeners)
-    holder["run"] = runner
-    log.append("grid_search_started", _started_payload(resolved, settings, request, len(plan.tasks)))
-    for spec in plan.specs.values():
-        runner.log_spec(spec)
-    return runner.execute(plan)
+    refit_logger = RefitConfigLogger()
+    plan = build_plan(resolved.grid, settings, run, resolved.grid[0].config, on_refit_spec=refit_logger)
+    started = _started_payload(resolved, settings, request, len(plan.tasks))
+    runner = GridSearchRun(EventLog(request.log_dir, grid_search_id), request.execution, request.websocket_servers,
+                           request.ingest_token, listeners)
+    return runner.launch(plan, started, refit_logger)
 
 
 # -- warm start ------------------------------------------------------------------------------------------------
@@ -228,9 +240,8 @@ def warm_start(log_dir: Path, grid_search_id: str, num_epochs: int | None, execu
                 else ValidationSettings())
     resolved = _resolved_from_log(started)
     run = RunSettings(grid_search_id, str(path.parent.resolve()), num_epochs, started["seed"])
-    holder: dict[str, GridSearchRun] = {}
-    plan = build_plan(resolved.grid, settings, run, resolved.grid[0].config,
-                      on_refit_spec=lambda spec: holder["run"].log_spec(spec))
+    refit_logger = RefitConfigLogger()
+    plan = build_plan(resolved.grid, settings, run, resolved.grid[0].config, on_refit_spec=refit_logger)
     finished = _finished_results(plan, path, grid_search_id, num_epochs)
     todo = _without_finished(plan, finished)
     if not todo.tasks:
@@ -238,15 +249,11 @@ def warm_start(log_dir: Path, grid_search_id: str, num_epochs: int | None, execu
         return RunOutcome(grid_search_id, path, finished, "done")
     announce(f"grid search {grid_search_id}: reusing {len(finished)} finished experiments, "
              f"running {len(todo.tasks)}")
-    log = EventLog(log_dir, grid_search_id)
-    runner = GridSearchRun(log, execution, websocket_servers, ingest_token, listeners)
-    holder["run"] = runner
     request = RunRequest(config_path, Path(log_dir), num_epochs, started["seed"], run_config=started.get("run_config")
                          or {})
-    log.append("grid_search_started", _started_payload(resolved, settings, request, len(plan.tasks), True))
-    for spec in todo.specs.values():
-        runner.log_spec(spec)
-    outcome = runner.execute(todo)
+    payload = _started_payload(resolved, settings, request, len(plan.tasks), True)
+    runner = GridSearchRun(EventLog(log_dir, grid_search_id), execution, websocket_servers, ingest_token, listeners)
+    outcome = runner.launch(todo, payload, refit_logger)
     outcome.results = {**finished, **outcome.results}
     return outcome
 
@@ -260,6 +267,3 @@ def _resolved_from_log(started: dict[str, Any]) -> ResolvedGridSearch:
     return ResolvedGridSearch(Path(started["gs_config_path"]), config, started["gs_config_sha256"], source,
                               expand_sweeps(config, source), started.get("sweep_paths", []))
 
-
-def default_log_dir() -> Path:
-    return Path(os.environ.get("MLGYM_LOG_DIR", "event_storage"))
