@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import components  # noqa: E402,F401  (the example's ConvNet and collator)
 from mlgym.events.event_log import read_events  # noqa: E402
 from paired import paired_medians  # noqa: E402
-from mlgym.validation.runner import ExecutionSettings, RunRequest, start  # noqa: E402
+from mlgym.run import ExecutionSettings, RunRequest, start  # noqa: E402
 
 
 def run(strategy: str, epochs: int, log_dir: Path) -> float:

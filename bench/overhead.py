@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from mlgym.validation.runner import ExecutionSettings, RunRequest, start  # noqa: E402
+from mlgym.run import ExecutionSettings, RunRequest, start  # noqa: E402
 from paired import paired_medians  # noqa: E402
 
 CONFIG = Path(__file__).resolve().parent / "configs" / "overhead.yml"

@@ -44,7 +44,7 @@ def _positive(value: int, name: str) -> int:
 
 
 def _execution(args: argparse.Namespace, settings: dict[str, Any]):
-    from mlgym.validation.runner import ExecutionSettings
+    from mlgym.run import ExecutionSettings
     kind = _pick(args.environment, settings, "environment", "multiprocessing")
     if kind not in ("multiprocessing", "main_process"):
         raise ConfigError(f"environment type must be multiprocessing or main_process, got {kind!r}",
@@ -64,7 +64,7 @@ def _servers(args: argparse.Namespace, settings: dict[str, Any]) -> tuple[tuple[
 
 
 def train(args: argparse.Namespace) -> int:
-    from mlgym.validation.runner import RunRequest, start
+    from mlgym.run import RunRequest, start
     settings, raw_run_config, _ = load_run_config(args.run_config_path)
     gs_config_path = _pick(args.gs_config_path, settings, "gs_config_path", None)
     if gs_config_path is None:
@@ -119,7 +119,7 @@ def validate(args: argparse.Namespace) -> int:
 def report(args: argparse.Namespace) -> int:
     from mlgym.events.event_log import log_path, read_events
     from mlgym.events.results import project, results_json, results_table
-    from mlgym.validation.runner import known_grid_searches
+    from mlgym.run import known_grid_searches
     path = log_path(args.log_dir, args.grid_search_id)
     if not path.is_file():
         raise UsageError(f"no event log for grid search '{args.grid_search_id}' in {args.log_dir}; known: "
@@ -135,7 +135,7 @@ def report(args: argparse.Namespace) -> int:
 
 
 def warmstart(args: argparse.Namespace) -> int:
-    from mlgym.validation.runner import warm_start
+    from mlgym.run import warm_start
     if args.num_epochs is not None:
         _positive(args.num_epochs, "num_epochs")
     servers, token = _servers(args, {})

@@ -1,4 +1,7 @@
-"""Strategies turn the grid into a plan of jobs: tasks for the scheduler and the spec of every experiment."""
+"""Strategies turn the grid into a plan of jobs: what to run (specs and their dependencies), never how.
+
+Side-effect free: no processes, threads or event logs. The run layer (`mlgym.run`) turns jobs into scheduler tasks.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -8,13 +11,11 @@ import numpy as np
 
 from mlgym.config.loader import SourceMap
 from mlgym.config.sweep import GridPoint
-from mlgym.gym.job import run_experiment
 from mlgym.gym.spec import ExperimentSpec
 from mlgym.registry.graph import ComponentGraph, nodes_of_kind, parse_nodes
 from mlgym.registry.registry import registry
-from mlgym.scheduler.task import Task, TaskResult
 from mlgym.validation.folds import make_folds
-from mlgym.validation.selection import select_grid_point
+from mlgym.validation.selection import JobResults, select_grid_point
 from mlgym.validation.settings import ValidationSettings
 
 
@@ -28,12 +29,29 @@ class RunSettings:
     seed: int
 
 
+@dataclass(frozen=True)
+class Job:
+    """One experiment to train once every job in `depends_on` is done.
+
+    `prepare`, when given, is called (in the main process) with the results of the dependencies and returns
+    the spec to run instead of `spec` (a nested-CV refit learns its grid point from its inner folds).
+    """
+
+    spec: ExperimentSpec
+    depends_on: tuple[str, ...] = ()
+    prepare: Any = None
+
+    @property
+    def job_id(self) -> str:
+        return self.spec.experiment_id
+
+
 @dataclass
 class Plan:
     """The jobs of a grid search; `specs` holds every experiment known before the run (refits come later)."""
 
     strategy: str
-    tasks: list[Task]
+    jobs: list[Job]
     specs: dict[str, ExperimentSpec]
     grid: list[GridPoint]
     folds: dict[str, Any] = field(default_factory=dict)
@@ -44,10 +62,6 @@ def _spec(point: GridPoint, run: RunSettings, experiment_id: str, **kwargs: Any)
                           grid_point_id=point.grid_point_id, config=point.config,
                           hyperparameters=point.hyperparameters, num_epochs=run.num_epochs, seed=run.seed,
                           run_dir=run.run_dir, **kwargs)
-
-
-def _task(spec: ExperimentSpec, depends_on: tuple[str, ...] = (), prepare: Any = None) -> Task:
-    return Task(task_id=spec.experiment_id, fn=run_experiment, args=(spec,), depends_on=depends_on, prepare=prepare)
 
 
 def dataset_targets(config: dict[str, Any]) -> np.ndarray:
@@ -66,7 +80,7 @@ def dataset_targets(config: dict[str, Any]) -> np.ndarray:
 
 def grid_search_plan(grid: list[GridPoint], run: RunSettings) -> Plan:
     specs = {p.grid_point_id: _spec(p, run, p.grid_point_id) for p in grid}
-    return Plan("grid_search", [_task(s) for s in specs.values()], specs, grid)
+    return Plan("grid_search", [Job(s) for s in specs.values()], specs, grid)
 
 
 def cross_validation_plan(grid: list[GridPoint], run: RunSettings, settings: ValidationSettings,
@@ -79,7 +93,7 @@ def cross_validation_plan(grid: list[GridPoint], run: RunSettings, settings: Val
             eid = f"{point.grid_point_id}.f{k}"
             specs[eid] = _spec(point, run, eid, role="cv_fold", fold={"k": k},
                                split_indices={"train": train, "val": held_out})
-    return Plan("cross_validation", [_task(s) for s in specs.values()], specs, grid, {"folds": len(folds)})
+    return Plan("cross_validation", [Job(s) for s in specs.values()], specs, grid, {"folds": len(folds)})
 
 
 @dataclass(frozen=True)
@@ -94,7 +108,7 @@ class RefitPreparer:
     settings: ValidationSettings
     on_spec: Any = None  # called with the refit spec (to log its experiment_config)
 
-    def __call__(self, results: dict[str, TaskResult]) -> tuple:
+    def __call__(self, results: JobResults) -> ExperimentSpec:
         chosen, scores = select_grid_point(self.inner_ids, results, self.settings.selection)
         point = next(p for p in self.grid if p.grid_point_id == chosen)
         spec = _spec(point, self.run, f"refit.o{self.outer}", role="refit", fold={"outer": self.outer},
@@ -102,7 +116,7 @@ class RefitPreparer:
                      extra={"inner_scores": scores, "selection": self.settings.selection.to_dict()})
         if self.on_spec is not None:
             self.on_spec(spec)
-        return (spec,)
+        return spec
 
 
 def nested_cv_plan(grid: list[GridPoint], run: RunSettings, settings: ValidationSettings,
@@ -110,7 +124,7 @@ def nested_cv_plan(grid: list[GridPoint], run: RunSettings, settings: Validation
     outer_folds = make_folds(targets, np.arange(len(targets)), settings.num_outer_loop_folds,
                              settings.stratified, settings.shuffle, settings.seed)
     specs: dict[str, ExperimentSpec] = {}
-    tasks: list[Task] = []
+    jobs: list[Job] = []
     for o, (outer_train, outer_test) in enumerate(outer_folds):
         inner_folds = make_folds(targets, np.asarray(outer_train), settings.num_inner_loop_folds,
                                  settings.stratified, settings.shuffle, settings.seed)
@@ -121,10 +135,21 @@ def nested_cv_plan(grid: list[GridPoint], run: RunSettings, settings: Validation
                 specs[eid] = _spec(point, run, eid, role="inner", fold={"outer": o, "inner": i},
                                    split_indices={"train": train, "val": val})
                 inner_ids.setdefault(point.grid_point_id, []).append(eid)
-                tasks.append(_task(specs[eid]))
+                jobs.append(Job(specs[eid]))
         preparer = RefitPreparer(o, inner_ids, tuple(grid), run, {"train": outer_train, "test": outer_test},
                                  settings, on_refit_spec)
         placeholder = replace(_spec(grid[0], run, f"refit.o{o}"), role="refit", fold={"outer": o})
         deps = tuple(e for ids in inner_ids.values() for e in ids)
-        tasks.append(_task(placeholder, depends_on=deps, prepare=preparer))
-    return Plan("nested_cv", tasks, specs, grid, {"outer": len(outer_folds)})
+        jobs.append(Job(placeholder, depends_on=deps, prepare=preparer))
+    return Plan("nested_cv", jobs, specs, grid, {"outer": len(outer_folds)})
+
+
+def build_plan(grid: list[GridPoint], settings: ValidationSettings, run: RunSettings,
+               on_refit_spec: Any = None) -> Plan:
+    """The plan of the configured strategy; cross-validation builds the dataset once, for its labels."""
+    if settings.strategy == "grid_search":
+        return grid_search_plan(grid, run)
+    targets = dataset_targets(grid[0].config)
+    if settings.strategy == "cross_validation":
+        return cross_validation_plan(grid, run, settings, targets)
+    return nested_cv_plan(grid, run, settings, targets, on_refit_spec)

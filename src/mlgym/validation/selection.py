@@ -1,11 +1,13 @@
 """Model selection: the grid point whose inner-fold scores are best on average."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from mlgym.scheduler.task import TaskResult
+# job id -> its result: anything with `.value["history"]` ({epoch: {"<split>/<name>": score}})
+JobResults = Mapping[str, Any]
 
 
 def score_key(history: dict[int, dict[str, float]], split: str, metric: str | None) -> str:
@@ -22,13 +24,13 @@ def score_key(history: dict[int, dict[str, float]], split: str, metric: str | No
     raise ValueError(f"no score of split '{split}' among {sorted(last)}")
 
 
-def final_score(result: TaskResult, split: str, metric: str | None) -> tuple[str, float]:
+def final_score(result: Any, split: str, metric: str | None) -> tuple[str, float]:
     history = result.value["history"]
     key = score_key(history, split, metric)
     return key, float(history[max(history)][key])
 
 
-def select_grid_point(inner_ids: dict[str, list[str]], results: dict[str, TaskResult],
+def select_grid_point(inner_ids: dict[str, list[str]], results: JobResults,
                       selection: Any) -> tuple[str, dict[str, float]]:
     """The grid point with the best mean final-epoch score over its inner folds, and every point's mean."""
     means: dict[str, float] = {}

@@ -1,0 +1,47 @@
+"""How jobs run: the choice of executor, and a plan's jobs turned into the scheduler's tasks."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from mlgym.scheduler.task import Executor, Task, TaskResult
+from mlgym.validation.plan import Job
+
+
+@dataclass(frozen=True)
+class ExecutionSettings:
+    """How jobs run: `multiprocessing` (a pool of P workers over the devices) or `main_process`."""
+
+    kind: str = "multiprocessing"
+    process_count: int = 1
+    devices: tuple[str, ...] = ("cpu",)
+    max_retries: int = 1
+
+    def executor(self) -> Executor:
+        if self.kind == "main_process":
+            from mlgym.scheduler.main_process import MainProcessExecutor
+            return MainProcessExecutor(device=self.devices[0])
+        from mlgym.registry.builtins import load_builtins
+        from mlgym.scheduler.pool import WorkerPool
+        return WorkerPool(self.process_count, self.devices, max_retries=self.max_retries,
+                          worker_initializer=load_builtins)
+
+
+@dataclass(frozen=True)
+class PreparedArgs:
+    """A task's main-process hook: the job's `prepare` gives the spec, the task runs it."""
+
+    prepare: Any
+    known: dict[str, TaskResult]
+
+    def __call__(self, results: dict[str, TaskResult]) -> tuple:
+        return (self.prepare({**self.known, **results}),)
+
+
+def task_of(job: Job, known: dict[str, TaskResult] | None = None) -> Task:
+    """The scheduler task that trains `job`; `known` are results of dependencies reused from an earlier run."""
+    from mlgym.gym.job import run_experiment
+    known = known or {}
+    prepare = PreparedArgs(job.prepare, known) if job.prepare is not None else None
+    return Task(task_id=job.job_id, fn=run_experiment, args=(job.spec,),
+                depends_on=tuple(d for d in job.depends_on if d not in known), prepare=prepare)

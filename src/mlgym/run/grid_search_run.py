@@ -1,0 +1,78 @@
+"""One execution of a plan against one event log (a fresh run or a warm start), with its sinks and uploads."""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from mlgym.checkpointing.seq_marker import CheckpointSeqRecorder
+from mlgym.events.event_log import EventLog
+from mlgym.run.execution import ExecutionSettings, task_of
+from mlgym.run.request import RunOutcome
+from mlgym.scheduler.task import TaskResult
+from mlgym.validation.plan import Plan
+
+EventListener = Callable[[dict[str, Any]], None]
+
+
+class RefitConfigLogger:
+    """Logs an experiment's `experiment_config`; a nested-CV refit calls it once its grid point is chosen, which
+    is after the plan was built, so the log is bound when the run opens it."""
+
+    def __init__(self) -> None:
+        self.log: EventLog | None = None
+
+    def __call__(self, spec: Any) -> None:
+        assert self.log is not None, "bound by GridSearchRun.launch before any job runs"
+        self.log.append("experiment_config", spec.config_event(), spec.experiment_id)
+
+
+class GridSearchRun:
+    """Runs a plan's jobs on an executor; every event goes to the log, its listeners, sinks and uploads."""
+
+    def __init__(self, log: EventLog, execution: ExecutionSettings, websocket_servers: tuple[str, ...] = (),
+                 ingest_token: str | None = None, listeners: tuple[EventListener, ...] = ()) -> None:
+        self.log = log
+        self.execution = execution
+        self.sinks = []
+        log.add_listener(CheckpointSeqRecorder(log.path.parent))
+        for listener in listeners:
+            log.add_listener(listener)
+        self.uploaders = []
+        for url in websocket_servers:
+            from mlgym.events.checkpoint_upload import CheckpointUploader
+            from mlgym.events.websocket_sink import WebsocketSink
+            sink = WebsocketSink(log.path, url, ingest_token)
+            sink.start()
+            self.sinks.append(sink)
+            uploader = CheckpointUploader(log.path.parent, url, ingest_token)
+            log.add_listener(uploader)
+            self.uploaders.append(uploader)
+
+    def launch(self, plan: Plan, started: dict[str, Any], refit_logger: RefitConfigLogger,
+               known: dict[str, TaskResult] | None = None) -> RunOutcome:
+        """Log the start and every planned experiment's config, then execute the plan."""
+        refit_logger.log = self.log
+        self.log.append("grid_search_started", started)
+        for spec in plan.specs.values():
+            refit_logger(spec)
+        return self.execute(plan, known)
+
+    def execute(self, plan: Plan, known: dict[str, TaskResult] | None = None) -> RunOutcome:
+        started = time.time()
+        results: dict[str, TaskResult] = {}
+        status = "interrupted"
+        try:
+            tasks = [task_of(job, known) for job in plan.jobs]
+            results = self.execution.executor().run(tasks, self.log.append)
+            status = "done" if all(r.ok for r in results.values()) else "failed"
+        finally:
+            failed = sum(not r.ok for r in results.values())
+            self.log.append("grid_search_finished", {"status": status, "num_done": len(results) - failed,
+                                                     "num_failed": failed, "duration_s": time.time() - started})
+            self.log.close()
+            for uploader in self.uploaders:
+                uploader.close()
+            for sink in self.sinks:
+                sink.stop()
+        return RunOutcome(self.log.grid_search_id, self.log.path, results, status)

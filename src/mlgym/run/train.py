@@ -1,0 +1,42 @@
+"""Start a new grid search: validate everything, plan it, open its event log, run it."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from mlgym.events.event_log import EventLog
+from mlgym.run.grid_search_run import EventListener, GridSearchRun, RefitConfigLogger
+from mlgym.run.provenance import environment_info
+from mlgym.run.request import RunOutcome, RunRequest, new_grid_search_id
+from mlgym.validation.experiment_plan import ResolvedGridSearch, check_strategy, resolve_grid_search
+from mlgym.validation.plan import RunSettings, build_plan
+from mlgym.validation.settings import ValidationSettings, load_validation
+
+
+def started_payload(resolved: ResolvedGridSearch, settings: ValidationSettings, request: RunRequest,
+                    num_experiments: int, warm_start: bool = False) -> dict[str, Any]:
+    """The payload of `grid_search_started`."""
+    return {"strategy": settings.strategy, "num_experiments": num_experiments, "gs_config": resolved.gs_config,
+            "gs_config_path": str(resolved.gs_config_path), "gs_config_sha256": resolved.gs_config_sha256,
+            "run_config": request.run_config, "validation_config": settings.raw,
+            "sweep_paths": resolved.sweep_paths, "environment": environment_info(resolved.gs_config_path.parent),
+            "seed": request.seed, "num_epochs": request.num_epochs, "selection": settings.selection.to_dict(),
+            "warm_start": warm_start}
+
+
+def start(request: RunRequest, listeners: tuple[EventListener, ...] = ()) -> RunOutcome:
+    """Validate everything, then run a new grid search. Nothing is created on disk if validation fails."""
+    resolved = resolve_grid_search(request.gs_config_path, list(request.overrides))
+    settings = load_validation(request.validation_config_path)
+    check_strategy(settings, resolved)
+    grid_search_id = new_grid_search_id()
+    run = RunSettings(grid_search_id, str(Path(request.log_dir).resolve() / grid_search_id), request.num_epochs,
+                      request.seed)
+    refit_logger = RefitConfigLogger()
+    plan = build_plan(resolved.grid, settings, run, on_refit_spec=refit_logger)
+    started = started_payload(resolved, settings, request, len(plan.jobs))
+    runner = GridSearchRun(EventLog(request.log_dir, grid_search_id), request.execution, request.websocket_servers,
+                           request.ingest_token, listeners)
+    return runner.launch(plan, started, refit_logger)
+
+

@@ -1,0 +1,95 @@
+"""Continue a logged grid search: reuse finished experiments, resume the others from their checkpoints."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from mlgym.config.loader import SourceMap
+from mlgym.errors import UsageError
+from mlgym.events.event_log import EventLog, log_path, read_events
+from mlgym.events.results import project
+from mlgym.run.execution import ExecutionSettings
+from mlgym.run.grid_search_run import EventListener, GridSearchRun, RefitConfigLogger
+from mlgym.run.request import RunOutcome, RunRequest
+from mlgym.run.train import started_payload
+from mlgym.scheduler.task import TaskResult
+from mlgym.validation.experiment_plan import ResolvedGridSearch, file_sha256
+from mlgym.validation.plan import Plan, RunSettings, build_plan
+from mlgym.validation.settings import ValidationSettings, parse_validation
+
+
+def _finished_results(events_path: Path, grid_search_id: str, num_epochs: int) -> dict[str, TaskResult]:
+    projection = project(read_events(events_path), grid_search_id)
+    finished = {}
+    for eid, view in projection.views().items():
+        complete = view.train_status == "early_stopped" or (view.train_status == "done" and view.epoch >= num_epochs)
+        if view.status == "done" and complete and view.history:
+            finished[eid] = TaskResult(eid, True, {"experiment_id": eid, "history": view.history,
+                                                   "last_epoch": view.epoch, "reused": True})
+    return finished
+
+
+def _without_finished(plan: Plan, finished: dict[str, TaskResult]) -> Plan:
+    jobs = [job for job in plan.jobs if job.job_id not in finished]
+    specs = {k: v for k, v in plan.specs.items() if k not in finished}
+    return replace(plan, jobs=jobs, specs=specs)
+
+
+def known_grid_searches(log_dir: Path) -> list[str]:
+    return sorted(p.parent.name for p in Path(log_dir).glob("*/event_storage.log"))
+
+
+def _started_event(path: Path) -> dict[str, Any] | None:
+    return next((e["payload"] for e in read_events(path) if e["event_type"] == "grid_search_started"), None)
+
+
+def warm_start(log_dir: Path, grid_search_id: str, num_epochs: int | None, execution: ExecutionSettings,
+               force: bool = False, websocket_servers: tuple[str, ...] = (), ingest_token: str | None = None,
+               listeners: tuple[EventListener, ...] = (), announce: Callable[[str], None] = print) -> RunOutcome:
+    """Resume a grid search from its log and checkpoints; finished experiments are reused, not rerun."""
+    path = log_path(log_dir, grid_search_id)
+    if not path.is_file():
+        known = known_grid_searches(log_dir)
+        raise UsageError(f"unknown grid search id '{grid_search_id}' in {log_dir}; "
+                         f"known ids: {', '.join(known[-10:]) or 'none'}")
+    started = _started_event(path)
+    if started is None:
+        raise UsageError(f"{path} has no grid_search_started event; it cannot be warm-started")
+    config_path = Path(started["gs_config_path"])
+    if not force and config_path.is_file() and file_sha256(config_path) != started["gs_config_sha256"]:
+        raise UsageError(f"{config_path} has changed since grid search {grid_search_id} started; warm start "
+                         "resumes the logged config, so results would not match the file. "
+                         "Re-run with --force to resume anyway, or start a new grid search with train.")
+    num_epochs = num_epochs or started["num_epochs"]
+    settings = (parse_validation(started["validation_config"], SourceMap()) if started.get("validation_config")
+                else ValidationSettings())
+    resolved = _resolved_from_log(started)
+    run = RunSettings(grid_search_id, str(path.parent.resolve()), num_epochs, started["seed"])
+    refit_logger = RefitConfigLogger()
+    plan = build_plan(resolved.grid, settings, run, on_refit_spec=refit_logger)
+    finished = _finished_results(path, grid_search_id, num_epochs)
+    todo = _without_finished(plan, finished)
+    if not todo.jobs:
+        announce(f"grid search {grid_search_id}: all {len(plan.jobs)} experiments are finished; nothing to do")
+        return RunOutcome(grid_search_id, path, finished, "done")
+    announce(f"grid search {grid_search_id}: reusing {len(finished)} finished experiments, "
+             f"running {len(todo.jobs)}")
+    request = RunRequest(config_path, Path(log_dir), num_epochs, started["seed"],
+                         run_config=started.get("run_config") or {})
+    payload = started_payload(resolved, settings, request, len(plan.jobs), True)
+    runner = GridSearchRun(EventLog(log_dir, grid_search_id), execution, websocket_servers, ingest_token, listeners)
+    outcome = runner.launch(todo, payload, refit_logger, known=finished)
+    outcome.results = {**finished, **outcome.results}
+    return outcome
+
+
+def _resolved_from_log(started: dict[str, Any]) -> ResolvedGridSearch:
+    from mlgym.config.sweep import expand_sweeps
+    from mlgym.registry.builtins import load_builtins
+    load_builtins()
+    config = started["gs_config"]
+    source = SourceMap()
+    return ResolvedGridSearch(Path(started["gs_config_path"]), config, started["gs_config_sha256"], source,
+                              expand_sweeps(config, source), started.get("sweep_paths", []))
