@@ -96,12 +96,15 @@ def write_sample_run(log_dir: Path, grid_search_id: str, num_experiments: int = 
         "gs_config": {"optimizer": {"config": {"lr": {"sweep": "absolute", "values": [0.1, 0.01]}}}},
         "gs_config_path": "/abs/gs_config.yml", "gs_config_sha256": "0" * 64, "run_config": {"num_epochs": 3},
         "validation_config": None, "sweep_paths": ["optimizer.config.lr"],
-        "environment": {"mlgym_version": "0.1.0", "hostname": "test", "python_version": "3.11"}, "seed": 0})
+        "environment": {"mlgym_version": "0.1.0", "hostname": "test", "python_version": "3.11"}, "seed": 0,
+        "num_epochs": num_epochs, "selection": {"split": "val", "metric": "accuracy", "mode": "max"},
+        "score_directions": {"accuracy": "max", "cross_entropy": "min"}})
     for k, eid in enumerate(ids):
         lr = 0.1 / 10 ** k
         log.append("experiment_config", {"config": {"optimizer": {"config": {"lr": lr}}}, "grid_point_id": eid,
                                          "hyperparameters": {"optimizer.config.lr": lr}, "num_epochs": num_epochs,
-                                         "seed": 0, "role": "train", "fold": None}, eid)
+                                         "seed": 0, "role": "train", "fold": None,
+                                         "score_directions": {"accuracy": "max", "cross_entropy": "min"}}, eid)
         log.append("job_scheduled", {"job_id": eid, "depends_on": [], "attempt": 0}, eid)
     for k, eid in enumerate(ids):
         log.append("job_status", {"status": "running", "device": "cpu", "worker": 0, "pid": 1, "attempt": 0}, eid)

@@ -11,6 +11,7 @@ import numpy as np
 
 from mlgym.config.loader import SourceMap
 from mlgym.config.sweep import GridPoint
+from mlgym.gym.scores import score_directions
 from mlgym.gym.spec import ExperimentSpec
 from mlgym.registry.graph import ComponentGraph, nodes_of_kind, parse_nodes
 from mlgym.registry.registry import registry
@@ -57,11 +58,21 @@ class Plan:
     folds: dict[str, Any] = field(default_factory=dict)
 
 
+_directions_of_point: dict[str, dict[str, str]] = {}
+
+
+def point_directions(point: GridPoint) -> dict[str, str]:
+    """Score name -> direction of a grid point; computed once per point (its id is a hash of its config)."""
+    if point.grid_point_id not in _directions_of_point:
+        _directions_of_point[point.grid_point_id] = score_directions(point.config)
+    return _directions_of_point[point.grid_point_id]
+
+
 def _spec(point: GridPoint, run: RunSettings, experiment_id: str, **kwargs: Any) -> ExperimentSpec:
     return ExperimentSpec(grid_search_id=run.grid_search_id, experiment_id=experiment_id,
                           grid_point_id=point.grid_point_id, config=point.config,
                           hyperparameters=point.hyperparameters, num_epochs=run.num_epochs, seed=run.seed,
-                          run_dir=run.run_dir, **kwargs)
+                          run_dir=run.run_dir, score_directions=point_directions(point), **kwargs)
 
 
 def dataset_targets(config: dict[str, Any]) -> np.ndarray:
