@@ -33,7 +33,7 @@ def start(request: RunRequest, listeners: tuple[EventListener, ...] = ()) -> Run
     run = RunSettings(grid_search_id, str(Path(request.log_dir).resolve() / grid_search_id), request.num_epochs,
                       request.seed)
     refit_logger = RefitConfigLogger()
-    plan = build_plan(resolved.grid, settings, run, on_refit_spec=refit_logger)
+    plan = build_plan(resolved, settings, run, on_refit_spec=refit_logger)
     started = started_payload(resolved, settings, request, len(plan.jobs))
     runner = GridSearchRun(EventLog(request.log_dir, grid_search_id), request.execution, request.websocket_servers,
                            request.ingest_token, listeners)

@@ -9,11 +9,10 @@ from typing import Any
 
 import numpy as np
 
-from mlgym.config.loader import SourceMap
 from mlgym.config.sweep import GridPoint
 from mlgym.gym.spec import ExperimentSpec
-from mlgym.registry.graph import ComponentGraph, nodes_of_kind, parse_nodes
-from mlgym.registry.registry import registry
+from mlgym.registry.graph import ComponentGraph, Node, nodes_of_kind
+from mlgym.validation.experiment_plan import ResolvedGridSearch
 from mlgym.validation.folds import make_folds
 from mlgym.validation.selection import JobResults, select_grid_point
 from mlgym.validation.settings import ValidationSettings
@@ -64,9 +63,8 @@ def _spec(point: GridPoint, run: RunSettings, experiment_id: str, **kwargs: Any)
                           run_dir=run.run_dir, **kwargs)
 
 
-def dataset_targets(config: dict[str, Any]) -> np.ndarray:
+def dataset_targets(nodes: dict[str, Node]) -> np.ndarray:
     """Build only the dataset a splitter requires (in this process) and return its labels for fold making."""
-    nodes = parse_nodes(config, registry, SourceMap())
     splitters = nodes_of_kind(nodes, "splitter")
     if not splitters:
         raise ValueError("cross-validation needs a component of kind 'splitter' whose 'dataset' requirement names "
@@ -144,12 +142,13 @@ def nested_cv_plan(grid: list[GridPoint], run: RunSettings, settings: Validation
     return Plan("nested_cv", jobs, specs, grid, {"outer": len(outer_folds)})
 
 
-def build_plan(grid: list[GridPoint], settings: ValidationSettings, run: RunSettings,
+def build_plan(resolved: ResolvedGridSearch, settings: ValidationSettings, run: RunSettings,
                on_refit_spec: Any = None) -> Plan:
     """The plan of the configured strategy; cross-validation builds the dataset once, for its labels."""
+    grid = resolved.grid
     if settings.strategy == "grid_search":
         return grid_search_plan(grid, run)
-    targets = dataset_targets(grid[0].config)
+    targets = dataset_targets(resolved.nodes[0])
     if settings.strategy == "cross_validation":
         return cross_validation_plan(grid, run, settings, targets)
     return nested_cv_plan(grid, run, settings, targets, on_refit_spec)
