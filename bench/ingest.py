@@ -52,7 +52,12 @@ def write_log(log_dir: Path, grid_search_id: str, num_events: int, num_experimen
     with open(path, "w") as f:
         f.write(encoder.encode({"seq": 0, "event_type": "grid_search_started", "creation_ts": t0,
                                 "grid_search_id": grid_search_id, "experiment_id": None,
-                                "payload": {"strategy": "grid_search", "num_experiments": num_experiments},
+                                "payload": {"strategy": "grid_search", "num_experiments": num_experiments,
+                                            "gs_config": {}, "gs_config_path": "/bench/gs_config.yml",
+                                            "gs_config_sha256": "0" * 64, "run_config": {},
+                                            "validation_config": None, "sweep_paths": [], "environment": {},
+                                            "seed": 0, "num_epochs": 1000,
+                                            "selection": {"split": "val", "metric": "accuracy", "mode": "max"}},
                                 "schema_version": 1}) + "\n")
         lines = []
         for seq in range(1, num_events):

@@ -6,6 +6,7 @@ replay streams the stored lines as they are on disk (no decoding), so memory per
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, send_file, stream_with_context
@@ -104,8 +105,10 @@ def get_grid_search(grid_search_id: str) -> Response:
 def get_events(grid_search_id: str) -> Response:
     gs_store = _gs_store(grid_search_id)
     from_seq = _int_arg("from_seq", 0, 0)
-    ndjson = request.args.get("format") == "ndjson" or (
-        request.args.get("format") is None and request.accept_mimetypes.best == "application/x-ndjson")
+    form = request.args.get("format")
+    if form not in (None, "json", "ndjson"):
+        raise ApiError(400, f"format must be json or ndjson, got {form!r}")
+    ndjson = form == "ndjson" or (form is None and request.accept_mimetypes.best == "application/x-ndjson")
     if ndjson:
         return Response(stream_with_context(gs_store.iter_chunks(from_seq)), mimetype="application/x-ndjson",
                         headers={"X-Last-Seq": str(gs_store.acked_seq)})
@@ -146,12 +149,10 @@ def get_checkpoints(grid_search_id: str) -> Response:
     return jsonify(rows)
 
 
-def _checkpoint_file(grid_search_id: str, rel: str, for_upload: bool) -> Any:
-    _check_id(grid_search_id, "grid_search_id")
-    state = _state()
-    gs_store = state.store.get(grid_search_id, create=for_upload)
-    if gs_store is None:
-        raise ApiError(404, f"unknown grid search {grid_search_id!r}")
+def _checkpoint_file(grid_search_id: str, rel: str) -> Path:
+    """The file `rel` of a grid search the board has events of: an upload for any other one is refused (404),
+    so a mistyped or foreign id never creates a folder of orphan checkpoints."""
+    gs_store = _gs_store(grid_search_id)
     try:
         return checkpoint_path(gs_store.folder, rel)
     except BadPath as exc:
@@ -162,7 +163,7 @@ def _checkpoint_file(grid_search_id: str, rel: str, for_upload: bool) -> Any:
 
 @api.get("/grid_searches/<grid_search_id>/checkpoints/<path:rel>")
 def download_checkpoint(grid_search_id: str, rel: str) -> Response:
-    path = _checkpoint_file(grid_search_id, rel, for_upload=False)
+    path = _checkpoint_file(grid_search_id, rel)
     if not path.is_file():
         raise ApiError(404, f"no checkpoint {rel!r}")
     return send_file(path, mimetype="application/octet-stream", as_attachment=True, download_name=path.name)
@@ -181,7 +182,7 @@ def upload_checkpoint(grid_search_id: str, rel: str) -> tuple[Response, int]:
         raise ApiError(411, "send the file as the request body with a Content-Length")
     if limit is not None and request.content_length is not None and request.content_length > limit:
         raise ApiError(413, f"checkpoint is larger than the limit of {limit} bytes")
-    path = _checkpoint_file(grid_search_id, rel, for_upload=True)
+    path = _checkpoint_file(grid_search_id, rel)
     saved = save_checkpoint(path, request.stream)
     gs_folder = _state().store.root / grid_search_id
     return jsonify(path=path.relative_to(gs_folder.resolve()).as_posix(), **saved), 201

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
-_ID = {"type": "string", "pattern": "^[A-Za-z0-9._-]+$"}
+from mlgym.events.schema import EVENT_TYPES
+
+_ID = {"type": "string", "pattern": "^[A-Za-z0-9._-]+$", "maxLength": 128}  # mlgym.events.schema.ID_PATTERN
 
 
 def _param(name: str, where: str = "path", schema: dict[str, Any] | None = None, doc: str = "") -> dict[str, Any]:
@@ -18,77 +20,126 @@ def _ref(name: str) -> dict[str, Any]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
+def _strict(properties: dict[str, Any], optional: tuple[str, ...] = (), doc: str = "") -> dict[str, Any]:
+    """An object whose keys are exactly `properties`: all required but `optional`, no others allowed.
+
+    OAS 3.0 `additionalProperties: false` does not see through `allOf`, so an object that extends another is built
+    from the merged property dicts (`{**_EXPERIMENT_ROW, ...}`), never with `allOf`.
+    """
+    schema = {"type": "object", "required": [k for k in properties if k not in optional],
+              "properties": properties, "additionalProperties": False}
+    return {**schema, "description": doc} if doc else schema
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {**schema, "nullable": True}
+
+
+def _error(doc: str) -> dict[str, Any]:
+    return _json(_ref("Error"), doc)
+
+
 _ERRORS = {
-    "400": _json(_ref("Error"), "an id is not [A-Za-z0-9._-]+, or a parameter is malformed"),
-    "404": _json(_ref("Error"), "unknown grid search, experiment or file"),
+    "400": _error("an id is not [A-Za-z0-9._-]+, or a parameter is malformed"),
+    "404": _error("unknown grid search, experiment or file"),
 }
 
+_INT = {"type": "integer"}
+_COUNT = {"type": "integer", "minimum": 0}
+_NUMBER = {"type": "number"}
+_STRING = {"type": "string"}
+_OBJECT = {"type": "object"}
+_SCORES = {"type": "object", "additionalProperties": _NUMBER, "description": "keys are <split>/<metric or loss name>"}
+
+# The key lists of the objects the board builds: one dict per object, extended by merging (see `_strict`).
+_SUMMARY = {
+    "grid_search_id": _ID, "start_ts": _nullable(_NUMBER),
+    "strategy": _nullable({**_STRING, "description": "grid_search, cross_validation or nested_cv"}),
+    "status": {"type": "string", "enum": ["running", "done", "failed", "interrupted"]},
+    "num_experiments": _COUNT, "num_done": _COUNT, "num_running": _COUNT, "num_failed": _COUNT,
+    "last_seq": {"type": "integer", "minimum": -1}}
+_INFO = {
+    **_SUMMARY, "gs_config": _nullable(_OBJECT), "run_config": _nullable(_OBJECT),
+    "validation_config": _nullable(_OBJECT), "environment": _nullable(_OBJECT),
+    "sweep_paths": {"type": "array", "items": _STRING},
+    "selection": _strict({"split": _STRING, "metric": _nullable(_STRING),
+                          "mode": {"type": "string", "enum": ["max", "min"]}}),
+    "finished": _nullable({**_OBJECT, "description": "the grid_search_finished payload; null while running"})}
+_EXPERIMENT_ROW = {
+    "experiment_id": _ID, "grid_point_id": _nullable(_STRING),
+    "role": {**_STRING, "description": "train, cv_fold, inner or refit"},
+    "fold": _nullable({"type": "object", "additionalProperties": _INT, "description": "outer, inner, k"}),
+    "hyperparameters": {**_OBJECT, "description": "swept key path -> value"},
+    "status": {"type": "string", "enum": ["scheduled", "running", "done", "failed"]},
+    "epoch": _COUNT, "num_epochs": _nullable(_INT), "latest": _SCORES, "best": _SCORES,
+    "best_epoch": _nullable(_INT),
+    "scores_at_best": {**_SCORES, "description": "every score of the best epoch (by the grid search's selection)"},
+    "error": _nullable(_STRING)}
+_STATUS_CHANGE = {
+    "seq": _COUNT, "ts": _NUMBER,
+    "status": {"type": "string", "enum": ["scheduled", "running", "retrying", "done", "failed", "early_stopped"]},
+    "event_type": {"type": "string", "enum": ["job_scheduled", "job_status", "experiment_status"]}}
+_CHECKPOINT_EVENT = {
+    "action": {"type": "string", "enum": ["saved", "deleted", "corrupt", "restored"]},
+    "epoch": _nullable(_INT), "path": _nullable({**_STRING, "description": "relative to the grid search folder"}),
+    "bytes": _nullable({**_COUNT, "description": "saved only"}),
+    "sha256": _nullable({**_STRING, "description": "saved only"}),
+    "reason": _nullable({**_STRING, "description": "the strategy: last, every, last_k, best (saved, deleted)"}),
+    "error": _nullable({**_STRING, "description": "corrupt only"}),
+    "seq": {**_COUNT, "description": "seq of the checkpoint event"},
+    "checkpoint_seq": _nullable({**_INT, "description": "restored: seq of the restored checkpoint's saved event"})}
+_EXPERIMENT_DETAIL = {
+    **_EXPERIMENT_ROW, "config": _nullable(_OBJECT),
+    "status_history": {"type": "array", "items": _ref("StatusChange")}, "traceback": _nullable(_STRING),
+    "checkpoints": {"type": "array", "items": _ref("CheckpointEvent")},
+    "train_status": _nullable({"type": "string", "enum": ["training", "done", "early_stopped"]})}
+
 _SCHEMAS: dict[str, Any] = {
-    "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
+    "Error": _strict({"error": _STRING}),
     "Envelope": {
         "type": "object", "required": ["seq", "event_type", "creation_ts", "grid_search_id", "experiment_id",
                                        "payload"],
-        "properties": {"seq": {"type": "integer", "minimum": 0}, "event_type": {"type": "string"},
-                       "creation_ts": {"type": "number"}, "grid_search_id": _ID,
-                       "experiment_id": {"type": "string", "nullable": True}, "payload": {"type": "object"},
-                       "schema_version": {"type": "integer"}}},
-    "GridSearchSummary": {
-        "type": "object",
-        "properties": {"grid_search_id": _ID, "start_ts": {"type": "number", "nullable": True},
-                       "strategy": {"type": "string", "nullable": True},
-                       "status": {"type": "string", "enum": ["running", "done", "failed", "interrupted"]},
-                       "num_experiments": {"type": "integer"}, "num_done": {"type": "integer"},
-                       "num_running": {"type": "integer"}, "num_failed": {"type": "integer"},
-                       "last_seq": {"type": "integer"}}},
-    "GridSearchInfo": {"allOf": [_ref("GridSearchSummary"), {
-        "type": "object",
-        "properties": {"gs_config": {"type": "object"}, "run_config": {"type": "object"},
-                       "validation_config": {"type": "object", "nullable": True}, "environment": {"type": "object"},
-                       "sweep_paths": {"type": "array", "items": {"type": "string"}},
-                       "selection": {"type": "object", "properties": {
-                           "split": {"type": "string"}, "metric": {"type": "string", "nullable": True},
-                           "mode": {"type": "string", "enum": ["max", "min"]}}}}}]},
-    "Experiment": {
-        "type": "object",
-        "properties": {"experiment_id": _ID, "grid_point_id": {"type": "string"}, "role": {"type": "string"},
-                       "fold": {"type": "object", "nullable": True}, "hyperparameters": {"type": "object"},
-                       "status": {"type": "string", "enum": ["scheduled", "running", "done", "failed"]},
-                       "epoch": {"type": "integer"}, "num_epochs": {"type": "integer", "nullable": True},
-                       "latest": {"type": "object", "additionalProperties": {"type": "number"},
-                                  "description": "keys are <split>/<metric or loss name>"},
-                       "best": {"type": "object", "additionalProperties": {"type": "number"}},
-                       "best_epoch": {"type": "integer", "nullable": True},
-                       "error": {"type": "string", "nullable": True}}},
-    "ExperimentDetail": {"allOf": [_ref("Experiment"), {
-        "type": "object",
-        "properties": {"config": {"type": "object"}, "traceback": {"type": "string", "nullable": True},
-                       "status_history": {"type": "array", "items": {"type": "object", "properties": {
-                           "seq": {"type": "integer"}, "ts": {"type": "number"}, "status": {"type": "string"},
-                           "event_type": {"type": "string"}}}},
-                       "checkpoints": {"type": "array", "items": {"type": "object", "properties": {
-                           "epoch": {"type": "integer"}, "path": {"type": "string"}, "bytes": {"type": "integer"},
-                           "sha256": {"type": "string"}, "action": {"type": "string"}}}}}}]},
-    "Results": {"type": "object", "properties": {
-        "strategy": {"type": "string"}, "columns": {"type": "array", "items": {"type": "string"}},
-        "rows": {"type": "array", "items": {"type": "object"}}}},
-    "StoredCheckpoint": {"type": "object", "properties": {
-        "path": {"type": "string", "description": "relative to the grid search folder: checkpoints/..."},
-        "bytes": {"type": "integer"}, "mtime": {"type": "number"}, "url": {"type": "string"}}},
+        "description": "one stored event as the gym wrote it (see docs/events.md)",
+        "properties": {"seq": _COUNT, "event_type": {"type": "string", "enum": sorted(EVENT_TYPES)},
+                       "creation_ts": _NUMBER, "grid_search_id": _ID, "experiment_id": _nullable(_ID),
+                       "payload": _OBJECT, "schema_version": _INT}},
+    "EventsPage": _strict({"events": {"type": "array", "items": _ref("Envelope")},
+                           "next_seq": {**_COUNT, "description": "ask again with from_seq=next_seq"}}),
+    "GridSearchSummary": _strict(_SUMMARY),
+    "GridSearchInfo": _strict(_INFO),
+    "Experiment": _strict(_EXPERIMENT_ROW),
+    "ExperimentDetail": _strict(_EXPERIMENT_DETAIL),
+    "StatusChange": _strict(_STATUS_CHANGE),
+    "CheckpointEvent": _strict(_CHECKPOINT_EVENT, optional=("checkpoint_seq",),
+                               doc="a checkpoint event of the experiment; fields an action does not have are null"),
+    "Results": _strict({"strategy": _nullable(_STRING), "columns": {"type": "array", "items": _STRING},
+                        "rows": {"type": "array", "items": {**_OBJECT, "description": "column -> value (NaN: null)"}}}),
+    "StoredCheckpoint": _strict({
+        "path": {**_STRING, "description": "relative to the grid search folder: checkpoints/..."},
+        "bytes": _COUNT, "mtime": _NUMBER, "url": {**_STRING, "description": "where to download it"}}),
+    "UploadedCheckpoint": _strict({"path": _STRING, "bytes": _COUNT, "sha256": _STRING}),
+    "OpenApi": {"type": "object", "required": ["openapi", "info", "paths"]},
 }
 
 _GS = _param("grid_search_id")
-_REL = _param("rel", schema={"type": "string"},
-              doc="path inside the grid search's checkpoints folder (a leading 'checkpoints/' is accepted); "
-                  "each segment must match [A-Za-z0-9._-]+")
+_REL = {**_param("rel", schema={"type": "string"},
+                doc="path inside the grid search's checkpoints folder (a leading 'checkpoints/' is accepted); "
+                    "each segment must match [A-Za-z0-9._-]+"),
+        "x-multi-segment": True}  # unlike OAS 3.0 path parameters, it may hold '/' (Flask's <path:rel>)
+
+
+def _array(item: str, doc: str) -> dict[str, Any]:
+    return _json({"type": "array", "items": _ref(item)}, doc)
 
 
 def _paths() -> dict[str, Any]:
+    binary = {"schema": {"type": "string", "format": "binary"}}
     return {
         "/api/grid_searches": {"get": {
             "summary": "All grid searches with status and counts, newest first",
-            "responses": {"200": _json({"type": "array", "items": _ref("GridSearchSummary")}, "summaries")}}},
+            "responses": {"200": _array("GridSearchSummary", "summaries")}}},
         "/api/grid_searches/{grid_search_id}": {"get": {
-            "summary": "One grid search: summary, configs, environment, sweep paths, selection",
+            "summary": "One grid search: summary, configs, environment, sweep paths, selection, how it finished",
             "parameters": [_GS], "responses": {"200": _json(_ref("GridSearchInfo"), "the grid search"), **_ERRORS}}},
         "/api/grid_searches/{grid_search_id}/events": {"get": {
             "summary": "Stored events from a seq: a JSON page, or all of them streamed as NDJSON",
@@ -98,14 +149,14 @@ def _paths() -> dict[str, Any]:
                                                      "default": 10000}, "page size (JSON only)"),
                            _param("format", "query", {"type": "string", "enum": ["json", "ndjson"]},
                                   "ndjson streams every event from from_seq; so does Accept: application/x-ndjson")],
-            "responses": {"200": {"description": "events", "content": {
-                "application/json": {"schema": {"type": "object", "properties": {
-                    "events": {"type": "array", "items": _ref("Envelope")}, "next_seq": {"type": "integer"}}}},
-                "application/x-ndjson": {"schema": _ref("Envelope")}}}, **_ERRORS}}},
+            "responses": {"200": {"description": "events; as NDJSON, one Envelope per line", "content": {
+                "application/json": {"schema": _ref("EventsPage")},
+                "application/x-ndjson": {"schema": _ref("Envelope")}},
+                "headers": {"X-Last-Seq": {"description": "NDJSON only: the last seq stored when the stream started",
+                                           "schema": {"type": "integer"}}}}, **_ERRORS}}},
         "/api/grid_searches/{grid_search_id}/experiments": {"get": {
             "summary": "Experiments with status, last epoch, latest and best scores",
-            "parameters": [_GS],
-            "responses": {"200": _json({"type": "array", "items": _ref("Experiment")}, "experiments"), **_ERRORS}}},
+            "parameters": [_GS], "responses": {"200": _array("Experiment", "experiments"), **_ERRORS}}},
         "/api/grid_searches/{grid_search_id}/experiments/{experiment_id}": {"get": {
             "summary": "One experiment with config, status history, traceback and checkpoints",
             "parameters": [_GS, _param("experiment_id")],
@@ -115,24 +166,25 @@ def _paths() -> dict[str, Any]:
             "parameters": [_GS], "responses": {"200": _json(_ref("Results"), "results"), **_ERRORS}}},
         "/api/grid_searches/{grid_search_id}/checkpoints": {"get": {
             "summary": "Checkpoint files stored on the board",
-            "parameters": [_GS],
-            "responses": {"200": _json({"type": "array", "items": _ref("StoredCheckpoint")}, "files"), **_ERRORS}}},
+            "parameters": [_GS], "responses": {"200": _array("StoredCheckpoint", "files"), **_ERRORS}}},
         "/api/grid_searches/{grid_search_id}/checkpoints/{rel}": {
             "get": {"summary": "Download a checkpoint", "parameters": [_GS, _REL],
-                    "responses": {"200": {"description": "the file", "content": {
-                        "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
-                        **_ERRORS}},
-            "post": {"summary": "Upload a checkpoint (body = the file's bytes); needs the ingest token if one is set",
+                    "responses": {"200": {"description": "the file",
+                                          "content": {"application/octet-stream": binary}}, **_ERRORS}},
+            "post": {"summary": "Upload a checkpoint of a grid search the board has events of (body = the file's "
+                                "bytes); needs the ingest token if one is set",
                      "parameters": [_GS, _REL], "security": [{"ingestToken": []}],
-                     "requestBody": {"required": True, "content": {
-                         "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
-                     "responses": {"201": _json({"type": "object", "properties": {
-                         "path": {"type": "string"}, "bytes": {"type": "integer"}, "sha256": {"type": "string"}}},
-                         "stored"), **_ERRORS,
-                         "401": _json(_ref("Error"), "missing or wrong ingest token"),
-                         "413": _json(_ref("Error"), "larger than the board's upload limit")}}},
+                     "requestBody": {"required": True, "content": {"application/octet-stream": binary}},
+                     "responses": {
+                         "201": _json(_ref("UploadedCheckpoint"), "stored"),
+                         "400": _ERRORS["400"],
+                         "401": _error("missing or wrong ingest token"),
+                         "404": _error("unknown grid search (none of its events is stored), or a path that "
+                                       "escapes its checkpoints folder"),
+                         "411": _error("no Content-Length and not chunked"),
+                         "413": _error("larger than the board's upload limit")}}},
         "/api/openapi.json": {"get": {"summary": "This document",
-                                      "responses": {"200": {"description": "OpenAPI 3 document"}}}},
+                                      "responses": {"200": _json(_ref("OpenApi"), "OpenAPI 3.0 document")}}},
     }
 
 

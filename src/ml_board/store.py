@@ -16,11 +16,12 @@ from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-import orjson
+import msgspec
 from mlgym.events.event_log import LOG_FILE_NAME
-from mlgym.events.schema import EVENT_TYPES, is_valid_id, validate_envelope
+from mlgym.events.payloads import PAYLOAD_TYPES
+from mlgym.events.schema import EVENT_TYPE_PATTERN, SCHEMA_VERSION, is_valid_id, validate_envelope
 
 INDEX_FILE_NAME = "event_storage.idx"
 INDEX_STRIDE = 1024
@@ -57,12 +58,47 @@ class _Unparseable:
         self.reason = reason
 
 
-def parse_line(line: bytes) -> Any:
-    """One JSON line -> its value (orjson, or the standard library for what orjson refuses, such as NaN)."""
+class _Checked(NamedTuple):
+    """A line the fast path found valid: what the append loop needs of it."""
+
+    seq: int
+    event_type: str
+
+
+class _Line(msgspec.Struct):
+    """The envelope of a stored line as the fast path decodes it; the payload is checked by its own decoder."""
+
+    seq: int
+    event_type: str
+    creation_ts: float
+    grid_search_id: str
+    experiment_id: str | None
+    payload: msgspec.Raw
+    schema_version: int = 1
+
+
+_line_decoder = msgspec.json.Decoder(_Line)
+_payload_decoders = {name: msgspec.json.Decoder(cls) for name, cls in PAYLOAD_TYPES.items()}
+
+
+def decode_line(line: bytes) -> _Line | None:
+    """The envelope of a line whose envelope and payload are well-typed (the payload against its event type's
+    declaration); None for anything else, which the full validation then judges (NaN, malformed, unknown)."""
     try:
-        return orjson.loads(line)
-    except orjson.JSONDecodeError:
-        pass
+        event = _line_decoder.decode(line)
+        decoder = _payload_decoders.get(event.event_type)
+        if decoder is None:  # a type this version does not know: stored and passed on if it looks like one
+            if not EVENT_TYPE_PATTERN.match(event.event_type) or not bytes(event.payload).startswith(b"{"):
+                return None
+        else:
+            decoder.decode(event.payload)
+    except (msgspec.DecodeError, TypeError):
+        return None
+    return event
+
+
+def parse_line(line: bytes) -> Any:
+    """One JSON line -> its value with the standard library (which also reads NaN, as the gym writes it)."""
     try:
         return json.loads(line.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
@@ -149,13 +185,23 @@ class GridSearchStore:
         lines = data.split(b"\n")
         lines.pop()  # after the last newline
         collecting = gc.isenabled()
-        gc.disable()  # thousands of fresh dicts, none in a cycle: the collector would only walk them in vain
+        gc.disable()  # thousands of fresh objects, none in a cycle: the collector would only walk them in vain
         try:
-            events = [parse_line(line) for line in lines]
+            events = [self._fast(decode_line(line)) or parse_line(line) for line in lines]
         finally:
             if collecting:
                 gc.enable()
         return self._append(events, lines)
+
+    def _fast(self, line: _Line | None) -> _Checked | None:
+        """The fields `_append` needs of a line the fast path decoded, when it surely is a valid event here."""
+        if (line is None or line.seq < 0 or line.grid_search_id != self.grid_search_id or not self._id_is_valid
+                or not 1 <= line.schema_version <= SCHEMA_VERSION):
+            return None
+        exp = line.experiment_id
+        if exp is not None and exp not in self._known_experiment_ids and not self._learn_experiment_id(exp):
+            return None
+        return _Checked(line.seq, line.event_type)
 
     def _append(self, events: Sequence[Any], lines: Sequence[bytes | None] | None) -> AppendResult:
         """`lines[i]` (without its newline), when there and not None, is what is stored for `events[i]`."""
@@ -165,20 +211,22 @@ class GridSearchStore:
             types: set[str] = set()
             error = None
             for i, event in enumerate(events):
-                if not self._surely_valid(event):
+                if type(event) is _Checked:
+                    seq, event_type = event
+                else:
                     reason = self._why_invalid(event)
                     if reason is not None:
                         seq = event.get("seq") if isinstance(event, dict) else None
                         error = f"event {i} (seq {seq}) rejected: {reason}"
                         break
-                seq = event["seq"]
+                    seq, event_type = event["seq"], event["event_type"]
                 if seq != expected:
                     if seq < expected:
                         continue
                     break
                 line = lines[i] if lines is not None else None
                 stored.append(line if line is not None else _encoder.encode(event).encode())
-                types.add(event["event_type"])
+                types.add(event_type)
                 expected += 1
             data = b"\n".join(stored) + b"\n" if stored else b""
             created = self.next_seq == 0 and bool(stored)
@@ -186,19 +234,12 @@ class GridSearchStore:
                 self._write(data, len(stored))
             return AppendResult(self.next_seq - 1, first, data, len(stored), types, error, created)
 
-    def _surely_valid(self, event: Any) -> bool:
-        """A cheap check that only accepts what `validate_envelope` accepts, with this store's grid_search_id.
+    def surely_valid_line(self, line: bytes) -> bool:
+        """The fast path's verdict on one JSON line: True only for what `_why_invalid` accepts.
 
-        False means "ask `_why_invalid`", which may still accept the event.
+        False means "ask `_why_invalid`", which may still accept the event (NaN scores, for instance).
         """
-        try:
-            seq, ts, exp = event["seq"], event["creation_ts"], event["experiment_id"]
-            return (type(event) is dict and type(seq) is int and seq >= 0 and event["event_type"] in EVENT_TYPES
-                    and (type(ts) is float or type(ts) is int) and event["grid_search_id"] == self.grid_search_id
-                    and self._id_is_valid and type(event["payload"]) is dict
-                    and (exp is None or exp in self._known_experiment_ids or self._learn_experiment_id(exp)))
-        except (KeyError, TypeError, IndexError):
-            return False
+        return self._fast(decode_line(line)) is not None
 
     def _learn_experiment_id(self, experiment_id: Any) -> bool:
         if not is_valid_id(experiment_id):
@@ -211,10 +252,7 @@ class GridSearchStore:
     def _why_invalid(self, event: Any) -> str | None:
         if isinstance(event, _Unparseable):
             return event.reason
-        try:
-            reason = validate_envelope(event)
-        except TypeError:  # an unhashable event_type (a list, an object) cannot be looked up in EVENT_TYPES
-            reason = f"unknown event_type {event['event_type']!r}; expected one of {sorted(EVENT_TYPES)}"
+        reason = validate_envelope(event)
         if reason is None and event["grid_search_id"] != self.grid_search_id:
             reason = f"grid_search_id {event['grid_search_id']!r} is not {self.grid_search_id!r}"
         return reason

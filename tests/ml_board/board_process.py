@@ -96,12 +96,15 @@ def write_sample_run(log_dir: Path, grid_search_id: str, num_experiments: int = 
         "gs_config": {"optimizer": {"config": {"lr": {"sweep": "absolute", "values": [0.1, 0.01]}}}},
         "gs_config_path": "/abs/gs_config.yml", "gs_config_sha256": "0" * 64, "run_config": {"num_epochs": 3},
         "validation_config": None, "sweep_paths": ["optimizer.config.lr"],
-        "environment": {"mlgym_version": "0.1.0", "hostname": "test", "python_version": "3.11"}, "seed": 0})
+        "environment": {"mlgym_version": "0.1.0", "hostname": "test", "python_version": "3.11"}, "seed": 0,
+        "num_epochs": num_epochs, "selection": {"split": "val", "metric": "accuracy", "mode": "max"},
+        "score_directions": {"accuracy": "max", "cross_entropy": "min"}})
     for k, eid in enumerate(ids):
         lr = 0.1 / 10 ** k
         log.append("experiment_config", {"config": {"optimizer": {"config": {"lr": lr}}}, "grid_point_id": eid,
                                          "hyperparameters": {"optimizer.config.lr": lr}, "num_epochs": num_epochs,
-                                         "seed": 0, "role": "train", "fold": None}, eid)
+                                         "seed": 0, "role": "train", "fold": None,
+                                         "score_directions": {"accuracy": "max", "cross_entropy": "min"}}, eid)
         log.append("job_scheduled", {"job_id": eid, "depends_on": [], "attempt": 0}, eid)
     for k, eid in enumerate(ids):
         log.append("job_status", {"status": "running", "device": "cpu", "worker": 0, "pid": 1, "attempt": 0}, eid)
@@ -131,3 +134,20 @@ def append_filler(log: EventLog, count: int, experiment_id: str = "gp00000000") 
     for i in range(count):
         log.append("experiment_status", {"status": "training", "epoch": 1, "num_epochs": 3, "batch": i,
                                          "num_batches": count}, experiment_id)
+
+
+def append_troubles(log: EventLog, experiment_id: str = "gp00000000") -> None:
+    """What a bumpy experiment logs: a checkpoint deleted, a worker death, a corrupt checkpoint skipped, a resume
+    from the one before it, and finally a failure with a traceback."""
+    log.append("checkpoint", {"action": "deleted", "epoch": 1, "path": f"checkpoints/{experiment_id}/epoch_1.pt",
+                              "reason": "last"}, experiment_id)
+    log.append("job_status", {"status": "retrying", "device": "cpu", "worker": 0, "pid": 1, "attempt": 0,
+                              "error": "WorkerDied: worker 0 died with signal SIGKILL", "next_attempt": 1},
+               experiment_id)
+    log.append("checkpoint", {"action": "corrupt", "epoch": 3, "path": f"checkpoints/{experiment_id}/epoch_3.pt",
+                              "error": "sha256 mismatch"}, experiment_id)
+    log.append("checkpoint", {"action": "restored", "epoch": 2, "path": f"checkpoints/{experiment_id}/epoch_2.pt",
+                              "checkpoint_seq": 12}, experiment_id)
+    log.append("job_status", {"status": "failed", "device": "cpu", "worker": 0, "pid": 2, "attempt": 1,
+                              "error": "ValueError: boom", "traceback": "Traceback (most recent call last): ...",
+                              "duration_s": 0.5}, experiment_id)

@@ -1,76 +1,95 @@
-"""The REST API of a real board process, filled by the real websocket sink (`sync`)."""
+"""The REST API of a real board process, filled by the real websocket sink (`sync`).
+
+Every call goes through `ApiClient`, so every answer is also checked against the board's own OpenAPI document.
+"""
 from __future__ import annotations
 
 import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, NamedTuple
+from urllib.parse import quote
 
 import pytest
-import requests
 
+from ml_board.server import create_app
 from mlgym.events.event_log import read_events
 from mlgym.events.websocket_sink import sync
-from tests.ml_board.board_process import BoardProcess, append_filler, write_sample_run
+from tests.ml_board.api_client import ApiClient
+from tests.ml_board.board_process import BoardProcess, append_filler, append_troubles, write_sample_run
 
 GS = "2026-11-23--14-05-09-3fa2"
+OLDER = "older"  # one experiment, still running, whose checkpoints were deleted, corrupt and restored
+
+
+class SampleBoard(NamedTuple):
+    proc: BoardProcess
+    log_path: Path
+    api: ApiClient
 
 
 @pytest.fixture(scope="module")
-def board(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[BoardProcess, Path]]:
+def board(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SampleBoard]:
     root = tmp_path_factory.mktemp("api")
-    write_sample_run(root / "local", "older", num_experiments=1, finish=False).close()
+    older = write_sample_run(root / "local", OLDER, num_experiments=1, finish=False)
+    append_troubles(older)
+    older.close()
     log = write_sample_run(root / "local", GS)
     append_filler(log, 2500)
     log.close()
     with BoardProcess(root / "store") as proc:
-        assert sync(root / "local", "older", proc.url) >= 0
+        assert sync(root / "local", OLDER, proc.url) >= 0
         assert sync(root / "local", GS, proc.url) == len(list(read_events(log.path))) - 1
-        yield proc, log.path
+        yield SampleBoard(proc, log.path, ApiClient(proc.url))
 
 
-def get(board: tuple[BoardProcess, Path], path: str, **kwargs) -> requests.Response:
-    return requests.get(board[0].url + path, timeout=30, **kwargs)
-
-
-def test_list_grid_searches_newest_first_with_status_and_counts(board) -> None:
-    rows = get(board, "/api/grid_searches").json()
-    assert [r["grid_search_id"] for r in rows] == [GS, "older"]
+def test_list_grid_searches_newest_first_with_status_and_counts(board: SampleBoard) -> None:
+    rows = board.api.get("/api/grid_searches").json()
+    assert [r["grid_search_id"] for r in rows] == [GS, OLDER]
     assert {k: rows[0][k] for k in ("strategy", "status", "num_experiments", "num_done", "num_running",
                                     "num_failed")} == {"strategy": "grid_search", "status": "done",
                                                        "num_experiments": 2, "num_done": 2, "num_running": 0,
                                                        "num_failed": 0}
     assert rows[1]["status"] == "running"
-    assert rows[0]["last_seq"] == len(list(read_events(board[1]))) - 1
+    assert rows[0]["last_seq"] == len(list(read_events(board.log_path))) - 1
 
 
-def test_one_grid_search_has_configs_and_environment(board) -> None:
-    info = get(board, f"/api/grid_searches/{GS}").json()
+def test_one_grid_search_has_configs_environment_and_how_it_finished(board: SampleBoard) -> None:
+    info = board.api.get(f"/api/grid_searches/{GS}").json()
     assert info["sweep_paths"] == ["optimizer.config.lr"]
     assert info["environment"]["hostname"] == "test"
-    assert info["selection"]["split"] == "val"
-    assert "gs_config" in info and "run_config" in info and "validation_config" in info
+    assert info["selection"] == {"split": "val", "metric": "accuracy", "mode": "max"}
+    assert info["validation_config"] is None and info["run_config"] == {"num_epochs": 3}
+    assert info["finished"] == {"status": "done", "num_done": 2, "num_failed": 0, "duration_s": 1.0}
+    assert board.api.get(f"/api/grid_searches/{OLDER}").json()["finished"] is None
 
 
-def test_events_are_paged_from_any_seq(board) -> None:
-    local = list(read_events(board[1]))
-    page = get(board, f"/api/grid_searches/{GS}/events", params={"from_seq": 1500, "limit": 700}).json()
+def test_events_are_paged_from_any_seq(board: SampleBoard) -> None:
+    local = list(read_events(board.log_path))
+    page = board.api.get(f"/api/grid_searches/{GS}/events", params={"from_seq": 1500, "limit": 700}).json()
     assert page["events"] == local[1500:2200]
     assert page["next_seq"] == 2200
-    end = get(board, f"/api/grid_searches/{GS}/events", params={"from_seq": len(local)}).json()
+    end = board.api.get(f"/api/grid_searches/{GS}/events", params={"from_seq": len(local)}).json()
     assert end == {"events": [], "next_seq": len(local)}
 
 
 @pytest.mark.parametrize("how", [{"params": {"format": "ndjson"}},
                                  {"headers": {"Accept": "application/x-ndjson"}}], ids=["query", "accept"])
-def test_events_stream_as_ndjson_exactly_as_stored(board, how) -> None:
-    response = get(board, f"/api/grid_searches/{GS}/events?from_seq=3", stream=True, **how)
+def test_events_stream_as_ndjson_exactly_as_stored(board: SampleBoard, how: dict) -> None:
+    response = board.api.get(f"/api/grid_searches/{GS}/events?from_seq=3", stream=True, **how)
     assert response.headers["Content-Type"].startswith("application/x-ndjson")
-    assert response.content == b"".join(board[1].read_bytes().splitlines(keepends=True)[3:])
+    assert response.headers["X-Last-Seq"] == str(len(list(read_events(board.log_path))) - 1)
+    assert response.content == b"".join(board.log_path.read_bytes().splitlines(keepends=True)[3:])
 
 
-def test_experiments_have_status_epochs_latest_and_best(board) -> None:
-    rows = {r["experiment_id"]: r for r in get(board, f"/api/grid_searches/{GS}/experiments").json()}
+def test_events_refuse_an_unknown_format(board: SampleBoard) -> None:
+    response = board.api.get(f"/api/grid_searches/{GS}/events", params={"format": "xml"})
+    assert (response.status_code, response.json()) == (400, {"error": "format must be json or ndjson, got 'xml'"})
+
+
+def test_experiments_have_status_epochs_latest_and_best(board: SampleBoard) -> None:
+    rows = {r["experiment_id"]: r for r in board.api.get(f"/api/grid_searches/{GS}/experiments").json()}
     assert set(rows) == {"gp00000000", "gp00000001"}
     row = rows["gp00000001"]
     assert (row["status"], row["epoch"], row["num_epochs"]) == ("done", 3, 3)
@@ -78,51 +97,139 @@ def test_experiments_have_status_epochs_latest_and_best(board) -> None:
     assert row["latest"] == {"val/accuracy": pytest.approx(0.81), "val/cross_entropy": pytest.approx(1 / 3)}
     assert row["best"]["val/accuracy"] == pytest.approx(0.81)
     assert row["best_epoch"] == 3
+    assert row["scores_at_best"] == row["latest"]
 
 
-def test_one_experiment_has_config_history_and_checkpoints(board) -> None:
-    detail = get(board, f"/api/grid_searches/{GS}/experiments/gp00000000").json()
+def test_one_experiment_has_config_history_and_checkpoints(board: SampleBoard) -> None:
+    detail = board.api.get(f"/api/grid_searches/{GS}/experiments/gp00000000").json()
     assert detail["config"] == {"optimizer": {"config": {"lr": 0.1}}}
     assert [h["status"] for h in detail["status_history"]][:2] == ["scheduled", "running"]
     assert [c["epoch"] for c in detail["checkpoints"]] == [1, 2, 3]
-    missing = get(board, f"/api/grid_searches/{GS}/experiments/nope")
+    assert detail["traceback"] is None and detail["train_status"] == "training"  # the filler comes last
+    missing = board.api.get(f"/api/grid_searches/{GS}/experiments/nope")
     assert (missing.status_code, missing.json()) == (404, {"error": f"unknown experiment 'nope' in grid search "
                                                                     f"'{GS}'"})
 
 
-def test_results_table(board) -> None:
-    results = get(board, f"/api/grid_searches/{GS}/results").json()
+def test_failed_experiment_has_null_fields_where_its_checkpoints_have_none(board: SampleBoard) -> None:
+    detail = board.api.get(f"/api/grid_searches/{OLDER}/experiments/gp00000000").json()
+    assert (detail["status"], detail["error"]) == ("failed", "ValueError: boom")
+    assert detail["traceback"].startswith("Traceback")
+    assert [h["status"] for h in detail["status_history"]][-2:] == ["retrying", "failed"]
+    deleted, corrupt, restored = detail["checkpoints"][-3:]
+    assert (deleted["action"], deleted["bytes"], deleted["sha256"], deleted["reason"]) == ("deleted", None, None,
+                                                                                          "last")
+    assert (corrupt["action"], corrupt["error"], corrupt["bytes"]) == ("corrupt", "sha256 mismatch", None)
+    assert (restored["action"], restored["epoch"], restored["reason"]) == ("restored", 2, None)
+
+
+def test_results_table(board: SampleBoard) -> None:
+    results = board.api.get(f"/api/grid_searches/{GS}/results").json()
     assert results["strategy"] == "grid_search"
     assert len(results["rows"]) == 2 and results["columns"]
     assert all(set(row) == set(results["columns"]) for row in results["rows"])
 
 
-def test_checkpoints_upload_list_download(board) -> None:
+def test_checkpoints_upload_list_download(board: SampleBoard) -> None:
     body = bytes(range(256)) * 1000
-    url = f"{board[0].url}/api/grid_searches/{GS}/checkpoints/checkpoints/gp00000000/epoch_3.pt"
-    stored = requests.post(url, data=body, timeout=30)
+    stored = board.api.post(f"/api/grid_searches/{GS}/checkpoints/checkpoints/gp00000000/epoch_3.pt", data=body)
     assert stored.status_code == 201
     assert stored.json() == {"path": "checkpoints/gp00000000/epoch_3.pt", "bytes": len(body),
                              "sha256": hashlib.sha256(body).hexdigest()}
-    listed = get(board, f"/api/grid_searches/{GS}/checkpoints").json()
+    listed = board.api.get(f"/api/grid_searches/{GS}/checkpoints").json()
     assert [(c["path"], c["bytes"]) for c in listed] == [("checkpoints/gp00000000/epoch_3.pt", len(body))]
-    assert get(board, f"/api/grid_searches/{GS}/checkpoints/gp00000000/epoch_3.pt").content == body
-    assert requests.get(board[0].url + listed[0]["url"], timeout=30).content == body
+    assert board.api.get(f"/api/grid_searches/{GS}/checkpoints/gp00000000/epoch_3.pt").content == body
+    assert board.api.get(listed[0]["url"]).content == body
 
 
-def test_unknown_grid_search_is_404_everywhere(board) -> None:
-    for suffix in ("", "/events", "/experiments", "/results", "/checkpoints"):
-        response = get(board, f"/api/grid_searches/nope{suffix}")
+def test_upload_for_a_grid_search_the_board_has_not_seen_is_404_and_stores_nothing(board: SampleBoard) -> None:
+    response = board.api.post("/api/grid_searches/never-seen/checkpoints/gp0/epoch_1.pt", data=b"orphan")
+    assert (response.status_code, response.json()) == (404, {"error": "unknown grid search 'never-seen'"})
+    assert not (board.proc.storage / "never-seen").exists()
+    assert "never-seen" not in [r["grid_search_id"] for r in board.api.get("/api/grid_searches").json()]
+
+
+def test_unknown_grid_search_is_404_everywhere(board: SampleBoard) -> None:
+    for suffix in ("", "/events", "/experiments", "/results", "/checkpoints", "/checkpoints/gp0/epoch_1.pt"):
+        response = board.api.get(f"/api/grid_searches/nope{suffix}")
         assert (response.status_code, response.json()) == (404, {"error": "unknown grid search 'nope'"})
 
 
-def test_openapi_spec_documents_every_route(board) -> None:
-    spec = get(board, "/api/openapi.json").json()
-    assert spec["openapi"].startswith("3.")
-    assert set(spec["paths"]) >= {
-        "/api/grid_searches", "/api/grid_searches/{grid_search_id}", "/api/grid_searches/{grid_search_id}/events",
-        "/api/grid_searches/{grid_search_id}/experiments",
-        "/api/grid_searches/{grid_search_id}/experiments/{experiment_id}",
-        "/api/grid_searches/{grid_search_id}/results", "/api/grid_searches/{grid_search_id}/checkpoints",
-        "/api/grid_searches/{grid_search_id}/checkpoints/{rel}", "/api/openapi.json"}
+def test_openapi_spec_documents_every_route(board: SampleBoard, tmp_path: Path) -> None:
+    spec = board.api.get("/api/openapi.json").json()
+    assert spec["openapi"].startswith("3.0")
+    app, _ = create_app(tmp_path)
+    routes = {(rule.rule.replace("<path:", "{").replace("<", "{").replace(">", "}"), method.lower())
+              for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/")
+              for method in rule.methods - {"HEAD", "OPTIONS"}}
+    documented = {(path, method) for path, item in spec["paths"].items() for method in item}
+    assert routes == documented
     json.dumps(spec)
+
+
+# -- walking the served spec -----------------------------------------------------------------------------------
+# Per path parameter: a valid value from the fixture run, an unknown one (404) and a malformed one (400).
+WALK_VALUES = {
+    "grid_search_id": {"valid": OLDER, "unknown": "never-seen", "bad": "bad id"},
+    "experiment_id": {"valid": "gp00000000", "unknown": "nope", "bad": "x;y"},
+    "rel": {"valid": "checkpoints/gp00000000/epoch_2.pt", "unknown": "gp00000000/never.pt", "bad": "a b/c.pt"},
+}
+EXPECTED = {"valid": "2", "unknown": "404", "bad": "400"}
+
+
+def _bad_query_values(schema: dict[str, Any]) -> list[Any]:
+    """Values the parameter's declared schema refuses, so the board must answer 400."""
+    if "enum" in schema:
+        return ["not-" + "-".join(schema["enum"])]
+    values: list[Any] = []
+    if schema.get("type") == "integer":
+        values.append("1.5")
+        if "minimum" in schema:
+            values.append(schema["minimum"] - 1)
+        if "maximum" in schema:
+            values.append(schema["maximum"] + 1)
+    return values
+
+
+def _url(template: str, values: dict[str, str]) -> str:
+    for name, value in values.items():
+        template = template.replace("{" + name + "}", quote(value, safe="/" if name == "rel" else ""))
+    return template
+
+
+def test_every_operation_of_the_spec_answers_as_declared(board: SampleBoard) -> None:
+    """Each path of the served spec with valid, unknown and malformed ids and query values: every answer is
+    checked against the spec by the client (an undeclared status or shape fails), and its status is the one
+    the case calls for. Every 200/201/400/404 an operation declares must have been seen: no dead declarations."""
+    spec = board.api.checker.spec
+    operations = sorted(((path, method, op) for path, item in spec["paths"].items() for method, op in item.items()),
+                        key=lambda o: (o[1] != "post", o[0]))  # uploads first, so the valid download exists
+    seen: dict[tuple[str, str], set[str]] = {}
+
+    def call(method: str, path: str, case: str, **kwargs: Any) -> None:
+        kwargs = {"data": b"walked"} | kwargs if method == "post" else kwargs
+        status = board.api.request(method, path, **kwargs).status_code
+        seen.setdefault((method, template), set()).add(str(status))
+        assert str(status).startswith(EXPECTED[case]), f"{method.upper()} {path} ({case}) answered {status}"
+
+    for template, method, operation in operations:
+        path_names = [p["name"] for p in operation.get("parameters", []) if p["in"] == "path"]
+        unknown_names = set(path_names) - set(WALK_VALUES)
+        assert not unknown_names, f"teach this walk values for the path parameters {unknown_names}"
+        valid = {name: WALK_VALUES[name]["valid"] for name in path_names}
+        call(method, _url(template, valid), "valid")
+        for name in path_names:
+            for case in ("unknown", "bad"):
+                if case == "unknown" and (method, name) == ("post", "rel"):
+                    continue  # an upload to a new path creates the file
+                call(method, _url(template, {**valid, name: WALK_VALUES[name][case]}), case)
+        for parameter in (p for p in operation.get("parameters", []) if p["in"] == "query"):
+            schema = parameter["schema"]
+            good = schema.get("default", (schema.get("enum") or [None])[0])
+            call(method, _url(template, valid), "valid", params={parameter["name"]: good})
+            for value in _bad_query_values(schema):
+                call(method, _url(template, valid), "bad", params={parameter["name"]: value})
+    declared = {(method, template): set(operation["responses"]) & {"200", "201", "400", "404"}
+                for template, method, operation in operations}
+    assert len(declared) >= 10
+    assert {key: codes & seen.get(key, set()) for key, codes in declared.items()} == declared

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from mlgym.events.event_log import EventLog, encode, read_events
 from mlgym.events.websocket_sink import WebsocketSink
+from tests.ml_board.api_client import ApiClient
 from tests.ml_board.board_process import BoardProcess, append_filler, free_port, wait_until, write_sample_run
 
 
@@ -93,7 +94,5 @@ def test_torn_store_line_is_skipped_and_the_next_append_is_valid(tmp_path: Path)
 
 
 def board_events(board: BoardProcess, grid_search_id: str) -> list[dict]:
-    import requests
-
-    page = requests.get(f"{board.url}/api/grid_searches/{grid_search_id}/events", timeout=10).json()
+    page = ApiClient(board.url, timeout=10).get(f"/api/grid_searches/{grid_search_id}/events").json()
     return page["events"]

@@ -7,11 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 import socketio
 
 from mlgym.events.event_log import read_events
 from mlgym.events.websocket_sink import SyncError, sync
+from tests.ml_board.api_client import ApiClient
 from tests.ml_board.board_process import BoardProcess, write_sample_run
 
 TOKEN = "s3cret-token"
@@ -26,6 +26,11 @@ def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BoardProcess]:
         assert sync(root / "local", "gs1", proc.url, token=TOKEN) >= 0
         proc.local = root / "local"
         yield proc
+
+
+@pytest.fixture(scope="module")
+def api(guarded: BoardProcess) -> ApiClient:
+    return ApiClient(guarded.url, timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -57,24 +62,22 @@ def test_ingest_with_a_bad_token_gets_an_error_reply(client: socketio.Client) ->
     assert reply == {"error": "invalid or missing ingest token"}
 
 
-def test_malformed_events_are_rejected_with_a_reason(guarded: BoardProcess, client: socketio.Client,
-                                                     tmp_path: Path) -> None:
+def test_malformed_events_are_rejected_with_a_reason(api: ApiClient, client: socketio.Client, tmp_path: Path) -> None:
     events = list(read_events(write_sample_run(tmp_path, "gs2").path))[:4]
     events[2]["payload"] = "not an object"
     reply = client.call("ingest", {"grid_search_id": "gs2", "events": events, "token": TOKEN}, timeout=10)
     assert reply == {"acked_seq": 1, "error": "event 2 (seq 2) rejected: payload must be a JSON object"}
-    stored = requests.get(f"{guarded.url}/api/grid_searches/gs2/events", timeout=10).json()
+    stored = api.get("/api/grid_searches/gs2/events").json()
     assert [e["seq"] for e in stored["events"]] == [0, 1]
 
 
-def test_malformed_lines_are_rejected_with_a_reason(guarded: BoardProcess, client: socketio.Client,
-                                                    tmp_path: Path) -> None:
+def test_malformed_lines_are_rejected_with_a_reason(api: ApiClient, client: socketio.Client, tmp_path: Path) -> None:
     lines = write_sample_run(tmp_path, "gs3").path.read_bytes().splitlines(keepends=True)[:4]
     lines[2] = lines[2][:40] + b"\n"  # cut mid-object
     reply = client.call("ingest", {"grid_search_id": "gs3", "lines": b"".join(lines), "token": TOKEN}, timeout=10)
     assert reply["acked_seq"] == 1
     assert reply["error"].startswith("event 2 (seq None) rejected: not a JSON line: ")
-    stored = requests.get(f"{guarded.url}/api/grid_searches/gs3/events?format=ndjson", timeout=10).content
+    stored = api.get("/api/grid_searches/gs3/events?format=ndjson").content
     assert stored == b"".join(lines[:2])
 
 
@@ -101,31 +104,37 @@ def test_malformed_ingest_messages_get_an_error(client: socketio.Client, message
     ("/api/grid_searches/..", 404),
 ], ids=["space-in-gs", "space-in-gs-events", "semicolon-in-experiment", "space-in-checkpoint",
         "dotdot-escape", "nested-dotdot-escape", "encoded-dotdot", "dotdot-gs"])
-def test_bad_ids_and_escaping_paths(guarded: BoardProcess, path: str, status: int) -> None:
-    response = requests.get(guarded.url + path, timeout=10)
+def test_bad_ids_and_escaping_paths(api: ApiClient, path: str, status: int) -> None:
+    response = api.get(path)
     assert response.status_code == status
     assert "event_storage.log" not in response.text or "error" in response.json()
 
 
-def test_upload_needs_the_token(guarded: BoardProcess) -> None:
-    url = f"{guarded.url}/api/grid_searches/gs1/checkpoints/gp0/epoch_1.pt"
-    assert requests.post(url, data=b"x", timeout=10).status_code == 401
-    assert requests.post(url, data=b"x", headers={"Authorization": "Bearer wrong"}, timeout=10).status_code == 401
-    ok = requests.post(url, data=b"x", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
-    assert ok.status_code == 201
-    assert requests.post(url, data=b"y", headers={"X-Ingest-Token": TOKEN}, timeout=10).status_code == 201
+def test_upload_needs_the_token(api: ApiClient) -> None:
+    url = "/api/grid_searches/gs1/checkpoints/gp0/epoch_1.pt"
+    assert api.post(url, data=b"x").status_code == 401
+    assert api.post(url, data=b"x", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert api.post(url, data=b"x", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 201
+    assert api.post(url, data=b"y", headers={"X-Ingest-Token": TOKEN}).status_code == 201
 
 
-def test_upload_escaping_the_folder_is_refused(guarded: BoardProcess) -> None:
-    url = f"{guarded.url}/api/grid_searches/gs1/checkpoints/..%2F..%2Fevil.txt"
-    response = requests.post(url, data=b"x", headers={"X-Ingest-Token": TOKEN}, timeout=10)
+def test_upload_for_an_unknown_grid_search_needs_the_token_first(guarded: BoardProcess, api: ApiClient) -> None:
+    url = "/api/grid_searches/gs-unknown/checkpoints/gp0/epoch_1.pt"
+    assert api.post(url, data=b"x").status_code == 401  # no probing which grid searches exist without the token
+    assert api.post(url, data=b"x", headers={"X-Ingest-Token": TOKEN}).status_code == 404
+    assert not (guarded.storage / "gs-unknown").exists()
+
+
+def test_upload_escaping_the_folder_is_refused(guarded: BoardProcess, api: ApiClient) -> None:
+    url = "/api/grid_searches/gs1/checkpoints/..%2F..%2Fevil.txt"
+    response = api.post(url, data=b"x", headers={"X-Ingest-Token": TOKEN})
     assert response.status_code == 404
     assert not list(guarded.storage.parent.rglob("evil.txt"))
 
 
-def test_oversized_upload_is_413(guarded: BoardProcess) -> None:
-    url = f"{guarded.url}/api/grid_searches/gs1/checkpoints/gp0/big.pt"
-    response = requests.post(url, data=b"x" * 20_000, headers={"X-Ingest-Token": TOKEN}, timeout=10)
+def test_oversized_upload_is_413(guarded: BoardProcess, api: ApiClient) -> None:
+    url = "/api/grid_searches/gs1/checkpoints/gp0/big.pt"
+    response = api.post(url, data=b"x" * 20_000, headers={"X-Ingest-Token": TOKEN})
     assert response.status_code == 413
     assert "error" in response.json()
     assert not (guarded.storage / "gs1" / "checkpoints" / "gp0" / "big.pt").exists()
@@ -144,18 +153,16 @@ def test_oversized_socketio_message_is_dropped(guarded: BoardProcess, tmp_path: 
     assert not (guarded.storage / "huge").exists()
 
 
-def test_cors_allows_only_configured_origins(guarded: BoardProcess) -> None:
-    allowed = requests.get(f"{guarded.url}/api/grid_searches", headers={"Origin": "http://allowed.example"},
-                           timeout=10)
+def test_cors_allows_only_configured_origins(api: ApiClient) -> None:
+    allowed = api.get("/api/grid_searches", headers={"Origin": "http://allowed.example"})
     assert allowed.headers["Access-Control-Allow-Origin"] == "http://allowed.example"
-    other = requests.get(f"{guarded.url}/api/grid_searches", headers={"Origin": "http://evil.example"}, timeout=10)
+    other = api.get("/api/grid_searches", headers={"Origin": "http://evil.example"})
     assert "Access-Control-Allow-Origin" not in other.headers
 
 
 def test_cors_default_is_same_origin(tmp_path: Path) -> None:
     with BoardProcess(tmp_path / "store") as proc:
-        response = requests.get(f"{proc.url}/api/grid_searches", headers={"Origin": "http://evil.example"},
-                                timeout=10)
+        response = ApiClient(proc.url).get("/api/grid_searches", headers={"Origin": "http://evil.example"})
         assert "Access-Control-Allow-Origin" not in response.headers
         sio = socketio.Client(reconnection=False)
         with pytest.raises(socketio.exceptions.ConnectionError):

@@ -9,6 +9,7 @@ from mlgym.checkpointing.rng import capture_rng, restore_rng
 from mlgym.checkpointing.store import CheckpointStore, CorruptCheckpoint
 from mlgym.checkpointing.strategies import CheckpointStrategy
 from mlgym.checkpointing.writer import CheckpointWriter
+from mlgym.events.payloads import Checkpoint
 
 
 def checkpoint_dir(run_dir: str | Path, experiment_id: str) -> Path:
@@ -35,8 +36,8 @@ class CheckpointManager:
         self.writer: CheckpointWriter | None = None
         self._pending: set[int] = set()  # epochs submitted to the writer, maybe not on disk yet
 
-    def _emit(self, payload: dict[str, Any]) -> None:
-        self.run.emit("checkpoint", payload)
+    def _emit(self, **fields: Any) -> None:
+        self.run.emit(Checkpoint(**fields))
 
     def _relative(self, path: str | Path) -> str:
         return os.path.relpath(path, self.run_dir)
@@ -55,12 +56,11 @@ class CheckpointManager:
             try:
                 state = self.store.load(epoch)
             except CorruptCheckpoint as e:
-                self._emit({"action": "corrupt", "epoch": epoch, "path": self._relative(self.store.path(epoch)),
-                            "error": str(e)})
+                self._emit(action="corrupt", epoch=epoch, path=self._relative(self.store.path(epoch)), error=str(e))
                 continue
             self._apply(state)
-            self._emit({"action": "restored", "epoch": epoch, "path": self._relative(self.store.path(epoch)),
-                        "checkpoint_seq": self.store.last_seq(epoch)})
+            self._emit(action="restored", epoch=epoch, path=self._relative(self.store.path(epoch)),
+                       checkpoint_seq=self.store.last_seq(epoch))
             return epoch
         return 0
 
@@ -90,12 +90,12 @@ class CheckpointManager:
 
     def _write(self, epoch: int, data: bytes, drop: list[int]) -> None:
         saved = self.store.write(epoch, data)
-        self._emit({"action": "saved", "epoch": epoch, "path": self._relative(saved["path"]),
-                    "sha256": saved["sha256"], "bytes": saved["bytes"], "reason": self.strategy.reason})
+        self._emit(action="saved", epoch=epoch, path=self._relative(saved["path"]), sha256=saved["sha256"],
+                   bytes=saved["bytes"], reason=self.strategy.reason)
         for old in drop:
             self.store.delete(old)
-            self._emit({"action": "deleted", "epoch": old, "path": self._relative(self.store.path(old)),
-                        "reason": self.strategy.reason})
+            self._emit(action="deleted", epoch=old, path=self._relative(self.store.path(old)),
+                       reason=self.strategy.reason)
 
     def close(self) -> None:
         """Wait for pending checkpoint writes."""

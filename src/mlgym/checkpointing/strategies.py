@@ -17,6 +17,9 @@ class CheckpointStrategy:
     def to_delete(self, saved: list[int], epoch: int) -> list[int]:
         return []
 
+    def use_directions(self, directions: dict[str, str]) -> None:
+        """Learn the direction of each reported score name (only strategies that compare scores need it)."""
+
 
 @component("checkpointing", "none")
 class SaveNothing(CheckpointStrategy):
@@ -71,15 +74,27 @@ class SaveLastK(CheckpointStrategy):
 
 @component("checkpointing", "best")
 class SaveBest(CheckpointStrategy):
-    """Keeps the best epoch by `split`/`metric` (max or min) plus the newest epoch, which warm start resumes from."""
+    """Keeps the best epoch by `split`/`metric` plus the newest epoch, which warm start resumes from.
+
+    `mode` (max or min), left out, is the direction the metric declares (`min` for a loss).
+    """
 
     reason = "best"
 
-    def __init__(self, split: str = "val", metric: str = "accuracy", mode: Literal["max", "min"] = "max") -> None:
+    def __init__(self, split: str = "val", metric: str = "accuracy",
+                 mode: Literal["max", "min"] | None = None) -> None:
         self.key = f"{split}/{metric}"
+        self.metric = metric
         self.mode = mode
         self.best_epoch: int | None = None
         self.best_score: float | None = None
+
+    def use_directions(self, directions: dict[str, str]) -> None:
+        if self.mode is None:
+            if self.metric not in directions:
+                raise ValueError(f"checkpointing: metric '{self.metric}' is not reported; scores: "
+                                 f"{', '.join(directions) or 'none'}")
+            self.mode = directions[self.metric]
 
     def should_save(self, epoch: int, scores: dict[str, float], final: bool) -> bool:
         if self.key not in scores:

@@ -5,6 +5,10 @@ A metric is a function `(outputs, targets, **options) -> float` registered as ki
     @component("metric", "balanced_accuracy")
     def balanced_accuracy(outputs, targets): ...
 
+A metric that is better when lower declares it: `@component("metric", "mae", higher_is_better=False)`; without
+the declaration a metric is maximised. The direction travels in the event stream (`score_directions`), so model
+selection, early stopping, checkpoint strategies, `mlgym report` and MLboard all use the same one.
+
 `outputs` are the model's raw outputs: logits `(N, C)` for C classes, one logit `(N,)`/`(N, 1)` for binary
 tasks (positive when > 0), or values for regression. A metric's display name is its name followed by the value
 of each option, e.g. `f1` with `average: macro` reports `f1_macro`.
@@ -95,13 +99,13 @@ def auroc(outputs: torch.Tensor, targets: torch.Tensor) -> float:
     return float(np.mean(scores))
 
 
-@component("metric", "mae")
+@component("metric", "mae", higher_is_better=False)
 def mae(outputs: torch.Tensor, targets: torch.Tensor) -> float:
     """Mean absolute error of a regression output."""
     return float(torch.mean(torch.abs(outputs.detach().reshape(-1) - targets.detach().reshape(-1).float())))
 
 
-@component("metric", "rmse")
+@component("metric", "rmse", higher_is_better=False)
 def rmse(outputs: torch.Tensor, targets: torch.Tensor) -> float:
     """Root mean squared error of a regression output."""
     diff = outputs.detach().reshape(-1) - targets.detach().reshape(-1).float()
@@ -178,6 +182,7 @@ class Metric:
             spec = {"name": spec}
         name = normalize(spec["name"])
         self.function = registry.get("metric", name)
+        self.higher_is_better = bool(registry.meta("metric", name).get("higher_is_better", True))
         self.options = {k: v for k, v in spec.items() if k != "name"}
         params = inspect.signature(self.function).parameters
         resolved = {k: self.options.get(k, params[k].default) for k in option_names(self.function)}
@@ -218,6 +223,10 @@ class MetricSet:
                                  "remove one, or give it different options"))
             first_of.setdefault(name, i)
         return problems
+
+    def directions(self) -> dict[str, str]:
+        """Each metric's name -> "max" (higher is better) or "min"."""
+        return {m.name: "max" if m.higher_is_better else "min" for m in self.metrics}
 
     def compute(self, outputs: torch.Tensor, targets: torch.Tensor) -> dict[str, float]:
         """Every metric on one split's concatenated outputs and targets."""

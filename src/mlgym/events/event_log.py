@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from mlgym.events.schema import EVENT_TYPES, Envelope
+from mlgym.events.payloads import Payload, to_plain
+from mlgym.events.schema import EVENT_TYPES, Envelope, check_readable
 
 LOG_FILE_NAME = "event_storage.log"
 
@@ -30,7 +31,10 @@ def encode(event: dict[str, Any]) -> bytes:
 
 
 def read_events(path: str | os.PathLike, from_seq: int = 0) -> Iterator[dict[str, Any]]:
-    """Yield the complete events of a log file with `seq >= from_seq`; a torn last line is skipped."""
+    """Yield the complete events of a log file with `seq >= from_seq`; a torn last line is skipped.
+
+    Raises NewerSchemaError at the first event written with a newer major event schema than this version reads.
+    """
     with open(path, "rb") as f:
         for raw in f:
             if not raw.endswith(b"\n"):
@@ -40,6 +44,7 @@ def read_events(path: str | os.PathLike, from_seq: int = 0) -> Iterator[dict[str
             except ValueError:
                 continue
             if event.get("seq", -1) >= from_seq:
+                check_readable(event)
                 yield event
 
 
@@ -78,16 +83,21 @@ class EventLog:
     def add_listener(self, listener: Listener) -> None:
         self._listeners.append(listener)
 
-    def append(self, event_type: str, payload: dict[str, Any] | None = None,
+    def append(self, event_type: str, payload: Payload | dict[str, Any] | None = None,
                experiment_id: str | None = None, creation_ts: float | None = None) -> dict[str, Any]:
-        """Write one event with the next `seq` and return its envelope as a dict."""
+        """Write one event with the next `seq` and return its envelope as a dict.
+
+        The payload (a declared payload, or its plain-data form) is checked against `event_type`'s declaration
+        first, so nothing that breaks the contract reaches the log (PayloadError).
+        """
         if event_type not in EVENT_TYPES:
             raise ValueError(f"unknown event_type {event_type!r}")
+        payload = to_plain(event_type, payload)
         with self._lock:
             event = Envelope(seq=self.next_seq, event_type=event_type,
                              creation_ts=time.time() if creation_ts is None else creation_ts,
                              grid_search_id=self.grid_search_id, experiment_id=experiment_id,
-                             payload=payload or {}).to_dict()
+                             payload=payload).to_dict()
             os.write(self._fd, encode(event))
             self.next_seq += 1
         for listener in self._listeners:

@@ -1,7 +1,9 @@
 """The event envelope and event types: the contract between the gym, the event store and the dashboard.
 
-This module imports only the standard library, so MLboard can use it without torch.
-See docs/events.md for every payload.
+Payloads are declared in `mlgym.events.payloads`; docs/events.md is generated from those declarations.
+`schema_version` is the major version of this contract: additive changes (new optional fields, new event types)
+keep it, so readers ignore fields and event types they do not know; a reader refuses a newer major version.
+This module and `payloads` import no torch, so MLboard can use them on a machine without it.
 """
 from __future__ import annotations
 
@@ -9,20 +11,15 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from mlgym.errors import MLgymError
+from mlgym.events.payloads import PAYLOAD_TYPES, payload_problem
+
 SCHEMA_VERSION = 1
 
-EVENT_TYPES = frozenset({
-    "grid_search_started",
-    "grid_search_finished",
-    "job_scheduled",
-    "job_status",
-    "experiment_config",
-    "experiment_status",
-    "evaluation_result",
-    "checkpoint",
-})
+EVENT_TYPES = frozenset(PAYLOAD_TYPES)
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+EVENT_TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 ENVELOPE_KEYS = ("seq", "event_type", "creation_ts", "grid_search_id", "experiment_id", "payload")
 
 
@@ -46,6 +43,29 @@ def is_valid_id(value: object) -> bool:
     return isinstance(value, str) and bool(ID_PATTERN.match(value))
 
 
+class NewerSchemaError(MLgymError):
+    """An event written with a newer major event schema than this reader understands."""
+
+    exit_code = 2
+
+
+def schema_version_problem(version: object) -> str | None:
+    """Why an envelope's `schema_version` cannot be read here; None when it can."""
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        return "schema_version must be a positive integer"
+    if version > SCHEMA_VERSION:
+        return (f"the event was written with event schema {version}, newer than the {SCHEMA_VERSION} this "
+                "version reads: upgrade mlgym (and ml_board) to read it")
+    return None
+
+
+def check_readable(event: dict[str, Any]) -> None:
+    """Raise NewerSchemaError when `event` was written with a newer major schema than this reader's."""
+    problem = schema_version_problem(event.get("schema_version", 1))
+    if problem is not None:
+        raise NewerSchemaError(problem)
+
+
 def validate_envelope(event: object) -> str | None:
     """Return why `event` is not a well-formed envelope, or None when it is."""
     if not isinstance(event, dict):
@@ -56,8 +76,10 @@ def validate_envelope(event: object) -> str | None:
     seq = event["seq"]
     if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
         return "seq must be a non-negative integer"
-    if not isinstance(event["event_type"], str) or event["event_type"] not in EVENT_TYPES:
-        return f"unknown event_type {event['event_type']!r}; expected one of {sorted(EVENT_TYPES)}"
+    event_type = event["event_type"]
+    if not isinstance(event_type, str) or not EVENT_TYPE_PATTERN.match(event_type):
+        return (f"event_type {event_type!r} is not a name like 'job_status' ([a-z][a-z0-9_]*); "
+                f"known types: {sorted(EVENT_TYPES)}")
     if not isinstance(event["creation_ts"], (int, float)) or isinstance(event["creation_ts"], bool):
         return "creation_ts must be a number (seconds since the epoch)"
     if not is_valid_id(event["grid_search_id"]):
@@ -67,4 +89,7 @@ def validate_envelope(event: object) -> str | None:
         return "experiment_id must be null or match [A-Za-z0-9._-]+"
     if not isinstance(event["payload"], dict):
         return "payload must be a JSON object"
-    return None
+    version_problem = schema_version_problem(event.get("schema_version", 1))
+    if version_problem is not None:
+        return version_problem
+    return payload_problem(event_type, event["payload"])

@@ -7,6 +7,7 @@ from typing import Any
 import torch
 
 from mlgym.config.loader import SourceMap
+from mlgym.events.payloads import EvaluationResult, ExperimentStatus, LossScore, MetricScore
 from mlgym.gym.device import resolve_device
 from mlgym.gym.seeding import seed_everything
 from mlgym.gym.spec import ExperimentSpec
@@ -21,10 +22,11 @@ def flatten_scores(results: dict[str, dict[str, dict[str, float]]]) -> dict[str,
             for group in ("metrics", "losses") for name, score in r[group].items()}
 
 
-def evaluation_payload(epoch: int, split: str, result: dict[str, dict[str, float]]) -> dict[str, Any]:
-    return {"epoch": epoch, "split": split,
-            "metric_scores": [{"metric": m, "split": split, "score": s} for m, s in result["metrics"].items()],
-            "loss_scores": [{"loss": m, "split": split, "score": s} for m, s in result["losses"].items()]}
+def evaluation_payload(epoch: int, split: str, result: dict[str, dict[str, float]]) -> EvaluationResult:
+    return EvaluationResult(
+        epoch=epoch, split=split,
+        metric_scores=[MetricScore(metric=m, split=split, score=s) for m, s in result["metrics"].items()],
+        loss_scores=[LossScore(loss=m, split=split, score=s) for m, s in result["losses"].items()])
 
 
 def build_graph(spec: ExperimentSpec) -> ComponentGraph:
@@ -53,19 +55,26 @@ class ExperimentRun:
         self.evaluator = self.graph.first_of_kind("evaluator")
         self.early_stopping = self.graph.first_of_kind("early_stopping", required=False)
         self.checkpointing = self.graph.first_of_kind("checkpointing", required=False)
+        for watcher in (self.early_stopping, self.checkpointing):
+            if watcher is not None and hasattr(watcher, "use_directions"):
+                watcher.use_directions(spec.score_directions or self._directions())
         self.history: dict[int, dict[str, float]] = {}
         self.epoch = 0
         self.stopped_early = False
 
-    def emit(self, event_type: str, payload: dict[str, Any]) -> None:
-        self.context.emit(event_type, payload, self.spec.experiment_id)
+    def _directions(self) -> dict[str, str]:
+        from mlgym.gym.scores import score_directions_of_nodes
+        return score_directions_of_nodes(self.graph.nodes)
+
+    def emit(self, payload: Any) -> None:
+        self.context.emit(payload.event_type, payload, self.spec.experiment_id)
 
     def _epoch(self, epoch: int, num_epochs: int, manager: Any) -> None:
-        self.emit("experiment_status", {"status": "training", "epoch": epoch, "num_epochs": num_epochs})
+        self.emit(ExperimentStatus(status="training", epoch=epoch, num_epochs=num_epochs))
         self.trainer.train_epoch(epoch, self.device)
         results = self.evaluator.evaluate(self.device)
         for split, result in results.items():
-            self.emit("evaluation_result", evaluation_payload(epoch, split, result))
+            self.emit(evaluation_payload(epoch, split, result))
         scores = flatten_scores(results)
         self.history[epoch] = scores
         self.epoch = epoch
@@ -84,7 +93,7 @@ class ExperimentRun:
         finally:
             manager.close()
         status = "early_stopped" if self.stopped_early else "done"
-        self.emit("experiment_status", {"status": status, "epoch": self.epoch, "num_epochs": n})
+        self.emit(ExperimentStatus(status=status, epoch=self.epoch, num_epochs=n))
         return {"experiment_id": self.spec.experiment_id, "history": self.history, "last_epoch": self.epoch,
                 "stopped_early": self.stopped_early}
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlgym.events.payloads import ExperimentConfig
+
 
 @dataclass(frozen=True)
 class ExperimentSpec:
@@ -20,10 +22,12 @@ class ExperimentSpec:
     role: str = "train"
     fold: dict[str, int] | None = None
     split_indices: dict[str, list[int]] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    score_directions: dict[str, str] = field(default_factory=dict)  # score name -> "max" | "min"
+    extra: dict[str, Any] = field(default_factory=dict)  # inner_scores and selection of a nested-CV refit
 
-    def config_event(self) -> dict[str, Any]:
+    def config_event(self) -> ExperimentConfig:
         """Payload of this experiment's `experiment_config` event."""
-        return {"config": self.config, "grid_point_id": self.grid_point_id,
-                "hyperparameters": self.hyperparameters, "num_epochs": self.num_epochs, "seed": self.seed,
-                "role": self.role, "fold": self.fold, **self.extra}
+        return ExperimentConfig(config=self.config, grid_point_id=self.grid_point_id,
+                                hyperparameters=self.hyperparameters, num_epochs=self.num_epochs, seed=self.seed,
+                                role=self.role, fold=self.fold, score_directions=self.score_directions,
+                                **self.extra)

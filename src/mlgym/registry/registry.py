@@ -28,6 +28,7 @@ class Entry:
     kind: str
     variant: str
     factory: Callable[..., Any]
+    meta: tuple[tuple[str, Any], ...] = ()
 
     @property
     def origin(self) -> str:
@@ -41,11 +42,14 @@ class Registry:
     def __init__(self) -> None:
         self._entries: dict[tuple[str, str], Entry] = {}
 
-    def register(self, kind: str, variant: str, factory: F | None = None) -> Any:
-        """Register `factory`; without it, return a decorator that registers the decorated callable."""
+    def register(self, kind: str, variant: str, factory: F | None = None, **meta: Any) -> Any:
+        """Register `factory`; without it, return a decorator that registers the decorated callable.
+
+        `meta` is data about the component that the framework reads, e.g. `higher_is_better` of a metric.
+        """
         if factory is None:
             def decorator(f: F) -> F:
-                self.register(kind, variant, f)
+                self.register(kind, variant, f, **meta)
                 return f
             return decorator
         key = (normalize(kind), normalize(variant))
@@ -55,8 +59,13 @@ class Registry:
                 return factory
             raise ValueError(f"component {key[0]}/{key[1]} is already registered by {first.origin}; "
                              f"choose another variant name for {Entry(*key, factory).origin}")
-        self._entries[key] = Entry(key[0], key[1], factory)
+        self._entries[key] = Entry(key[0], key[1], factory, tuple(sorted(meta.items())))
         return factory
+
+    def meta(self, kind: str, variant: str) -> dict[str, Any]:
+        """The metadata registered with kind/variant (empty when none, or when it is not registered)."""
+        entry = self._entries.get((normalize(kind), normalize(variant)))
+        return dict(entry.meta) if entry else {}
 
     def kinds(self) -> list[str]:
         return sorted({k for k, _ in self._entries})
@@ -90,6 +99,10 @@ class Registry:
 registry = Registry()
 
 
-def component(kind: str, variant: str) -> Callable[[F], F]:
-    """Decorator registering a class or function as component `kind`/`variant` in the default registry."""
-    return registry.register(kind, variant)
+def component(kind: str, variant: str, **meta: Any) -> Callable[[F], F]:
+    """Decorator registering a class or function as component `kind`/`variant` in the default registry.
+
+    A metric declares its direction here: `@component("metric", "mae", higher_is_better=False)`; a metric that
+    does not declare it is maximised.
+    """
+    return registry.register(kind, variant, **meta)

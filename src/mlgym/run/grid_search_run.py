@@ -7,6 +7,7 @@ from typing import Any
 
 from mlgym.checkpointing.seq_marker import CheckpointSeqRecorder
 from mlgym.events.event_log import EventLog
+from mlgym.events.payloads import GridSearchFinished, GridSearchStarted
 from mlgym.run.execution import ExecutionSettings, task_of
 from mlgym.run.request import RunOutcome
 from mlgym.scheduler.task import TaskResult
@@ -49,7 +50,7 @@ class GridSearchRun:
             log.add_listener(uploader)
             self.uploaders.append(uploader)
 
-    def launch(self, plan: Plan, started: dict[str, Any], refit_logger: RefitConfigLogger,
+    def launch(self, plan: Plan, started: GridSearchStarted, refit_logger: RefitConfigLogger,
                known: dict[str, TaskResult] | None = None) -> RunOutcome:
         """Log the start and every planned experiment's config, then execute the plan."""
         refit_logger.log = self.log
@@ -68,8 +69,9 @@ class GridSearchRun:
             status = "done" if all(r.ok for r in results.values()) else "failed"
         finally:
             failed = sum(not r.ok for r in results.values())
-            self.log.append("grid_search_finished", {"status": status, "num_done": len(results) - failed,
-                                                     "num_failed": failed, "duration_s": time.time() - started})
+            self.log.append("grid_search_finished", GridSearchFinished(
+                status=status, num_done=len(results) - failed, num_failed=failed,
+                duration_s=time.time() - started))
             self.log.close()
             for uploader in self.uploaders:
                 uploader.close()

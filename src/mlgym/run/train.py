@@ -1,27 +1,44 @@
 """Start a new grid search: validate everything, plan it, open its event log, run it."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from mlgym.events.event_log import EventLog
 from mlgym.run.grid_search_run import EventListener, GridSearchRun, RefitConfigLogger
 from mlgym.run.provenance import environment_info
 from mlgym.run.request import RunOutcome, RunRequest, new_grid_search_id
 from mlgym.validation.experiment_plan import ResolvedGridSearch, check_strategy, resolve_grid_search
+from mlgym.events.payloads import GridSearchStarted
 from mlgym.validation.plan import RunSettings, build_plan
 from mlgym.validation.settings import ValidationSettings, load_validation
 
 
+def grid_directions(resolved: ResolvedGridSearch) -> dict[str, str]:
+    """Score name -> direction over every grid point (a sweep may change the metrics)."""
+    directions: dict[str, str] = {}
+    for point_directions in resolved.score_directions.values():
+        for name, direction in point_directions.items():
+            directions.setdefault(name, direction)
+    return directions
+
+
+def with_resolved_selection(settings: ValidationSettings, resolved: ResolvedGridSearch) -> ValidationSettings:
+    """The selection's metric and mode made explicit: the first metric and its direction unless configured."""
+    first = resolved.score_directions[resolved.grid[0].grid_point_id]
+    return replace(settings, selection=settings.selection.resolved(first))
+
+
 def started_payload(resolved: ResolvedGridSearch, settings: ValidationSettings, request: RunRequest,
-                    num_experiments: int, warm_start: bool = False) -> dict[str, Any]:
+                    num_experiments: int, warm_start: bool = False) -> GridSearchStarted:
     """The payload of `grid_search_started`."""
-    return {"strategy": settings.strategy, "num_experiments": num_experiments, "gs_config": resolved.gs_config,
-            "gs_config_path": str(resolved.gs_config_path), "gs_config_sha256": resolved.gs_config_sha256,
-            "run_config": request.run_config, "validation_config": settings.raw,
-            "sweep_paths": resolved.sweep_paths, "environment": environment_info(resolved.gs_config_path.parent),
-            "seed": request.seed, "num_epochs": request.num_epochs, "selection": settings.selection.to_dict(),
-            "warm_start": warm_start}
+    return GridSearchStarted(
+        strategy=settings.strategy, num_experiments=num_experiments, gs_config=resolved.gs_config,
+        gs_config_path=str(resolved.gs_config_path), gs_config_sha256=resolved.gs_config_sha256,
+        run_config=request.run_config, validation_config=settings.raw, sweep_paths=resolved.sweep_paths,
+        environment=environment_info(resolved.gs_config_path.parent), seed=request.seed,
+        num_epochs=request.num_epochs, selection=settings.selection.to_dict(),
+        score_directions=grid_directions(resolved), warm_start=warm_start)
 
 
 def start(request: RunRequest, listeners: tuple[EventListener, ...] = ()) -> RunOutcome:
@@ -29,6 +46,7 @@ def start(request: RunRequest, listeners: tuple[EventListener, ...] = ()) -> Run
     resolved = resolve_grid_search(request.gs_config_path, list(request.overrides))
     settings = load_validation(request.validation_config_path)
     check_strategy(settings, resolved)
+    settings = with_resolved_selection(settings, resolved)
     grid_search_id = new_grid_search_id()
     run = RunSettings(grid_search_id, str(Path(request.log_dir).resolve() / grid_search_id), request.num_epochs,
                       request.seed)

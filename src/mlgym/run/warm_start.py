@@ -13,7 +13,7 @@ from mlgym.events.results import project
 from mlgym.run.execution import ExecutionSettings
 from mlgym.run.grid_search_run import EventListener, GridSearchRun, RefitConfigLogger
 from mlgym.run.request import RunOutcome, RunRequest
-from mlgym.run.train import started_payload
+from mlgym.run.train import started_payload, with_resolved_selection
 from mlgym.scheduler.task import TaskResult
 from mlgym.validation.experiment_plan import ResolvedGridSearch, check_grid, file_sha256
 from mlgym.validation.plan import Plan, RunSettings, build_plan
@@ -66,6 +66,7 @@ def warm_start(log_dir: Path, grid_search_id: str, num_epochs: int | None, execu
     settings = (parse_validation(started["validation_config"], SourceMap()) if started.get("validation_config")
                 else ValidationSettings())
     resolved = _resolved_from_log(started)
+    settings = with_resolved_selection(settings, resolved)
     run = RunSettings(grid_search_id, str(path.parent.resolve()), num_epochs, started["seed"])
     refit_logger = RefitConfigLogger()
     plan = build_plan(resolved, settings, run, on_refit_spec=refit_logger)

@@ -5,7 +5,9 @@ See docs/events.md for the payloads. `job_status` "retrying" carries the attempt
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from mlgym.events.payloads import JobScheduled, JobStatus, Payload, to_plain
 from mlgym.scheduler.task import EventCallback, Task, TaskResult
 
 
@@ -25,8 +27,8 @@ class JobEvents:
         self._on_event = on_event
 
     def scheduled(self, task: Task, attempt: int = 0) -> None:
-        self._on_event("job_scheduled", {"job_id": task.task_id, "depends_on": list(task.depends_on),
-                                         "attempt": attempt}, task.task_id)
+        payload = JobScheduled(job_id=task.task_id, depends_on=list(task.depends_on), attempt=attempt)
+        self._send(payload, task.task_id)
 
     def running(self, task_id: str, where: Placement, attempt: int) -> None:
         self._status(task_id, "running", where, attempt)
@@ -41,13 +43,11 @@ class JobEvents:
     def retrying(self, task_id: str, where: Placement, attempt: int, error: str) -> None:
         self._status(task_id, "retrying", where, attempt, error=error, next_attempt=attempt + 1)
 
-    def _status(self, task_id: str, status: str, where: Placement | None, attempt: int, **extra: object) -> None:
-        payload: dict[str, object] = {
-            "status": status,
-            "device": where.device if where else None,
-            "worker": where.worker if where else None,
-            "pid": where.pid if where else None,
-            "attempt": attempt,
-        }
-        payload.update(extra)
-        self._on_event("job_status", payload, task_id)
+    def _status(self, task_id: str, status: Any, where: Placement | None, attempt: int, **extra: Any) -> None:
+        payload = JobStatus(status=status, device=where.device if where else None,
+                            worker=where.worker if where else None, pid=where.pid if where else None,
+                            attempt=attempt, **extra)
+        self._send(payload, task_id)
+
+    def _send(self, payload: Payload, task_id: str) -> None:
+        self._on_event(payload.event_type, to_plain(payload.event_type, payload), task_id)

@@ -5,11 +5,14 @@ the run, so there are no retries.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import os
 import time
 import traceback
 from collections.abc import Sequence
 
+from mlgym.events.payloads import as_plain
 from mlgym.scheduler.graph import TaskGraph
 from mlgym.scheduler.job_events import JobEvents, Placement
 from mlgym.scheduler.task import EventCallback, Executor, Task, TaskContext, TaskResult
@@ -50,8 +53,8 @@ class MainProcessExecutor(Executor):
         return {t.task_id: graph.results[t.task_id] for t in tasks}
 
     def _execute(self, task: Task, args: tuple, on_event: EventCallback) -> TaskResult:
-        def emit(event_type: str, payload: dict | None = None, experiment_id: str | None = None) -> None:
-            on_event(event_type, dict(payload or {}), experiment_id or task.task_id)
+        def emit(event_type: str, payload: Any = None, experiment_id: str | None = None) -> None:
+            on_event(event_type, as_plain(payload), experiment_id or task.task_id)
 
         context = TaskContext(device=self.device, worker_index=0, attempt=0, emit=emit)
         start = time.perf_counter()

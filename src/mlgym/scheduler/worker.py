@@ -21,6 +21,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
+from mlgym.events.payloads import as_plain
 from mlgym.scheduler.devices import apply_torch_threads, bind_device, set_thread_env
 from mlgym.scheduler.task import TaskContext, TaskResult
 
@@ -72,8 +73,8 @@ class _Channel:
             self.conn.send(message)
 
     def emitter(self, task_id: str) -> Callable[..., None]:
-        def emit(event_type: str, payload: dict | None = None, experiment_id: str | None = None) -> None:
-            self.send(("event", task_id, event_type, dict(payload or {}), experiment_id or task_id))
+        def emit(event_type: str, payload: Any = None, experiment_id: str | None = None) -> None:
+            self.send(("event", task_id, event_type, as_plain(payload), experiment_id or task_id))
         return emit
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from mlgym.config.overrides import apply_overrides
 from mlgym.config.sweep import GridPoint, expand_sweeps, find_sweeps
 from mlgym.errors import ConfigError
 from mlgym.gym.builtins import load_builtins
+from mlgym.gym.scores import score_directions_of_nodes
 from mlgym.registry.graph import Node, nodes_of_kind, parse_nodes
 from mlgym.registry.registry import registry
 from mlgym.validation.settings import ValidationSettings
@@ -33,6 +35,11 @@ class ResolvedGridSearch:
     grid: list[GridPoint]
     sweep_paths: list[str]
     nodes: tuple[dict[str, Node], ...]
+
+    @cached_property
+    def score_directions(self) -> dict[str, dict[str, str]]:
+        """Grid point id -> (score name -> "max" | "min"), from the parsed nodes."""
+        return {p.grid_point_id: score_directions_of_nodes(n) for p, n in zip(self.grid, self.nodes)}
 
 
 def file_sha256(path: Path) -> str:

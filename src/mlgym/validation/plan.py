@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from mlgym.config.sweep import GridPoint
+from mlgym.gym.scores import score_directions
 from mlgym.gym.spec import ExperimentSpec
 from mlgym.registry.graph import ComponentGraph, Node, nodes_of_kind
 from mlgym.validation.experiment_plan import ResolvedGridSearch
@@ -20,12 +21,13 @@ from mlgym.validation.settings import ValidationSettings
 
 @dataclass(frozen=True)
 class RunSettings:
-    """What every job of a grid search shares."""
+    """What every job of a grid search shares (and each grid point's score directions, when already known)."""
 
     grid_search_id: str
     run_dir: str
     num_epochs: int
     seed: int
+    directions: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,12 @@ def _spec(point: GridPoint, run: RunSettings, experiment_id: str, **kwargs: Any)
     return ExperimentSpec(grid_search_id=run.grid_search_id, experiment_id=experiment_id,
                           grid_point_id=point.grid_point_id, config=point.config,
                           hyperparameters=point.hyperparameters, num_epochs=run.num_epochs, seed=run.seed,
-                          run_dir=run.run_dir, **kwargs)
+                          run_dir=run.run_dir, score_directions=_directions(point, run), **kwargs)
+
+
+def _directions(point: GridPoint, run: RunSettings) -> dict[str, str]:
+    known = run.directions.get(point.grid_point_id)
+    return known if known is not None else score_directions(point.config)
 
 
 def dataset_targets(nodes: dict[str, Node]) -> np.ndarray:
@@ -146,6 +153,7 @@ def build_plan(resolved: ResolvedGridSearch, settings: ValidationSettings, run: 
                on_refit_spec: Any = None) -> Plan:
     """The plan of the configured strategy; cross-validation builds the dataset once, for its labels."""
     grid = resolved.grid
+    run = replace(run, directions=resolved.score_directions)
     if settings.strategy == "grid_search":
         return grid_search_plan(grid, run)
     targets = dataset_targets(resolved.nodes[0])

@@ -1,11 +1,12 @@
 """The validation config (`--validation_config_path`): which strategy, how many folds, how to select."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from mlgym.config.loader import SourceMap, load_yaml
+from mlgym.errors import ConfigError
 
 SECTION_NAMES = {"cross_validation": "cross_validation", "crossvalidation": "cross_validation",
                  "nested_cv": "nested_cv", "nestedcv": "nested_cv", "grid_search": "grid_search"}
@@ -17,10 +18,21 @@ class Selection:
 
     split: str = "val"
     metric: str | None = None  # None: the first metric the evaluator reports
-    mode: str = "max"
+    mode: str | None = None  # None: the metric's own direction
 
     def to_dict(self) -> dict[str, Any]:
         return {"split": self.split, "metric": self.metric, "mode": self.mode}
+
+    def resolved(self, directions: dict[str, str]) -> "Selection":
+        """Metric and mode filled in from the experiments' score directions (metrics first, then losses)."""
+        if not directions:
+            return replace(self, mode=self.mode or "max")
+        metric = self.metric or next(iter(directions))
+        if metric not in directions:
+            raise ConfigError(f"selection metric '{metric}' is not among the scores the experiments report: "
+                              f"{', '.join(directions)}", key_path="selection.metric",
+                              hint="use a metric's reported name, e.g. f1_macro for {name: f1, average: macro}")
+        return replace(self, metric=metric, mode=self.mode or directions[metric])
 
 
 @dataclass(frozen=True)
@@ -47,9 +59,10 @@ def _selection(raw: Any, path: str, source: SourceMap) -> Selection:
         return Selection()
     if not isinstance(raw, dict) or set(raw) - {"split", "metric", "mode"}:
         raise source.error("selection must be {split, metric, mode}", path)
-    if raw.get("mode", "max") not in ("max", "min"):
-        raise source.error(f"mode must be max or min, got {raw.get('mode')!r}", f"{path}.mode")
-    return Selection(str(raw.get("split", "val")), raw.get("metric"), raw.get("mode", "max"))
+    if raw.get("mode") not in ("max", "min", None):
+        raise source.error(f"mode must be max or min (or left out: the metric's direction), got {raw.get('mode')!r}",
+                           f"{path}.mode")
+    return Selection(str(raw.get("split", "val")), raw.get("metric"), raw.get("mode"))
 
 
 def parse_validation(data: dict[str, Any], source: SourceMap) -> ValidationSettings:

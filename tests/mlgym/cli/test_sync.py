@@ -1,9 +1,10 @@
-"""`mlgym sync` pushes a run that was logged offline to a real board."""
+"""`mlgym sync` pushes a run that was logged offline to a real board, which then serves it as its spec says."""
 from __future__ import annotations
 
 from pathlib import Path
 
 from tests.conftest import CONFIGS, run_cli
+from tests.ml_board.api_client import ApiClient
 from tests.ml_board.board_process import BoardProcess
 
 
@@ -23,5 +24,14 @@ def test_offline_run_is_synced_exactly_once(tmp_path: Path) -> None:
                              str(tmp_path / "local"))
             assert synced.returncode == 0, synced.stderr
             assert (tmp_path / "store" / gs_id / "event_storage.log").read_bytes() == local.read_bytes()
+        api = ApiClient(board.url)  # a real run's summaries, every answer checked against the served spec
+        assert api.get(f"/api/grid_searches/{gs_id}").json()["status"] == "done"
+        rows = api.get(f"/api/grid_searches/{gs_id}/experiments").json()
+        assert len(rows) == 2
+        for row in rows:
+            detail = api.get(f"/api/grid_searches/{gs_id}/experiments/{row['experiment_id']}").json()
+            assert detail["status"] == "done" and [c["action"] for c in detail["checkpoints"]] == ["saved"]
+        assert len(api.get(f"/api/grid_searches/{gs_id}/results").json()["rows"]) == 2
+        assert api.get(f"/api/grid_searches/{gs_id}/events?format=ndjson").content == local.read_bytes()
     finally:
         board.stop()

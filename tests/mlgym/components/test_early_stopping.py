@@ -6,7 +6,11 @@ import pytest
 from mlgym.components.early_stopping import EarlyStopping
 
 
+DIRECTIONS = {"accuracy": "max", "mae": "min", "cross_entropy": "min"}
+
+
 def run(stopper: EarlyStopping, values: list[float], key: str = "val/accuracy") -> list[bool]:
+    stopper.use_directions(DIRECTIONS)
     return [stopper.update(epoch, {key: v, "train/accuracy": 1.0}) for epoch, v in enumerate(values, start=1)]
 
 
@@ -39,6 +43,24 @@ def test_min_mode_on_a_loss() -> None:
     assert stopper.best_score == 0.8
 
 
+@pytest.mark.parametrize("metric", ["mae", "cross_entropy"])
+def test_without_mode_the_direction_the_metric_declares_is_used(metric: str) -> None:
+    stopper = EarlyStopping(metric=metric, patience=1)
+    assert run(stopper, [1.0, 0.8, 0.9], key=f"val/{metric}") == [False, False, True]
+    assert (stopper.mode, stopper.best_score) == ("min", 0.8)
+
+
+def test_an_explicit_mode_wins_over_the_declared_direction() -> None:
+    stopper = EarlyStopping(metric="mae", mode="max", patience=1)
+    assert run(stopper, [1.0, 0.8], key="val/mae") == [False, True]
+
+
+def test_a_metric_the_experiment_does_not_report_has_no_direction() -> None:
+    with pytest.raises(ValueError, match="early stopping monitors 'f1_macro', which the experiment does not "
+                                         "report; scores: accuracy, mae, cross_entropy"):
+        EarlyStopping(metric="f1_macro").use_directions(DIRECTIONS)
+
+
 def test_nan_never_improves() -> None:
     stopper = EarlyStopping(patience=2)
     assert run(stopper, [float("nan"), 0.5, float("nan"), float("nan")]) == [False, False, False, True]
@@ -48,13 +70,13 @@ def test_nan_never_improves() -> None:
 def test_missing_key_lists_the_available_ones() -> None:
     with pytest.raises(ValueError, match="monitors 'val/f1_macro', which is not among the scores: "
                                          "train/accuracy, val/accuracy"):
-        EarlyStopping(metric="f1_macro").update(1, {"val/accuracy": 0.5, "train/accuracy": 0.4})
+        EarlyStopping(metric="f1_macro", mode="max").update(1, {"val/accuracy": 0.5, "train/accuracy": 0.4})
 
 
 def test_state_round_trip_continues_the_count() -> None:
     first = EarlyStopping(patience=3)
     run(first, [0.5, 0.9, 0.8, 0.8])
-    resumed = EarlyStopping(patience=3)
+    resumed = EarlyStopping(patience=3, mode="max")
     resumed.load_state_dict(first.state_dict())
     assert resumed.update(5, {"val/accuracy": 0.85}) is True
     assert resumed.best_epoch == 2

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import requests
-
 from tests.conftest import CONFIGS, run_cli
+from tests.ml_board.api_client import ApiClient
 from tests.ml_board.board_process import BoardProcess
 
 
@@ -19,14 +18,15 @@ def test_train_streams_events_and_uploads_checkpoints(tmp_path: Path) -> None:
         local = next((tmp_path / "local").glob("*/event_storage.log"))
         gs_id = local.parent.name
         assert (tmp_path / "store" / gs_id / "event_storage.log").read_bytes() == local.read_bytes()
-        listing = requests.get(f"{board.url}/api/grid_searches/{gs_id}/checkpoints", timeout=10).json()
+        api = ApiClient(board.url)
+        listing = api.get(f"/api/grid_searches/{gs_id}/checkpoints").json()
         uploaded = {item["path"] for item in listing}
         final = sorted(local.parent.glob("checkpoints/*/epoch_2.pt"))
         assert len(final) == 2
         for path in final:
             relative = str(path.relative_to(local.parent))
             assert relative in uploaded
-            download = requests.get(f"{board.url}/api/grid_searches/{gs_id}/checkpoints/{relative}", timeout=10)
+            download = api.get(f"/api/grid_searches/{gs_id}/checkpoints/{relative}")
             assert download.status_code == 200 and download.content == path.read_bytes()
     finally:
         board.stop()

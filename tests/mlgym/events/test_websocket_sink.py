@@ -22,10 +22,10 @@ def test_stop_ships_everything_and_reports_success(tmp_path: Path) -> None:
 
 
 def test_lines_are_stored_exactly_as_written_in_the_local_log(tmp_path: Path) -> None:
-    """The sink ships raw lines: spacing, key order, NaN and escapes survive, nothing is re-encoded."""
+    """The sink ships raw lines: spacing, key order, NaN and escapes survive, nothing is re-encoded (an event type the board does not know passes through)."""
     path = tmp_path / "local" / "odd" / "event_storage.log"
     path.parent.mkdir(parents=True)
-    base = '"event_type": "experiment_status", "creation_ts": 1.5, "grid_search_id": "odd"'
+    base = '"event_type": "custom_note", "creation_ts": 1.5, "grid_search_id": "odd"'
     lines = [
         '{"seq": 0, ' + base + ', "experiment_id": null, "payload": {"loss": NaN}}',
         '{"payload":{"note":"caf\\u00e9 \\n tab\\t"},"seq":1,"experiment_id":"e1",' + base.replace(" ", "") + '}',

@@ -1,0 +1,203 @@
+"""The payload of every event type, declared once: every producer builds its events from these, every reader
+(the event log, MLboard's ingest, docs/events.md) checks against them.
+
+Payloads are msgspec Structs: typed, frozen, validated in one C call on ingest, and the source of the JSON Schema
+in docs/events.md. Unknown fields are ignored on reading, so a newer gym's additions do not break an older board;
+fields that default to None (or are empty) are left out of the written line.
+"""
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+import msgspec
+
+Direction = Literal["max", "min"]
+Role = Literal["train", "cv_fold", "inner", "refit"]
+Strategy = Literal["grid_search", "cross_validation", "nested_cv"]
+
+
+class Payload(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Base of every payload; `event_type` names the event it is the payload of."""
+
+    event_type: ClassVar[str]
+
+
+class Selection(msgspec.Struct, frozen=True, kw_only=True):
+    """How the best epoch and grid point are chosen: score `<split>/<metric>`, maximised or minimised."""
+
+    split: str = "val"
+    metric: str | None = None
+    mode: Direction | None = None
+
+
+class GridSearchStarted(Payload, frozen=True, kw_only=True):
+    """A grid search (or a warm start of one) begins: its configs, environment, selection and directions."""
+
+    event_type: ClassVar[str] = "grid_search_started"
+    strategy: Strategy
+    num_experiments: int
+    gs_config: dict[str, Any]
+    gs_config_path: str
+    gs_config_sha256: str
+    run_config: dict[str, Any]
+    validation_config: dict[str, Any] | None
+    sweep_paths: list[str]
+    environment: dict[str, Any]
+    seed: int
+    num_epochs: int
+    selection: Selection
+    score_directions: dict[str, Direction] = {}
+    warm_start: bool = False
+
+
+class GridSearchFinished(Payload, frozen=True, kw_only=True):
+    """The run ended: how, how many jobs finished and failed, how long it took."""
+
+    event_type: ClassVar[str] = "grid_search_finished"
+    status: Literal["done", "failed", "interrupted"]
+    num_done: int
+    num_failed: int
+    duration_s: float
+
+
+class ExperimentConfig(Payload, frozen=True, kw_only=True):
+    """One experiment's resolved config, its place in the plan, and the direction of each of its scores."""
+
+    event_type: ClassVar[str] = "experiment_config"
+    config: dict[str, Any]
+    grid_point_id: str
+    hyperparameters: dict[str, Any]
+    num_epochs: int
+    seed: int
+    role: Role = "train"
+    fold: dict[str, int] | None = None
+    score_directions: dict[str, Direction] = {}
+    inner_scores: dict[str, float] | None = None
+    selection: Selection | None = None
+
+
+class JobScheduled(Payload, frozen=True, kw_only=True):
+    """A job entered the scheduler's queue."""
+
+    event_type: ClassVar[str] = "job_scheduled"
+    job_id: str
+    depends_on: list[str] = []
+    attempt: int = 0
+
+
+class JobStatus(Payload, frozen=True, kw_only=True):
+    """A job attempt started, ended, failed or is retried; where it ran (null when it never ran)."""
+
+    event_type: ClassVar[str] = "job_status"
+    status: Literal["running", "done", "failed", "retrying"]
+    device: str | None
+    worker: int | None
+    pid: int | None
+    attempt: int
+    error: str | None = None
+    traceback: str | None = None
+    duration_s: float | None = None
+    next_attempt: int | None = None
+
+
+class ExperimentStatus(Payload, frozen=True, kw_only=True):
+    """The training loop of an experiment started an epoch (`training`) or ended."""
+
+    event_type: ClassVar[str] = "experiment_status"
+    status: Literal["training", "done", "early_stopped"]
+    epoch: int
+    num_epochs: int
+
+
+class MetricScore(msgspec.Struct, frozen=True, kw_only=True):
+    """One metric's score on one split."""
+
+    metric: str
+    split: str
+    score: float
+
+
+class LossScore(msgspec.Struct, frozen=True, kw_only=True):
+    """One loss's value on one split."""
+
+    loss: str
+    split: str
+    score: float
+
+
+class EvaluationResult(Payload, frozen=True, kw_only=True):
+    """The scores of one split after an epoch (epochs count from 1)."""
+
+    event_type: ClassVar[str] = "evaluation_result"
+    epoch: int
+    split: str
+    metric_scores: list[MetricScore] = []
+    loss_scores: list[LossScore] = []
+
+
+class Checkpoint(Payload, frozen=True, kw_only=True):
+    """A checkpoint was saved, deleted, found corrupt, or restored; `path` is relative to the grid search folder."""
+
+    event_type: ClassVar[str] = "checkpoint"
+    action: Literal["saved", "deleted", "corrupt", "restored"]
+    epoch: int
+    path: str
+    sha256: str | None = None
+    bytes: int | None = None
+    reason: str | None = None
+    error: str | None = None
+    checkpoint_seq: int | None = None
+
+
+PAYLOAD_TYPES: dict[str, type[Payload]] = {cls.event_type: cls for cls in (
+    GridSearchStarted, GridSearchFinished, ExperimentConfig, JobScheduled, JobStatus, ExperimentStatus,
+    EvaluationResult, Checkpoint)}
+
+_DECODERS = {name: msgspec.json.Decoder(cls) for name, cls in PAYLOAD_TYPES.items()}
+
+
+class PayloadError(ValueError):
+    """A payload that does not match its event type's declaration."""
+
+
+def payload_problem(event_type: str, payload: Any) -> str | None:
+    """Why `payload` (plain JSON data) is not a valid payload of `event_type`; None when it is, or when the type is
+    not one this version knows (a newer producer's)."""
+    cls = PAYLOAD_TYPES.get(event_type)
+    if cls is None:
+        return None
+    try:
+        msgspec.convert(payload, cls)
+    except msgspec.ValidationError as exc:
+        return f"{event_type} payload: {exc}"
+    return None
+
+
+def decode_payload_problem(event_type: str, raw: bytes) -> str | None:
+    """Like `payload_problem`, from the payload's JSON text (faster: no Python objects are built for it)."""
+    decoder = _DECODERS.get(event_type)
+    if decoder is None:
+        return None
+    try:
+        decoder.decode(raw)
+    except msgspec.ValidationError as exc:
+        return f"{event_type} payload: {exc}"
+    return None
+
+
+def as_plain(payload: Payload | dict[str, Any] | None) -> dict[str, Any]:
+    """A payload as a fresh plain dict (not checked: the event log checks it when it is written)."""
+    if isinstance(payload, Payload):
+        return msgspec.to_builtins(payload, enc_hook=str)
+    return dict(payload or {})
+
+
+def to_plain(event_type: str, payload: Payload | dict[str, Any] | None) -> dict[str, Any]:
+    """The JSON-ready dict of a payload, checked against `event_type`'s declaration (raises PayloadError)."""
+    if isinstance(payload, Payload) and payload.event_type != event_type:
+        raise PayloadError(f"a {type(payload).__name__} is the payload of {payload.event_type}, not {event_type}")
+    data = as_plain(payload)
+    problem = payload_problem(event_type, data)
+    if problem is not None:
+        raise PayloadError(problem)
+    return data
