@@ -22,13 +22,23 @@ class Location:
         return f"{self.file}:{self.line}:{self.column}"
 
 
+@dataclass(frozen=True)
+class OverrideLocation:
+    """A value given on the command line as `-c key.path=value`: errors about it name the override, not a file."""
+
+    text: str
+
+    def __str__(self) -> str:
+        return f"command-line override '-c {self.text}'"
+
+
 class ConfigError(MLgymError):
     """A problem in the user's configuration, found before anything is started (exit status 2)."""
 
     exit_code = 2
 
     def __init__(self, message: str, *, key_path: str | None = None,
-                 location: Location | None = None, hint: str | None = None) -> None:
+                 location: Location | OverrideLocation | None = None, hint: str | None = None) -> None:
         self.message = message
         self.key_path = key_path
         self.location = location

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from mlgym.cli.progress import Progress
-from mlgym.cli.run_config import load_run_config
+from mlgym.cli.run_config import load_run_config, run_config_path
+from mlgym.config.loader import SourceMap
 from mlgym.cli.tables import print_results
 from mlgym.errors import ConfigError, MLgymError, UsageError
 
@@ -18,23 +19,18 @@ def _pick(flag: Any, settings: dict[str, Any], key: str, default: Any) -> Any:
     return flag if flag is not None else settings.get(key, default)
 
 
-def _devices(ids: list[Any] | None) -> tuple[str, ...]:
-    if not ids:
-        return ("cpu",)
-    devices = []
-    for raw in ids:
-        text = str(raw)
-        devices.append(text if text == "cpu" or text.startswith("cuda") else f"cuda:{int(text)}")
-    if any(d.startswith("cuda") for d in devices):
-        import torch
-        if not torch.cuda.is_available():
-            raise ConfigError(f"devices {devices} need CUDA, which is not available here",
-                              key_path="computation_device_ids", hint="use cpu, or leave it out")
-        missing = [d for d in devices if d.startswith("cuda") and int(d.split(":")[1]) >= torch.cuda.device_count()]
-        if missing:
-            raise ConfigError(f"no such GPU {missing}: this machine has {torch.cuda.device_count()}",
-                              key_path="computation_device_ids")
-    return tuple(devices)
+def _devices(args: argparse.Namespace, settings: dict[str, Any], source: SourceMap | None) -> tuple[str, ...]:
+    """Devices from the flag, else from run_config (an error there names its file and line)."""
+    from mlgym.scheduler.devices import resolve_devices
+    if args.computation_device_ids is not None:
+        return tuple(resolve_devices(args.computation_device_ids, key_path="--computation_device_ids"))
+    try:
+        return tuple(resolve_devices(settings.get("computation_device_ids")))
+    except ConfigError as e:
+        if source is None:
+            raise
+        raise source.error(e.message, run_config_path(source, "environment", "computation_device_ids"),
+                           hint=e.hint) from None
 
 
 def _positive(value: int, name: str) -> int:
@@ -43,7 +39,7 @@ def _positive(value: int, name: str) -> int:
     return value
 
 
-def _execution(args: argparse.Namespace, settings: dict[str, Any]):
+def _execution(args: argparse.Namespace, settings: dict[str, Any], source: SourceMap | None = None):
     from mlgym.run import ExecutionSettings
     kind = _pick(args.environment, settings, "environment", "multiprocessing")
     if kind not in ("multiprocessing", "main_process"):
@@ -52,8 +48,7 @@ def _execution(args: argparse.Namespace, settings: dict[str, Any]):
     return ExecutionSettings(kind=kind,
                              process_count=_positive(_pick(args.process_count, settings, "process_count", 1),
                                                      "process_count"),
-                             devices=_devices(_pick(args.computation_device_ids, settings,
-                                                    "computation_device_ids", None)),
+                             devices=_devices(args, settings, source),
                              max_retries=_pick(args.max_retries, settings, "max_retries", 1))
 
 
@@ -65,7 +60,7 @@ def _servers(args: argparse.Namespace, settings: dict[str, Any]) -> tuple[tuple[
 
 def train(args: argparse.Namespace) -> int:
     from mlgym.run import RunRequest, start
-    settings, raw_run_config, _ = load_run_config(args.run_config_path)
+    settings, raw_run_config, run_config_source = load_run_config(args.run_config_path)
     gs_config_path = _pick(args.gs_config_path, settings, "gs_config_path", None)
     if gs_config_path is None:
         raise UsageError("train needs --gs_config_path (or run_configuration.gs_config_path in --run_config_path)")
@@ -77,7 +72,8 @@ def train(args: argparse.Namespace) -> int:
                          num_epochs=num_epochs, seed=_pick(args.seed, settings, "seed", 0),
                          overrides=tuple(args.overrides),
                          validation_config_path=Path(validation) if validation else None,
-                         execution=_execution(args, settings), websocket_servers=servers, ingest_token=token,
+                         execution=_execution(args, settings, run_config_source), websocket_servers=servers,
+                         ingest_token=token,
                          run_config=raw_run_config)
     with Progress() as progress:
         outcome = start(request, listeners=(progress,))

@@ -28,6 +28,12 @@ def _section(data: dict[str, Any], name: str, source: SourceMap) -> dict[str, An
     return body
 
 
+def run_config_path(source: SourceMap, section: str, key: str) -> str:
+    """The key path of a setting as written: `environment.config.<key>` or `environment.<key>`."""
+    nested = f"{section}.config.{key}"
+    return nested if nested in source else f"{section}.{key}"
+
+
 def load_run_config(path: str | Path | None) -> tuple[dict[str, Any], dict[str, Any], SourceMap]:
     """Flat settings from the file (the flags' names), the raw file for the log, and its source map."""
     if path is None:

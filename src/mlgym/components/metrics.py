@@ -15,15 +15,19 @@ of each option, e.g. `f1` with `average: macro` reports `f1_macro`.
 """
 from __future__ import annotations
 
+import difflib
 import inspect
 import typing
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import torch
 
 from mlgym.registry import component, registry
+from mlgym.registry.constraints import Positive
+from mlgym.registry.registry import normalize
+from mlgym.registry.signature import ConfigProblem, type_hints, type_problem
 
 Average = Literal["macro", "micro", "weighted"]
 
@@ -108,49 +112,84 @@ def rmse(outputs: torch.Tensor, targets: torch.Tensor) -> float:
     return float(torch.sqrt(torch.mean(diff * diff)))
 
 
+@component("metric", "top_k_accuracy")
+def top_k_accuracy(outputs: torch.Tensor, targets: torch.Tensor, k: Annotated[int, Positive] = 5) -> float:
+    """Fraction of samples whose target is among the `k` highest logits (every class when there are fewer)."""
+    outputs = outputs.detach()
+    if outputs.ndim != 2 or outputs.shape[1] < 2:
+        raise ValueError(f"top_k_accuracy needs logits (N, C) for C >= 2 classes, got shape {tuple(outputs.shape)}")
+    top = outputs.topk(min(k, outputs.shape[1]), dim=1).indices
+    return float((top == targets.detach().reshape(-1, 1).long().to(top.device)).any(dim=1).double().mean())
+
+
 def option_names(function: Callable[..., Any]) -> list[str]:
     """The keyword options of a metric function: its parameters after (outputs, targets)."""
     return list(inspect.signature(function).parameters)[2:]
+
+
+def _nearest(value: Any, candidates: list[str]) -> str | None:
+    near = difflib.get_close_matches(str(value), candidates, n=1, cutoff=0.5)
+    return f"did you mean '{near[0]}'?" if near else None
+
+
+def metric_problems(spec: Any) -> list[ConfigProblem]:
+    """What is wrong with one entry of the metrics list, as (key path below the entry, message, hint).
+
+    Checked before anything runs (`MetricSet.check_config`) against the metric registry and each metric
+    function's signature: the name, unknown options and each option's type hint.
+    """
+    if isinstance(spec, str):
+        spec = {"name": spec}
+        name_path = ""
+    else:
+        name_path = "name"
+    if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+        return [("", f"a metric is a name or a mapping with a 'name' key, got {spec!r}",
+                 "e.g. accuracy, or {name: f1, average: macro}")]
+    name = normalize(spec["name"])
+    known = registry.variants("metric")
+    if name not in known:
+        return [(name_path, f"unknown metric '{spec['name']}'; known metrics: {', '.join(known)}",
+                 _nearest(name, known))]
+    function = registry.get("metric", name)
+    accepted = option_names(function)
+    hints = type_hints(function)
+    problems: list[ConfigProblem] = []
+    for key, value in spec.items():
+        if key == "name":
+            continue
+        if key not in accepted:
+            problems.append((str(key), f"metric '{name}' has no option '{key}'; accepted: "
+                                       f"{', '.join(accepted) or 'none'}", _nearest(key, accepted)))
+            continue
+        hint = hints.get(key, Any)
+        problem = type_problem(value, hint)
+        if problem:
+            choices = [c for c in typing.get_args(hint) if isinstance(c, str)] \
+                if typing.get_origin(hint) is Literal else []
+            problems.append((str(key), f"metric '{name}': option '{key}': {problem}", _nearest(value, choices)))
+    return problems
 
 
 class Metric:
     """One configured metric: a registered function, its options and its display name."""
 
     def __init__(self, spec: str | dict[str, Any]) -> None:
+        problems = metric_problems(spec)
+        if problems:
+            raise ValueError(problems[0][1])
         if isinstance(spec, str):
             spec = {"name": spec}
-        if not isinstance(spec, dict) or "name" not in spec:
-            raise ValueError(f"a metric is a name or a mapping with a 'name' key, got {spec!r}")
-        name = str(spec["name"]).strip().lower()
-        known = registry.variants("metric")
-        if name not in known:
-            raise ValueError(f"unknown metric '{spec['name']}'; known metrics: {', '.join(known)}")
+        name = normalize(spec["name"])
         self.function = registry.get("metric", name)
         self.higher_is_better = bool(registry.meta("metric", name).get("higher_is_better", True))
-        options = {k: v for k, v in spec.items() if k != "name"}
-        accepted = option_names(self.function)
-        unknown = [k for k in options if k not in accepted]
-        if unknown:
-            raise ValueError(f"metric '{name}' has no option(s) {unknown}; accepted: {', '.join(accepted) or 'none'}")
+        self.options = {k: v for k, v in spec.items() if k != "name"}
         params = inspect.signature(self.function).parameters
-        hints = _type_hints(self.function)
-        for key, value in options.items():
-            allowed = typing.get_args(hints[key]) if typing.get_origin(hints.get(key)) is Literal else ()
-            if allowed and value not in allowed:
-                raise ValueError(f"metric '{name}': {key} must be one of {list(allowed)}, got {value!r}")
-        resolved = {k: options.get(k, params[k].default) for k in accepted}
-        self.options = options
+        resolved = {k: self.options.get(k, params[k].default) for k in option_names(self.function)}
         self.name = "_".join([name, *(str(v) for v in resolved.values())])
 
     def __call__(self, outputs: torch.Tensor, targets: torch.Tensor) -> float:
         return float(self.function(outputs, targets, **self.options))
-
-
-def _type_hints(function: Callable[..., Any]) -> dict[str, Any]:
-    try:
-        return typing.get_type_hints(function)
-    except Exception:  # unresolvable annotations in a user's metric: skip the choice check
-        return {}
 
 
 @component("metrics", "default")
@@ -158,12 +197,32 @@ class MetricSet:
     """The metrics reported for every evaluated split, e.g. `[accuracy, {name: f1, average: macro}]`."""
 
     def __init__(self, metrics: list[str | dict] = ["accuracy"]) -> None:
+        problems = MetricSet.check_config({"metrics": metrics})
+        if problems:
+            raise ValueError(problems[0][1])
         self.metrics = [Metric(spec) for spec in metrics]
-        names = [m.name for m in self.metrics]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
-        if duplicates:
-            raise ValueError(f"metrics listed twice: {duplicates}")
-        self.names: list[str] = names
+        self.names: list[str] = [m.name for m in self.metrics]
+
+    @staticmethod
+    def check_config(config: dict[str, Any]) -> list[ConfigProblem]:
+        """Problems of the `metrics` list (unknown names, bad options, duplicates), found by `mlgym validate`."""
+        specs = config.get("metrics", [])
+        if not isinstance(specs, list):
+            return []  # the signature check reports the type
+        problems: list[ConfigProblem] = []
+        first_of: dict[str, int] = {}
+        for i, spec in enumerate(specs):
+            found = metric_problems(spec)
+            problems += [(f"metrics.{i}.{path}" if path else f"metrics.{i}", message, hint)
+                         for path, message, hint in found]
+            if found:
+                continue
+            name = Metric(spec).name
+            if name in first_of:
+                problems.append((f"metrics.{i}", f"metric '{name}' is listed twice (also item {first_of[name]})",
+                                 "remove one, or give it different options"))
+            first_of.setdefault(name, i)
+        return problems
 
     def directions(self) -> dict[str, str]:
         """Each metric's name -> "max" (higher is better) or "min"."""

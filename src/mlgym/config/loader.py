@@ -7,7 +7,8 @@ from typing import Any
 
 import yaml
 
-from mlgym.errors import ConfigError, Location
+from mlgym.config.yaml_loader import ConfigLoader
+from mlgym.errors import ConfigError, Location, OverrideLocation
 
 MERGE_TAG = "tag:yaml.org,2002:merge"
 
@@ -16,17 +17,27 @@ class SourceMap:
     """Key path (`optimizer.config.lr`, list items as numbers) -> where the key was written."""
 
     def __init__(self) -> None:
-        self._locations: dict[str, Location] = {}
+        self._locations: dict[str, Location | OverrideLocation] = {}
         self.files: list[str] = []
 
-    def add(self, key_path: str, location: Location) -> None:
+    def add(self, key_path: str, location: Location | OverrideLocation) -> None:
+        self._locations[key_path] = location
+
+    def replace(self, key_path: str, location: Location | OverrideLocation) -> None:
+        """`key_path` got a new value: it and every key below it now come from `location`."""
+        prefix = f"{key_path}."
+        for path in [p for p in self._locations if p.startswith(prefix)]:
+            del self._locations[path]
         self._locations[key_path] = location
 
     def update(self, other: "SourceMap") -> None:
         self._locations.update(other._locations)
         self.files.extend(f for f in other.files if f not in self.files)
 
-    def find(self, key_path: str) -> Location | None:
+    def __contains__(self, key_path: str) -> bool:
+        return key_path in self._locations
+
+    def find(self, key_path: str) -> Location | OverrideLocation | None:
         """The location of `key_path`, or of its nearest ancestor that has one."""
         parts = key_path.split(".") if key_path else []
         while parts:
@@ -44,7 +55,7 @@ def _join(prefix: str, key: object) -> str:
     return f"{prefix}.{key}" if prefix else str(key)
 
 
-def _construct(loader: yaml.SafeLoader, node: yaml.Node, path: str, file: str, source: SourceMap) -> Any:
+def _construct(loader: ConfigLoader, node: yaml.Node, path: str, file: str, source: SourceMap) -> Any:
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         merged: dict[Any, Any] = {}
@@ -81,7 +92,7 @@ def load_yaml(path: str | Path) -> tuple[Any, SourceMap]:
         raise ConfigError(f"cannot read config file {path}: {e.strerror}") from e
     source = SourceMap()
     source.files.append(str(path))
-    loader = yaml.SafeLoader(text)
+    loader = ConfigLoader(text)
     try:
         node = loader.get_single_node()
         data = _construct(loader, node, "", str(path), source) if node is not None else {}

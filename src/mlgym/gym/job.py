@@ -11,7 +11,7 @@ from mlgym.events.payloads import EvaluationResult, ExperimentStatus, LossScore,
 from mlgym.gym.device import resolve_device
 from mlgym.gym.seeding import seed_everything
 from mlgym.gym.spec import ExperimentSpec
-from mlgym.registry.builtins import load_builtins
+from mlgym.gym.builtins import load_builtins
 from mlgym.registry.graph import ComponentGraph, nodes_of_kind, parse_nodes
 from mlgym.registry.registry import registry
 

@@ -12,7 +12,7 @@ from dependency_injector import containers, providers
 from mlgym.config.loader import SourceMap
 from mlgym.errors import ConfigError
 from mlgym.registry.registry import Registry, normalize
-from mlgym.registry.signature import check_arguments
+from mlgym.registry.signature import ConfigProblem, check_arguments
 
 RESERVED_KEYS = {"global_config", "imports"}
 NODE_KEYS = {"component_type_key", "variant_key", "requirements", "config"}
@@ -93,7 +93,20 @@ def parse_nodes(config: dict[str, Any], registry: Registry, source: SourceMap) -
         for arg, message, hint in check_arguments(node.factory, node.config, {r.name for r in node.requirements}):
             path = f"{node.name}.config.{arg}" if arg in node.config else f"{node.name}.config"
             raise source.error(f"{node.kind}/{node.variant}: {message}", path, hint=hint)
+        for below, message, hint in config_problems(node.factory, node.config):
+            path = f"{node.name}.config.{below}" if below else f"{node.name}.config"
+            raise source.error(f"{node.kind}/{node.variant}: {message}", path, hint=hint)
     return nodes
+
+
+def config_problems(factory: Callable[..., Any], config: dict[str, Any]) -> list[ConfigProblem]:
+    """The factory's own check of values its signature cannot describe (e.g. the names in a list of metrics).
+
+    A component opts in with a static or class method `check_config(config) -> [(key path below config,
+    message, hint)]`; it is called only once the arguments fit the signature.
+    """
+    check = getattr(factory, "check_config", None)
+    return list(check(config)) if callable(check) else []
 
 
 def _check_requirements(nodes: dict[str, Node], source: SourceMap) -> None:

@@ -10,8 +10,12 @@ from typing import Any
 
 from mlgym.registry.constraints import Constraint
 
+ConfigProblem = tuple[str, str, str | None]
+"""(key path below the node's `config`, message, hint or None) - what a check reports about a config."""
 
-def _hints(factory: Callable[..., Any]) -> dict[str, Any]:
+
+def type_hints(factory: Callable[..., Any]) -> dict[str, Any]:
+    """The annotations of a function's or class constructor's parameters, with `Annotated` extras kept."""
     target = factory.__init__ if inspect.isclass(factory) else factory
     try:
         return typing.get_type_hints(target, include_extras=True)
@@ -61,14 +65,14 @@ def type_problem(value: Any, tp: Any) -> str | None:
 
 
 def check_arguments(factory: Callable[..., Any], config: dict[str, Any],
-                    injected: set[str]) -> list[tuple[str, str, str | None]]:
+                    injected: set[str]) -> list[ConfigProblem]:
     """Problems as (argument name, message, hint): unknown, missing or mistyped arguments."""
     sig = inspect.signature(factory)
     params = {n: p for n, p in sig.parameters.items()
               if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and n != "self"}
     open_ended = any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
-    hints = _hints(factory)
-    problems: list[tuple[str, str, str | None]] = []
+    hints = type_hints(factory)
+    problems: list[ConfigProblem] = []
     for name in config:
         if name not in params and not open_ended:
             near = difflib.get_close_matches(str(name), list(params), n=1)

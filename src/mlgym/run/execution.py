@@ -21,7 +21,7 @@ class ExecutionSettings:
         if self.kind == "main_process":
             from mlgym.scheduler.main_process import MainProcessExecutor
             return MainProcessExecutor(device=self.devices[0])
-        from mlgym.registry.builtins import load_builtins
+        from mlgym.gym.builtins import load_builtins
         from mlgym.scheduler.pool import WorkerPool
         return WorkerPool(self.process_count, self.devices, max_retries=self.max_retries,
                           worker_initializer=load_builtins)

@@ -10,22 +10,23 @@ from mlgym.run.provenance import environment_info
 from mlgym.run.request import RunOutcome, RunRequest, new_grid_search_id
 from mlgym.validation.experiment_plan import ResolvedGridSearch, check_strategy, resolve_grid_search
 from mlgym.events.payloads import GridSearchStarted
-from mlgym.validation.plan import RunSettings, build_plan, point_directions
+from mlgym.validation.plan import RunSettings, build_plan
 from mlgym.validation.settings import ValidationSettings, load_validation
 
 
 def grid_directions(resolved: ResolvedGridSearch) -> dict[str, str]:
     """Score name -> direction over every grid point (a sweep may change the metrics)."""
     directions: dict[str, str] = {}
-    for point in resolved.grid:
-        for name, direction in point_directions(point).items():
+    for point_directions in resolved.score_directions.values():
+        for name, direction in point_directions.items():
             directions.setdefault(name, direction)
     return directions
 
 
 def with_resolved_selection(settings: ValidationSettings, resolved: ResolvedGridSearch) -> ValidationSettings:
     """The selection's metric and mode made explicit: the first metric and its direction unless configured."""
-    return replace(settings, selection=settings.selection.resolved(point_directions(resolved.grid[0])))
+    first = resolved.score_directions[resolved.grid[0].grid_point_id]
+    return replace(settings, selection=settings.selection.resolved(first))
 
 
 def started_payload(resolved: ResolvedGridSearch, settings: ValidationSettings, request: RunRequest,
@@ -50,7 +51,7 @@ def start(request: RunRequest, listeners: tuple[EventListener, ...] = ()) -> Run
     run = RunSettings(grid_search_id, str(Path(request.log_dir).resolve() / grid_search_id), request.num_epochs,
                       request.seed)
     refit_logger = RefitConfigLogger()
-    plan = build_plan(resolved.grid, settings, run, on_refit_spec=refit_logger)
+    plan = build_plan(resolved, settings, run, on_refit_spec=refit_logger)
     started = started_payload(resolved, settings, request, len(plan.jobs))
     runner = GridSearchRun(EventLog(request.log_dir, grid_search_id), request.execution, request.websocket_servers,
                            request.ingest_token, listeners)

@@ -15,7 +15,7 @@ from mlgym.run.grid_search_run import EventListener, GridSearchRun, RefitConfigL
 from mlgym.run.request import RunOutcome, RunRequest
 from mlgym.run.train import started_payload, with_resolved_selection
 from mlgym.scheduler.task import TaskResult
-from mlgym.validation.experiment_plan import ResolvedGridSearch, file_sha256
+from mlgym.validation.experiment_plan import ResolvedGridSearch, check_grid, file_sha256
 from mlgym.validation.plan import Plan, RunSettings, build_plan
 from mlgym.validation.settings import ValidationSettings, parse_validation
 
@@ -69,7 +69,7 @@ def warm_start(log_dir: Path, grid_search_id: str, num_epochs: int | None, execu
     settings = with_resolved_selection(settings, resolved)
     run = RunSettings(grid_search_id, str(path.parent.resolve()), num_epochs, started["seed"])
     refit_logger = RefitConfigLogger()
-    plan = build_plan(resolved.grid, settings, run, on_refit_spec=refit_logger)
+    plan = build_plan(resolved, settings, run, on_refit_spec=refit_logger)
     finished = _finished_results(path, grid_search_id, num_epochs)
     todo = _without_finished(plan, finished)
     if not todo.jobs:
@@ -88,9 +88,8 @@ def warm_start(log_dir: Path, grid_search_id: str, num_epochs: int | None, execu
 
 def _resolved_from_log(started: dict[str, Any]) -> ResolvedGridSearch:
     from mlgym.config.sweep import expand_sweeps
-    from mlgym.registry.builtins import load_builtins
-    load_builtins()
     config = started["gs_config"]
     source = SourceMap()
+    grid = expand_sweeps(config, source)
     return ResolvedGridSearch(Path(started["gs_config_path"]), config, started["gs_config_sha256"], source,
-                              expand_sweeps(config, source), started.get("sweep_paths", []))
+                              grid, started.get("sweep_paths", []), check_grid(grid, source))

@@ -1,4 +1,4 @@
-"""Devices for workers: turning `--computation_device_ids` into device names, and binding a worker to one.
+"""Devices for workers: parsing `--computation_device_ids` into device names, and binding a worker to one.
 
 The scheduler never imports torch at module level; a worker imports it lazily, only to bind a CUDA device or to
 limit torch's threads when torch is (or gets) imported there.
@@ -12,21 +12,57 @@ import re
 import sys
 from collections.abc import Sequence
 
-_DEVICE = re.compile(r"^(cpu|cuda:\d+)$")
+from mlgym.errors import ConfigError
+
+_CUDA = re.compile(r"^cuda:(\d+)$")
 _THREAD_ENV_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+ACCEPTED = "cpu, a GPU index N (0, 1, ...) or cuda:N"
 
 
-def resolve_devices(device_ids: Sequence[int | str] | None) -> list[str]:
-    """`[0, 1]` -> `["cuda:0", "cuda:1"]`; empty or None -> `["cpu"]`; names `cpu` / `cuda:N` pass through."""
-    if not device_ids:
+def _gpu_count() -> int:
+    import torch  # only when a GPU is asked for: the scheduler never imports torch at module level
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+def _gpus(count: int) -> str:
+    if count == 0:
+        return "no GPU (CUDA is not available)"
+    return f"{count} GPU{'s' if count != 1 else ''} ({', '.join(f'cuda:{i}' for i in range(count))})"
+
+
+def _device_name(raw: int | str, key_path: str) -> str:
+    text = str(raw).strip().lower()
+    if text.isdigit() and not isinstance(raw, bool):
+        return f"cuda:{text}"
+    if text == "cpu" or _CUDA.match(text):
+        return text
+    index = re.fullmatch(r"[a-z]+\s*:?\s*(\d+)", text)  # gpu0, cuda1, gpu:2
+    raise ConfigError(f"{raw!r} is not a device name; accepted: {ACCEPTED}", key_path=key_path,
+                      hint=f"for GPU {index.group(1)} write {index.group(1)} or cuda:{index.group(1)}" if index
+                      else "use cpu, or leave it out to run on the CPU")
+
+
+def resolve_devices(device_ids: Sequence[int | str] | int | str | None, gpu_count: int | None = None,
+                    key_path: str = "computation_device_ids") -> list[str]:
+    """The one parser of `--computation_device_ids` / run_config `computation_device_ids`.
+
+    `[0, 1]` -> `["cuda:0", "cuda:1"]`; empty or None -> `["cpu"]`; `cpu` and `cuda:N` pass through. A name
+    that is none of these, or a GPU this machine does not have (`gpu_count`, asked from torch when None and a
+    GPU is named), is a ConfigError saying what was given, what is accepted and how many GPUs there are.
+    """
+    if device_ids is None or isinstance(device_ids, (list, tuple)) and not device_ids:
         return ["cpu"]
-    devices = []
-    for raw in device_ids:
-        text = str(raw).strip()
-        name = f"cuda:{text}" if text.isdigit() else text
-        if not _DEVICE.match(name):
-            raise ValueError(f"device {raw!r} is not a GPU index (0, 1, ...), 'cuda:N' or 'cpu'")
-        devices.append(name)
+    if isinstance(device_ids, (str, int)):
+        device_ids = [device_ids]
+    devices = [_device_name(raw, key_path) for raw in device_ids]
+    gpus = [(raw, int(d.split(":")[1])) for raw, d in zip(device_ids, devices) if d != "cpu"]
+    if gpus:
+        count = _gpu_count() if gpu_count is None else gpu_count
+        for raw, index in gpus:
+            if index >= count:
+                raise ConfigError(f"device {raw!r} is GPU cuda:{index}, but this machine has {_gpus(count)}",
+                                  key_path=key_path, hint="use cpu, or leave it out to run on the CPU" if count == 0
+                                  else f"GPU indices here: {'0' if count == 1 else f'0 to {count - 1}'}, or cpu")
     return devices
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +11,9 @@ from mlgym.config.loader import SourceMap, load_config
 from mlgym.config.overrides import apply_overrides
 from mlgym.config.sweep import GridPoint, expand_sweeps, find_sweeps
 from mlgym.errors import ConfigError
-from mlgym.registry.builtins import load_builtins
-from mlgym.registry.graph import nodes_of_kind, parse_nodes
+from mlgym.gym.builtins import load_builtins
+from mlgym.gym.scores import score_directions_of_nodes
+from mlgym.registry.graph import Node, nodes_of_kind, parse_nodes
 from mlgym.registry.registry import registry
 from mlgym.validation.settings import ValidationSettings
 
@@ -20,7 +22,11 @@ REQUIRED_KINDS = ("model", "trainer", "evaluator")
 
 @dataclass(frozen=True)
 class ResolvedGridSearch:
-    """A gs_config loaded, overridden, validated and expanded into its grid."""
+    """A gs_config loaded, overridden, validated and expanded into its grid.
+
+    `nodes[i]` are the parsed component nodes of `grid[i]`: the config is parsed once per grid point in the main
+    process, and the strategy check and the plan reuse them (they stay here; workers get only the config).
+    """
 
     gs_config_path: Path
     gs_config: dict[str, Any]
@@ -28,13 +34,20 @@ class ResolvedGridSearch:
     source: SourceMap
     grid: list[GridPoint]
     sweep_paths: list[str]
+    nodes: tuple[dict[str, Node], ...]
+
+    @cached_property
+    def score_directions(self) -> dict[str, dict[str, str]]:
+        """Grid point id -> (score name -> "max" | "min"), from the parsed nodes."""
+        return {p.grid_point_id: score_directions_of_nodes(n) for p, n in zip(self.grid, self.nodes)}
 
 
 def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def check_grid_point(point: GridPoint, source: SourceMap) -> None:
+def check_grid_point(point: GridPoint, source: SourceMap) -> dict[str, Node]:
+    """Parse and check one grid point's components; the nodes, for reuse by the strategy and the plan."""
     nodes = parse_nodes(point.config, registry, source)
     for kind in REQUIRED_KINDS:
         found = nodes_of_kind(nodes, kind)
@@ -43,26 +56,30 @@ def check_grid_point(point: GridPoint, source: SourceMap) -> None:
             raise ConfigError(f"a gs_config needs exactly one component of kind '{kind}', found {names}",
                               location=source.find(""),
                               hint=f"variants of {kind}: {', '.join(registry.variants(kind))}")
+    return nodes
+
+
+def check_grid(grid: list[GridPoint], source: SourceMap) -> tuple[dict[str, Node], ...]:
+    """Every grid point checked (built-in components registered first); their nodes in grid order."""
+    load_builtins()
+    return tuple(check_grid_point(point, source) for point in grid)
 
 
 def resolve_grid_search(gs_config_path: str | Path, overrides: list[str] | None = None) -> ResolvedGridSearch:
     """Load, override, expand and check every grid point; raises ConfigError with file, line and key path."""
-    load_builtins()
     path = Path(gs_config_path).resolve()
     config, source = load_config(path)
     apply_overrides(config, overrides or [], source)
     sweeps = find_sweeps(config, source)
     grid = expand_sweeps(config, source)
-    for point in grid:
-        check_grid_point(point, source)
-    return ResolvedGridSearch(path, config, file_sha256(path), source, grid, list(sweeps))
+    nodes = check_grid(grid, source)
+    return ResolvedGridSearch(path, config, file_sha256(path), source, grid, list(sweeps), nodes)
 
 
 def check_strategy(settings: ValidationSettings, resolved: ResolvedGridSearch) -> None:
     if settings.strategy == "grid_search":
         return
-    nodes = parse_nodes(resolved.grid[0].config, registry, resolved.source)
-    splitters = nodes_of_kind(nodes, "splitter")
+    splitters = nodes_of_kind(resolved.nodes[0], "splitter")
     if not splitters or not any(r.name == "dataset" for r in splitters[0].requirements):
         raise ConfigError(f"{settings.strategy} needs a component of kind 'splitter' with a requirement named "
                           "'dataset': the folds replace its splits", location=resolved.source.find(""))

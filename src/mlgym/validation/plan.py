@@ -9,12 +9,11 @@ from typing import Any
 
 import numpy as np
 
-from mlgym.config.loader import SourceMap
 from mlgym.config.sweep import GridPoint
 from mlgym.gym.scores import score_directions
 from mlgym.gym.spec import ExperimentSpec
-from mlgym.registry.graph import ComponentGraph, nodes_of_kind, parse_nodes
-from mlgym.registry.registry import registry
+from mlgym.registry.graph import ComponentGraph, Node, nodes_of_kind
+from mlgym.validation.experiment_plan import ResolvedGridSearch
 from mlgym.validation.folds import make_folds
 from mlgym.validation.selection import JobResults, select_grid_point
 from mlgym.validation.settings import ValidationSettings
@@ -22,12 +21,13 @@ from mlgym.validation.settings import ValidationSettings
 
 @dataclass(frozen=True)
 class RunSettings:
-    """What every job of a grid search shares."""
+    """What every job of a grid search shares (and each grid point's score directions, when already known)."""
 
     grid_search_id: str
     run_dir: str
     num_epochs: int
     seed: int
+    directions: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -58,26 +58,20 @@ class Plan:
     folds: dict[str, Any] = field(default_factory=dict)
 
 
-_directions_of_point: dict[str, dict[str, str]] = {}
-
-
-def point_directions(point: GridPoint) -> dict[str, str]:
-    """Score name -> direction of a grid point; computed once per point (its id is a hash of its config)."""
-    if point.grid_point_id not in _directions_of_point:
-        _directions_of_point[point.grid_point_id] = score_directions(point.config)
-    return _directions_of_point[point.grid_point_id]
-
-
 def _spec(point: GridPoint, run: RunSettings, experiment_id: str, **kwargs: Any) -> ExperimentSpec:
     return ExperimentSpec(grid_search_id=run.grid_search_id, experiment_id=experiment_id,
                           grid_point_id=point.grid_point_id, config=point.config,
                           hyperparameters=point.hyperparameters, num_epochs=run.num_epochs, seed=run.seed,
-                          run_dir=run.run_dir, score_directions=point_directions(point), **kwargs)
+                          run_dir=run.run_dir, score_directions=_directions(point, run), **kwargs)
 
 
-def dataset_targets(config: dict[str, Any]) -> np.ndarray:
+def _directions(point: GridPoint, run: RunSettings) -> dict[str, str]:
+    known = run.directions.get(point.grid_point_id)
+    return known if known is not None else score_directions(point.config)
+
+
+def dataset_targets(nodes: dict[str, Node]) -> np.ndarray:
     """Build only the dataset a splitter requires (in this process) and return its labels for fold making."""
-    nodes = parse_nodes(config, registry, SourceMap())
     splitters = nodes_of_kind(nodes, "splitter")
     if not splitters:
         raise ValueError("cross-validation needs a component of kind 'splitter' whose 'dataset' requirement names "
@@ -155,12 +149,14 @@ def nested_cv_plan(grid: list[GridPoint], run: RunSettings, settings: Validation
     return Plan("nested_cv", jobs, specs, grid, {"outer": len(outer_folds)})
 
 
-def build_plan(grid: list[GridPoint], settings: ValidationSettings, run: RunSettings,
+def build_plan(resolved: ResolvedGridSearch, settings: ValidationSettings, run: RunSettings,
                on_refit_spec: Any = None) -> Plan:
     """The plan of the configured strategy; cross-validation builds the dataset once, for its labels."""
+    grid = resolved.grid
+    run = replace(run, directions=resolved.score_directions)
     if settings.strategy == "grid_search":
         return grid_search_plan(grid, run)
-    targets = dataset_targets(grid[0].config)
+    targets = dataset_targets(resolved.nodes[0])
     if settings.strategy == "cross_validation":
         return cross_validation_plan(grid, run, settings, targets)
     return nested_cv_plan(grid, run, settings, targets, on_refit_spec)

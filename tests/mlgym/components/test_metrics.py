@@ -76,10 +76,11 @@ def test_unknown_metric_lists_the_known_ones() -> None:
 
 
 @pytest.mark.parametrize("spec, message", [
-    pytest.param({"name": "f1", "avg": "macro"}, r"metric 'f1' has no option\(s\) \['avg'\]; accepted: average",
+    pytest.param({"name": "f1", "avg": "macro"}, r"metric 'f1' has no option 'avg'; accepted: average",
                  id="unknown_option"),
     pytest.param({"name": "f1", "average": "mean"},
-                 r"metric 'f1': average must be one of \['macro', 'micro', 'weighted'\], got 'mean'", id="bad_choice"),
+                 r"metric 'f1': option 'average': expected one of \['macro', 'micro', 'weighted'\], got 'mean'",
+                 id="bad_choice"),
     pytest.param({"average": "macro"}, "a metric is a name or a mapping with a 'name' key", id="no_name"),
     pytest.param({"name": "accuracy", "average": "macro"}, "accepted: none", id="no_options"),
 ])
@@ -88,8 +89,57 @@ def test_bad_metric_specs(spec, message) -> None:
         MetricSet([spec])
 
 
+# What `mlgym validate` reports (via parse_nodes): (key path below the node's config, message, hint).
+@pytest.mark.parametrize("metrics, problem", [
+    pytest.param(["accuracy", {"name": "f1x"}],
+                 ("metrics.1.name", "unknown metric 'f1x'; known metrics: accuracy, auroc, f1, mae, precision, "
+                  "recall, rmse, top_k_accuracy", "did you mean 'f1'?"), id="unknown_name_in_mapping"),
+    pytest.param(["acuracy"], ("metrics.0", "unknown metric 'acuracy'; known metrics: accuracy, auroc, f1, mae, "
+                               "precision, recall, rmse, top_k_accuracy", "did you mean 'accuracy'?"),
+                 id="unknown_name"),
+    pytest.param([{"name": "f1", "average": "macrox"}],
+                 ("metrics.0.average", "metric 'f1': option 'average': expected one of ['macro', 'micro', "
+                  "'weighted'], got 'macrox'", "did you mean 'macro'?"), id="bad_choice"),
+    pytest.param([{"name": "f1", "avrage": "macro"}],
+                 ("metrics.0.avrage", "metric 'f1' has no option 'avrage'; accepted: average",
+                  "did you mean 'average'?"), id="unknown_option"),
+    pytest.param(["f1", {"name": "top_k_accuracy", "k": "two"}],
+                 ("metrics.1.k", "metric 'top_k_accuracy': option 'k': expected an integer, got 'two'", None),
+                 id="option_of_wrong_type"),
+    pytest.param([{"name": "top_k_accuracy", "k": 0}],
+                 ("metrics.0.k", "metric 'top_k_accuracy': option 'k': expected a number > 0, got 0", None),
+                 id="option_constraint"),
+    pytest.param([3], ("metrics.0", "a metric is a name or a mapping with a 'name' key, got 3",
+                       "e.g. accuracy, or {name: f1, average: macro}"), id="not_a_metric"),
+    pytest.param(["f1", {"name": "f1", "average": "macro"}],
+                 ("metrics.1", "metric 'f1_macro' is listed twice (also item 0)",
+                  "remove one, or give it different options"), id="duplicate"),
+])
+def test_check_config_reports_each_problem_with_its_key_path(metrics, problem) -> None:
+    assert MetricSet.check_config({"metrics": metrics}) == [problem]
+
+
+def test_check_config_accepts_valid_lists_and_the_default() -> None:
+    assert MetricSet.check_config({"metrics": ["accuracy", {"name": "f1", "average": "micro"},
+                                               {"name": "top_k_accuracy", "k": 2}]}) == []
+    assert MetricSet.check_config({}) == []
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_top_k_accuracy_equals_sklearn(k: int) -> None:
+    logits = torch.randn(40, 4, generator=torch.Generator().manual_seed(0))  # no ties
+    targets = torch.arange(40) % 4
+    result = MetricSet([{"name": "top_k_accuracy", "k": k}]).compute(logits, targets)
+    expected = sk.top_k_accuracy_score(targets.numpy(), logits.numpy(), k=k)
+    assert result == {f"top_k_accuracy_{k}": pytest.approx(expected)}
+
+
+def test_top_k_accuracy_with_k_above_the_class_count_counts_every_sample() -> None:
+    assert MetricSet(["top_k_accuracy"]).compute(LOGITS, TARGETS) == {"top_k_accuracy_5": 1.0}
+
+
 def test_duplicate_metric_is_an_error() -> None:
-    with pytest.raises(ValueError, match=r"metrics listed twice: \['f1_macro'\]"):
+    with pytest.raises(ValueError, match=r"metric 'f1_macro' is listed twice \(also item 0\)"):
         MetricSet(["f1", {"name": "f1", "average": "macro"}])
 
 

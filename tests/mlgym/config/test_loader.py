@@ -71,3 +71,36 @@ def test_grid_is_the_cartesian_product_with_stable_ids(tmp_path: Path) -> None:
     assert len({g.grid_point_id for g in grid}) == 6
     assert [g.grid_point_id for g in expand_sweeps(config, source)] == [g.grid_point_id for g in grid]
     assert grid[0].config["a"]["config"]["lr"] == 1
+
+
+# (YAML text, value): `1e-3` without a dot is a float (PyYAML alone reads it as a string); the rest as PyYAML.
+SCALARS = [
+    ("1e-3", 0.001), ("1E5", 100000.0), ("-2e+3", -2000.0), ("1.5e3", 1500.0), ("1.0e-3", 0.001), ("0.01", 0.01),
+    ("1_000", 1000), ("0x10", 16), ("12", 12), (".inf", float("inf")), ("-.inf", float("-inf")),
+    ("1e", "1e"), ("e3", "e3"), ("1e-3x", "1e-3x"), ("abc", "abc"),
+]
+
+
+@pytest.mark.parametrize("text, value", SCALARS, ids=[t for t, _ in SCALARS])
+def test_floats_in_config_files_and_overrides(tmp_path: Path, text: str, value: object) -> None:
+    path = write(tmp_path / "a.yml", f"opt:\n  config: {{lr: {text}}}\n")
+    config, source = load_config(path)
+    assert config["opt"]["config"]["lr"] == value and type(config["opt"]["config"]["lr"]) is type(value)
+    apply_overrides(config, [f"opt.config.lr={text}"], source)
+    assert config["opt"]["config"]["lr"] == value and type(config["opt"]["config"]["lr"]) is type(value)
+
+
+def test_nan_keeps_pyyaml_behaviour(tmp_path: Path) -> None:
+    config, _ = load_config(write(tmp_path / "a.yml", "lr: .nan\n"))
+    assert config["lr"] != config["lr"]
+
+
+def test_an_overridden_key_path_is_located_at_the_override(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.yml", "opt:\n  config:\n    lr: {sweep: absolute, values: [1, 2]}\n    depth: 2\n")
+    config, source = load_config(path)
+    apply_overrides(config, ["opt.config.lr=abc"], source)
+    assert str(source.find("opt.config.lr")) == "command-line override '-c opt.config.lr=abc'"
+    assert str(source.find("opt.config.lr.values.0")) == "command-line override '-c opt.config.lr=abc'"
+    assert str(source.find("opt.config.depth")) == f"{path}:4:5"
+    assert str(source.error("bad", "opt.config.lr")) == \
+        "command-line override '-c opt.config.lr=abc': at 'opt.config.lr': bad"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from mlgym.errors import ConfigError
 from mlgym.scheduler import SchedulerError, Task, TaskResult, resolve_devices
 from mlgym.scheduler.devices import device_for_worker
 from mlgym.scheduler.graph import TaskGraph
@@ -46,15 +47,30 @@ def test_a_failure_fails_all_transitive_dependents_once() -> None:
 
 @pytest.mark.parametrize(("ids", "devices"), [
     (None, ["cpu"]), ([], ["cpu"]), ([0, 1], ["cuda:0", "cuda:1"]),
-    (["2", "cpu", "cuda:3"], ["cuda:2", "cpu", "cuda:3"]),
-], ids=["none", "empty", "gpu_indices", "mixed"])
+    (["2", "cpu", "cuda:3"], ["cuda:2", "cpu", "cuda:3"]), ("cpu", ["cpu"]), (1, ["cuda:1"]),
+], ids=["none", "empty", "gpu_indices", "mixed", "one_name", "one_index"])
 def test_resolve_devices(ids: list | None, devices: list[str]) -> None:
-    assert resolve_devices(ids) == devices
+    assert resolve_devices(ids, gpu_count=4) == devices
 
 
-def test_resolve_devices_rejects_unknown_names() -> None:
-    with pytest.raises(ValueError, match="device 'gpu0' is not a GPU index"):
-        resolve_devices(["gpu0"])
+ACCEPTED = "accepted: cpu, a GPU index N (0, 1, ...) or cuda:N"
+
+
+@pytest.mark.parametrize(("ids", "gpus", "message", "hint"), [
+    (["gpu0"], 1, f"'gpu0' is not a device name; {ACCEPTED}", "for GPU 0 write 0 or cuda:0"),
+    (["cudaX"], 1, f"'cudaX' is not a device name; {ACCEPTED}", "use cpu, or leave it out to run on the CPU"),
+    ([True], 1, f"True is not a device name; {ACCEPTED}", "use cpu, or leave it out to run on the CPU"),
+    (["cuda:9"], 1, "device 'cuda:9' is GPU cuda:9, but this machine has 1 GPU (cuda:0)",
+     "GPU indices here: 0, or cpu"),
+    ([0, 2], 2, "device 2 is GPU cuda:2, but this machine has 2 GPUs (cuda:0, cuda:1)",
+     "GPU indices here: 0 to 1, or cpu"),
+    (["0"], 0, "device '0' is GPU cuda:0, but this machine has no GPU (CUDA is not available)",
+     "use cpu, or leave it out to run on the CPU"),
+], ids=["gpu0", "cudaX", "bool", "cuda9_of_1", "index_2_of_2", "no_cuda"])
+def test_resolve_devices_rejects_what_it_cannot_run_on(ids: list, gpus: int, message: str, hint: str) -> None:
+    with pytest.raises(ConfigError) as e:
+        resolve_devices(ids, gpu_count=gpus)
+    assert (e.value.key_path, e.value.message, e.value.hint) == ("computation_device_ids", message, hint)
 
 
 def test_devices_are_assigned_round_robin() -> None:

@@ -191,7 +191,7 @@ def test_invalid_graph_is_rejected_before_any_worker_starts() -> None:
 
 
 def test_workers_get_devices_round_robin() -> None:
-    devices = resolve_devices(["cpu", 7])
+    devices = resolve_devices(["cpu", 7], gpu_count=8)  # binding cuda:7 is a no-op without CUDA
     recorder = Recorder()
     results = plain_pool(2, devices=devices).run([Task(f"t{i}", st.where_am_i) for i in range(6)], recorder)
     for task_id, result in results.items():

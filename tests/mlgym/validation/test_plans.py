@@ -1,13 +1,15 @@
 """Cross-validation and nested CV plans: job counts, fold disjointness, selection only on inner-fold data."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from mlgym.scheduler.task import TaskResult
-from mlgym.validation.experiment_plan import resolve_grid_search
-from mlgym.validation.plan import RunSettings, cross_validation_plan, dataset_targets, nested_cv_plan
+from mlgym.validation.experiment_plan import check_strategy, resolve_grid_search
+from mlgym.validation.plan import RunSettings, build_plan, cross_validation_plan, dataset_targets, nested_cv_plan
 from mlgym.validation.settings import Selection, ValidationSettings
 from tests.conftest import CONFIGS
 
@@ -20,7 +22,7 @@ def resolved():
 
 def test_cross_validation_plan_has_grid_times_folds_disjoint_jobs() -> None:
     r = resolved()
-    targets = dataset_targets(r.grid[0].config)
+    targets = dataset_targets(r.nodes[0])
     plan = cross_validation_plan(r.grid, RUN, ValidationSettings("cross_validation", num_folds=3), targets)
     assert len(plan.jobs) == len(r.grid) * 3
     for spec in plan.specs.values():
@@ -32,7 +34,7 @@ def test_cross_validation_plan_has_grid_times_folds_disjoint_jobs() -> None:
 
 def test_nested_cv_job_graph_and_inner_folds_see_only_outer_train() -> None:
     r = resolved()
-    targets = dataset_targets(r.grid[0].config)
+    targets = dataset_targets(r.nodes[0])
     settings = ValidationSettings("nested_cv", num_outer_loop_folds=3, num_inner_loop_folds=2)
     plan = nested_cv_plan(r.grid, RUN, settings, targets)
     assert len(plan.jobs) == 3 * (len(r.grid) * 2 + 1)
@@ -53,7 +55,7 @@ def test_nested_cv_job_graph_and_inner_folds_see_only_outer_train() -> None:
 
 def test_refit_picks_the_grid_point_with_the_best_inner_mean() -> None:
     r = resolved()
-    targets = dataset_targets(r.grid[0].config)
+    targets = dataset_targets(r.nodes[0])
     settings = ValidationSettings("nested_cv", num_outer_loop_folds=2, num_inner_loop_folds=2,
                                   selection=Selection("val", "accuracy", "max"))
     plan = nested_cv_plan(r.grid, RUN, settings, targets)
@@ -68,3 +70,46 @@ def test_refit_picks_the_grid_point_with_the_best_inner_mean() -> None:
     assert spec.split_indices == refit.prepare.split_indices
     assert spec.extra["inner_scores"] == {good: 0.9, bad: 0.5}
     assert np.isclose(spec.extra["inner_scores"][good], 0.9)
+
+
+FOUR_POINTS = ["-c", "model.config.dropout={sweep: absolute, values: [0.0, 0.1]}"]  # x 2 learning rates
+
+
+def _count_parse_nodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Wrap parse_nodes wherever an MLgym module has imported it; the list grows by one per call."""
+    import mlgym.cli.commands  # noqa: F401 - import every module that may parse, so each gets the wrapper
+    import mlgym.gym.job  # noqa: F401
+    import mlgym.run  # noqa: F401
+    import mlgym.registry.graph as graph
+    calls: list[str] = []
+    original = graph.parse_nodes
+
+    def counting(config, *args, **kwargs):
+        calls.append(config["model"]["config"]["dropout"])
+        return original(config, *args, **kwargs)
+
+    for name, module in list(sys.modules.items()):
+        if name.startswith("mlgym") and getattr(module, "parse_nodes", None) is original:
+            monkeypatch.setattr(module, "parse_nodes", counting)
+    return calls
+
+
+def test_validate_parses_each_grid_point_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    from mlgym.cli.main import main
+    calls = _count_parse_nodes(monkeypatch)
+    validation = tmp_path / "cv.yml"
+    validation.write_text("CROSS_VALIDATION:\n  num_folds: 2\n")
+    assert main(["validate", "--gs_config_path", str(CONFIGS / "iris_mlp.yml"),
+                 "--validation_config_path", str(validation), *FOUR_POINTS]) == 0
+    assert "valid; 4 experiment configs" in capsys.readouterr().out
+    assert len(calls) == 4
+
+
+def test_a_cross_validation_plan_reuses_the_parsed_grid(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _count_parse_nodes(monkeypatch)
+    r = resolve_grid_search(CONFIGS / "iris_mlp.yml", FOUR_POINTS[1:])
+    settings = ValidationSettings("cross_validation", num_folds=2)
+    check_strategy(settings, r)
+    plan = build_plan(r, settings, RUN)
+    assert len(r.grid) == len(r.nodes) == 4 and len(plan.jobs) == 8
+    assert sorted(calls) == [0.0, 0.0, 0.1, 0.1]

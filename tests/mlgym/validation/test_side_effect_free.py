@@ -4,7 +4,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-SRC = Path(__file__).resolve().parents[2] / "src"
+SRC = Path(__file__).resolve().parents[3] / "src"
 
 # modules that start threads or processes, or write event logs: they belong to the run layer and the executors
 SIDE_EFFECT_MODULES = {"threading", "multiprocessing", "subprocess", "concurrent.futures", "mlgym.run",
