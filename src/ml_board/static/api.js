@@ -1,4 +1,5 @@
 // REST access to the board: JSON requests and the NDJSON event stream used to replay a stored run.
+import { parseEventLine } from "./event_json.js";
 
 /** An HTTP error carrying the status and the server's `{"error": ...}` message. */
 export class ApiError extends Error {
@@ -53,14 +54,14 @@ export async function readEvents(respPromise, onBatch) {
   }
   if (rest.trim()) {
     // A server may omit the final newline; a line that does not parse is a torn write the live feed resends.
-    try { onBatch([JSON.parse(rest)]); } catch (_) { /* skipped */ }
+    try { onBatch([parseEventLine(rest)]); } catch (_) { /* skipped */ }
   }
 }
 
 function parseLines(text) {
   const out = [];
   for (const line of text.split("\n")) {
-    if (line) out.push(JSON.parse(line));
+    if (line) out.push(parseEventLine(line));
   }
   return out;
 }

@@ -2,30 +2,10 @@
 import { esc, num } from "./format.js";
 import { shortPath } from "./experiments_table.js";
 
-function meanStd(values) {
-  const n = values.length;
-  if (!n) return { n, mean: null, std: null };
-  const mean = values.reduce((a, b) => a + b, 0) / n;
-  const variance = n > 1 ? values.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1) : 0;
-  return { n, mean, std: Math.sqrt(variance) };
-}
-
-/** Per grid point: the final score of `key` on each of its fold experiments, summarised. */
-export function foldStats(experiments, key, mode) {
-  const groups = new Map();
-  for (const exp of experiments) {
-    if (exp.role === "refit" || !exp.fold) continue;
-    const outer = exp.fold.outer ?? null;
-    const gk = `${outer}|${exp.gridPointId}`;
-    if (!groups.has(gk)) groups.set(gk, { gridPointId: exp.gridPointId, outer, hp: exp.hp, folds: 0, done: 0, values: [] });
-    const g = groups.get(gk);
-    g.folds++;
-    if (exp.status === "done") g.done++;
-    const v = exp.latest[key];
-    if (typeof v === "number" && Number.isFinite(v)) g.values.push(v);
-  }
+/** Per grid point, mean ± std of `key` over its folds (RunModel.cvStats), best first within each outer fold. */
+export function sortedStats(model, key, mode) {
   const sign = mode === "min" ? 1 : -1;
-  return [...groups.values()].map((g) => ({ ...g, ...meanStd(g.values) }))
+  return model.cvStats(key)
     .sort((a, b) => (a.outer ?? 0) - (b.outer ?? 0) || (a.mean == null) - (b.mean == null) || sign * (a.mean - b.mean));
 }
 
@@ -38,20 +18,20 @@ export function renderCvSummary(el, model, key, paths) {
   }
   el.hidden = false;
   const mode = model.modeOf(key);
-  const stats = foldStats(model.list, key, mode);
+  const stats = sortedStats(model, key, mode);
   const hpCells = (hp) => paths.map((p) => `<td class="num mono">${esc(num(hp[p]))}</td>`).join("");
   const hpHead = paths.map((p) => `<th class="num" title="${esc(p)}">${esc(shortPath(p))}</th>`).join("");
   const bestOf = new Map();
   for (const s of stats) if (s.mean != null && !bestOf.has(s.outer)) bestOf.set(s.outer, s.gridPointId);
   let html = `<div class="card-head"><h2>${strategy === "nested_cv" ? "Nested cross-validation" : "Cross-validation"}</h2>
-    <span class="muted">${esc(key)} at the last epoch, mean ± std over folds (${mode === "min" ? "lower" : "higher"} is better)</span></div>`;
+    <span class="muted">${esc(key)} at the last epoch, mean ± sample std (n−1) over the folds that are done (${mode === "min" ? "lower" : "higher"} is better)</span></div>`;
   if (strategy === "nested_cv") html += outerTable(model, key, stats, hpHead, hpCells);
   html += `<table class="grid cv-table"><thead><tr>${strategy === "nested_cv" ? "<th>Outer fold</th>" : ""}<th>Grid point</th>${hpHead}
     <th class="num">Folds done</th><th class="num">Mean</th><th class="num">Std</th></tr></thead><tbody>
     ${stats.map((s) => `<tr class="${bestOf.get(s.outer) === s.gridPointId ? "best" : ""}" data-gp="${esc(s.gridPointId)}">
       ${strategy === "nested_cv" ? `<td>${s.outer ?? ""}</td>` : ""}<td class="mono">${esc(s.gridPointId)}</td>${hpCells(s.hp)}
       <td class="num">${s.done}/${s.folds}</td><td class="num mono strong">${esc(num(s.mean))}</td>
-      <td class="num mono">${s.n > 1 ? esc(num(s.std)) : ""}</td></tr>`).join("")}</tbody></table>`;
+      <td class="num mono">${s.std == null ? "" : esc(num(s.std))}</td></tr>`).join("")}</tbody></table>`;
   el.innerHTML = html;
 }
 

@@ -1,10 +1,14 @@
-// The dashboard's projection of one grid search: applies events in seq order and keeps experiments and
-// per-epoch series in plain arrays, so charts can hand them to uPlot without copying.
+// The dashboard's read model of one grid search: applies events in seq order and keeps experiments and per-epoch
+// series in plain arrays, so charts can hand them to uPlot without copying. It follows the rules of the Python
+// read model (src/mlgym/events/projection.py; docs/events.md, "Read model"); the parity test holds them equal.
+// No DOM here: Node imports this module in tests.
+import { declared, fallbackDirection, improves, meanStd, objectOrNull, scoresOf } from "./read_rules.js";
 
-const LOWER_IS_BETTER = /loss|error|mse|mae|rmse|perplexity|entropy/i;
+const JOB_STATUS = { running: "running", retrying: "running", done: "done", failed: "failed" };
+const CV_ROLES = ["cv_fold", "inner"];
 
 /** One experiment (one training job) as the table and charts need it. */
-class Experiment {
+export class Experiment {
   constructor(id, index) {
     this.id = id;
     this.index = index;            // order of appearance: fixes its colour and its series index in charts
@@ -12,31 +16,95 @@ class Experiment {
     this.role = "train";
     this.fold = null;
     this.hp = {};
+    this.scoreDirections = {};     // this experiment's own `score_directions`
     this.status = "scheduled";     // scheduled | running | done | failed
-    this.phase = "";               // training | evaluating | retrying | early_stopped | …
+    this.phase = "";               // training | retrying | done | early_stopped | …
     this.epoch = 0;                // highest evaluated epoch
     this.numEpochs = null;
-    this.batchFraction = 0;        // progress inside the current epoch while training
-    this.latest = {};              // key "split/name" -> score at the highest epoch
-    this.best = {};                // key -> best score
-    this.bestEpoch = {};           // key -> epoch of the best score
+    this.latest = {};              // key "split/name" -> score at the highest epoch (null: not a finite number)
+    this.latestEpoch = new Map();  // key -> epoch of latest[key]
+    this.best = {};                // key -> best finite score by the name's direction
+    this.bestEpoch = {};           // key -> epoch of best[key]
+    this.selectionEpoch = null;    // epoch of the best selection-key score (the Python side's best_epoch)
+    this.bestSelected = null;
+    this.kinds = new Map();        // score name -> "metric" | "loss", as first seen
+    this.firstMetric = new Map();  // split -> the first metric name scored on it
     this.error = null;
-    this.series = new Map();       // key -> array indexed by epoch (null where not evaluated)
+    this.series = new Map();       // key -> array indexed by epoch (null where not evaluated or not finite)
   }
 
-  /** Fraction of the planned epochs done, 0..1. */
+  /** Fraction of the planned epochs evaluated, 0..1. */
   progress() {
     if (this.status === "done") return 1;
     if (!this.numEpochs) return 0;
-    return Math.min(1, (this.epoch + this.batchFraction) / this.numEpochs);
+    return Math.min(1, this.epoch / this.numEpochs);
+  }
+
+  /** This experiment's `score_directions`, else the grid search's, else the loss/metric fallback. */
+  direction(name, gridDirections) {
+    return declared(this.scoreDirections, name) || declared(gridDirections, name)
+      || fallbackDirection(this.kinds.get(name) || "metric");
+  }
+
+  /** name -> direction in effect, for every name scored or declared. */
+  directions(gridDirections) {
+    const names = [...this.kinds.keys(), ...Object.keys(gridDirections), ...Object.keys(this.scoreDirections)];
+    const out = {};
+    for (const name of names) if (!Object.hasOwn(out, name)) out[name] = this.direction(name, gridDirections);
+    return out;
+  }
+
+  /** `<split>/<metric>` of the selection; no metric: the first metric scored on that split (null until then). */
+  selectionKey(selection) {
+    const metric = selection.metric || this.firstMetric.get(selection.split);
+    return metric == null ? null : `${selection.split}/${metric}`;
+  }
+
+  addScore(score, epoch, gridDirections, selection) {
+    const { key, name, value } = score;
+    if (!this.kinds.has(name)) this.kinds.set(name, score.kind);
+    if (score.kind === "metric" && !this.firstMetric.has(score.split)) this.firstMetric.set(score.split, name);
+    let ys = this.series.get(key);
+    if (!ys) { ys = []; this.series.set(key, ys); }
+    while (ys.length <= epoch) ys.push(null);
+    ys[epoch] = value;
+    if (epoch >= (this.latestEpoch.get(key) ?? -1)) {
+      this.latest[key] = value;
+      this.latestEpoch.set(key, epoch);
+    }
+    if (value == null) return;
+    if (improves(value, this.best[key], this.direction(name, gridDirections))) {
+      this.best[key] = value;
+      this.bestEpoch[key] = epoch;
+    }
+    if (key === this.selectionKey(selection)) {
+      const mode = selection.mode || this.direction(name, gridDirections);
+      if (improves(value, this.bestSelected, mode)) {
+        this.bestSelected = value;
+        this.selectionEpoch = epoch;
+      }
+    }
+  }
+
+  /** The last finite score of every key at `epoch`. */
+  scoresAt(epoch) {
+    const out = {};
+    if (epoch == null) return out;
+    for (const [key, ys] of this.series) if (epoch < ys.length && ys[epoch] != null) out[key] = ys[epoch];
+    return out;
+  }
+
+  scoresAtBest() {
+    return this.scoresAt(this.selectionEpoch);
   }
 }
 
 /** Applies the events of one grid search and records what changed since the views last looked. */
 export class RunModel {
-  constructor(gridSearchId, selection = null) {
+  constructor(gridSearchId) {
     this.gridSearchId = gridSearchId;
-    this.selection = selection;    // {split, metric, mode} of the validation strategy, if known
+    this.givenSelection = { split: "val", metric: null, mode: null };  // grid_search_started's `selection`
+    this.scoreDirections = {};     // grid_search_started's `score_directions`
     this.lastSeq = -1;
     this.applied = 0;
     this.duplicates = 0;
@@ -45,7 +113,9 @@ export class RunModel {
     this.finished = null;
     this.experiments = new Map();
     this.list = [];                // experiments in order of appearance
-    this.keys = new Map();         // "split/name" -> {split, name, kind: "metric" | "loss"}
+    this.keys = new Map();         // "split/name" -> {key, split, name, kind: "metric" | "loss"}
+    this.kinds = new Map();        // score name -> kind, as first seen in the grid search
+    this.firstMetric = new Map();  // split -> the first metric name scored on it by any experiment
     this.splits = new Set();
     this.xs = [0];                 // shared x values (epochs 0..maxEpoch) of every series
     this.minEpoch = Infinity;
@@ -79,24 +149,36 @@ export class RunModel {
   applyOne(ev) {
     const p = ev.payload || {};
     switch (ev.event_type) {
-      case "grid_search_started":
-        if (!this.started || !p.warm_start) this.started = p;
-        this.finished = null;
-        this.summaryDirty = true;
-        break;
+      case "grid_search_started": this.onStarted(p); return;
       case "grid_search_finished":
         this.finished = p;
         this.summaryDirty = true;
-        break;
-      case "job_scheduled":
-        this.experiment(ev.experiment_id || p.job_id);
-        break;
+        return;
+      default: break;
+    }
+    if (ev.experiment_id == null) return;
+    switch (ev.event_type) {
+      case "job_scheduled": this.onScheduled(this.experiment(ev.experiment_id)); break;
       case "experiment_config": this.onConfig(this.experiment(ev.experiment_id), p); break;
       case "job_status": this.onJobStatus(this.experiment(ev.experiment_id), p); break;
       case "experiment_status": this.onExperimentStatus(this.experiment(ev.experiment_id), p); break;
       case "evaluation_result": this.onEvaluation(this.experiment(ev.experiment_id), p); break;
+      case "checkpoint": this.experiment(ev.experiment_id); break;
       default: break;
     }
+  }
+
+  onStarted(p) {
+    if (!this.started || !p.warm_start) this.started = p;
+    this.finished = null;
+    const directions = objectOrNull(p.score_directions);
+    if (directions) this.scoreDirections = directions;
+    const sel = objectOrNull(p.selection);
+    if (sel) {
+      this.givenSelection = { split: sel.split || "val", metric: sel.metric ?? null,
+        mode: sel.mode === "max" || sel.mode === "min" ? sel.mode : null };
+    }
+    this.summaryDirty = true;
   }
 
   experiment(id) {
@@ -112,42 +194,48 @@ export class RunModel {
     return exp;
   }
 
+  onScheduled(exp) {
+    if (exp.status !== "done") exp.status = "scheduled";
+  }
+
   onConfig(exp, p) {
     exp.hp = p.hyperparameters || {};
     if (p.grid_point_id) exp.gridPointId = p.grid_point_id;
-    if (p.role) exp.role = p.role;
+    exp.role = p.role || "train";
     exp.fold = p.fold ?? null;
     if (p.num_epochs != null) exp.numEpochs = p.num_epochs;
+    const directions = objectOrNull(p.score_directions);
+    if (directions) exp.scoreDirections = directions;
   }
 
   onJobStatus(exp, p) {
-    const s = p.status;
-    if (s === "running") { exp.status = "running"; exp.phase = ""; }
-    else if (s === "retrying") { exp.status = "running"; exp.phase = "retrying"; }
-    else if (s === "done") { exp.status = "done"; exp.batchFraction = 0; }
-    else if (s === "failed") { exp.status = "failed"; exp.error = p.error || exp.error; }
+    const status = JOB_STATUS[p.status];
+    if (!status || !Object.hasOwn(JOB_STATUS, p.status)) return;
+    exp.status = status;
+    exp.phase = p.status === "retrying" ? "retrying" : "";
+    if (p.status === "failed") exp.error = p.error ?? null;
+    else if (p.status === "running" || p.status === "done") exp.error = null;
     this.summaryDirty = true;
   }
 
   onExperimentStatus(exp, p) {
-    const s = p.status;
     if (p.num_epochs != null) exp.numEpochs = p.num_epochs;
-    exp.phase = s;
-    if (s === "failed") exp.status = "failed";
-    else if (s === "done" || s === "early_stopped") { exp.status = "done"; exp.batchFraction = 0; }
-    else if (exp.status === "scheduled") exp.status = "running";
-    exp.batchFraction = s === "training" && p.num_batches ? (p.batch || 0) / p.num_batches : 0;
+    exp.phase = p.status || "";
+    if (p.status === "training" && exp.status === "scheduled") exp.status = "running";
     this.summaryDirty = true;
   }
 
   onEvaluation(exp, p) {
     const epoch = p.epoch;
-    if (typeof epoch !== "number") return;
+    if (!Number.isInteger(epoch) || epoch < 0) return;
     this.growTo(epoch);
     if (exp.status === "scheduled") exp.status = "running";
-    if (epoch >= exp.epoch) { exp.epoch = epoch; exp.batchFraction = 0; }
-    for (const s of p.metric_scores || []) this.addPoint(exp, s.split ?? p.split, s.metric, "metric", epoch, s.score);
-    for (const s of p.loss_scores || []) this.addPoint(exp, s.split ?? p.split, s.loss, "loss", epoch, s.score);
+    if (epoch > exp.epoch) exp.epoch = epoch;
+    for (const score of scoresOf(p)) {
+      this.addKey(score);
+      exp.addScore(score, epoch, this.scoreDirections, this.givenSelection);
+      this.dirtyKeys.add(score.key);
+    }
   }
 
   growTo(epoch) {
@@ -156,42 +244,55 @@ export class RunModel {
     while (xs.length <= epoch) xs.push(xs.length);
   }
 
-  addPoint(exp, split, name, kind, epoch, score) {
-    if (split == null || name == null) return;
-    const key = `${split}/${name}`;
-    if (!this.keys.has(key)) {
-      this.keys.set(key, { key, split, name, kind });
-      this.splits.add(split);
-      this.structureVersion++;
-    }
-    let ys = exp.series.get(key);
-    if (!ys) { ys = []; exp.series.set(key, ys); }
-    while (ys.length <= epoch) ys.push(null);
-    const value = typeof score === "number" ? score : null;
-    ys[epoch] = value;
-    if (epoch >= (exp.latestEpoch?.[key] ?? -Infinity)) {
-      exp.latest[key] = value;
-      (exp.latestEpoch ??= {})[key] = epoch;
-    }
-    if (value != null && Number.isFinite(value)) {
-      const better = this.isBetter(key, value, exp.best[key]);
-      if (better) { exp.best[key] = value; exp.bestEpoch[key] = epoch; }
-    }
-    this.dirtyKeys.add(key);
+  addKey({ key, split, name, kind }) {
+    if (!this.kinds.has(name)) this.kinds.set(name, kind);
+    if (kind === "metric" && !this.firstMetric.has(split)) this.firstMetric.set(split, name);
+    if (this.keys.has(key)) return;
+    this.keys.set(key, { key, split, name, kind });
+    this.splits.add(split);
+    this.structureVersion++;
   }
 
-  /** "max" or "min": the selection's mode for its metric, else min for losses and error-like names. */
+  /** The grid search's direction of a name: its `score_directions`, else the loss/metric fallback. */
+  direction(name) {
+    return declared(this.scoreDirections, name) || fallbackDirection(this.kinds.get(name) || "metric");
+  }
+
+  /** "max" or "min" of a key's name for the grid search (an experiment may declare its own: Experiment.direction). */
   modeOf(key) {
     const info = this.keys.get(key);
-    const sel = this.selection;
-    if (sel && info && sel.metric === info.name && sel.mode) return sel.mode;
-    if (!info) return "max";
-    return info.kind === "loss" || LOWER_IS_BETTER.test(info.name) ? "min" : "max";
+    return info ? this.direction(info.name) : "max";
   }
 
-  isBetter(key, value, current) {
-    if (current == null) return true;
-    return this.modeOf(key) === "min" ? value < current : value > current;
+  /** {split, metric, mode} resolved: no metric -> the first metric scored on the split; no mode -> its direction. */
+  get selection() {
+    const { split, metric: given, mode } = this.givenSelection;
+    const metric = given || this.firstMetric.get(split) || null;
+    return { split, metric, mode: mode || (metric ? this.direction(metric) : null) };
+  }
+
+  /**
+   * Per (outer fold or null, grid point), over its fold experiments (roles cv_fold and inner): `latest[key]` of the
+   * members that are done and scored it finitely -> {outer, gridPointId, hp, folds, done, n, mean, std (ddof=1)}.
+   */
+  cvStats(key) {
+    const groups = new Map();
+    for (const exp of this.list) {
+      if (!CV_ROLES.includes(exp.role)) continue;
+      const outer = exp.fold?.outer ?? null;
+      const gk = JSON.stringify([outer, exp.gridPointId]);
+      let g = groups.get(gk);
+      if (!g) {
+        g = { outer, gridPointId: exp.gridPointId, hp: exp.hp, folds: 0, done: 0, values: [] };
+        groups.set(gk, g);
+      }
+      g.folds++;
+      if (exp.status !== "done") continue;
+      g.done++;
+      const v = exp.latest[key];
+      if (v != null) g.values.push(v);
+    }
+    return [...groups.values()].map(({ values, ...g }) => ({ ...g, ...meanStd(values) }));
   }
 
   /** The series of `key` of every experiment, padded to the current epochs (uPlot wants equal lengths). */
@@ -219,7 +320,7 @@ export class RunModel {
   /** The default metric key of the table: the selection's, else the first validation metric, else any. */
   defaultKey() {
     const sel = this.selection;
-    if (sel && this.keys.has(`${sel.split}/${sel.metric}`)) return `${sel.split}/${sel.metric}`;
+    if (sel.metric && this.keys.has(`${sel.split}/${sel.metric}`)) return `${sel.split}/${sel.metric}`;
     const keys = [...this.keys.values()];
     const pick = keys.find((k) => k.split === "val" && k.kind === "metric") || keys.find((k) => k.kind === "metric") || keys[0];
     return pick ? pick.key : null;

@@ -67,7 +67,6 @@ export class RunView {
       return this.fail(err);
     }
     this.summary = summary;
-    this.model.selection = summary.selection || null;
     this.setupParts();
     try {
       await readEvents(stream, (events) => { this.model.apply(events); this.schedule(); });

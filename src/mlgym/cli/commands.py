@@ -80,11 +80,17 @@ def train(args: argparse.Namespace) -> int:
     return _finish(outcome)
 
 
+def _print_results(projection: Any) -> None:
+    """The results table in the terminal, metrics only (losses are in `report --format json|csv`)."""
+    from mlgym.events.results import loss_columns, results_table
+    table = results_table(projection)
+    print_results(table, projection.strategy, hidden=loss_columns(projection, table))
+
+
 def _finish(outcome: Any) -> int:
     from mlgym.events.event_log import read_events
-    from mlgym.events.results import project, results_table
-    projection = project(read_events(outcome.log_path), outcome.grid_search_id)
-    print_results(results_table(projection), projection.strategy)
+    from mlgym.events.results import project
+    _print_results(project(read_events(outcome.log_path), outcome.grid_search_id))
     failed = [r for r in outcome.results.values() if not r.ok]
     for r in failed:
         print(f"FAILED {r.task_id}: {r.error}", file=sys.stderr)
@@ -126,7 +132,7 @@ def report(args: argparse.Namespace) -> int:
     elif args.format == "csv":
         print(results_table(projection).to_csv(index=False), end="")
     else:
-        print_results(results_table(projection), projection.strategy)
+        _print_results(projection)
     return 0
 
 

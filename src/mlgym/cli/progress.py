@@ -1,4 +1,8 @@
-"""Terminal progress: a live status table on a terminal, one plain line per milestone otherwise."""
+"""Terminal progress: a live status table on a terminal, one plain line per milestone otherwise.
+
+What it shows comes from a `GridSearchProjection` fed every event as it is logged, so the terminal, `mlgym
+report` and MLboard count and score alike.
+"""
 from __future__ import annotations
 
 import sys
@@ -9,15 +13,17 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from mlgym.events.experiment_view import ExperimentView
+from mlgym.events.projection import GridSearchProjection
+
 
 class Progress:
-    """Event listener showing done / running / failed experiments and each one's epoch."""
+    """Event listener showing done / running / failed experiments, each one's epoch and selection score."""
 
     def __init__(self, console: Console | None = None, live: bool | None = None) -> None:
         self.console = console or Console(stderr=True)
         self.live_mode = self.console.is_terminal if live is None else live
-        self.experiments: dict[str, dict[str, Any]] = {}
-        self.total = 0
+        self.projection: GridSearchProjection | None = None
         self._live: Live | None = None
         self._last_draw = time.monotonic()
         self.line_interval_s = 10.0
@@ -34,31 +40,35 @@ class Progress:
             self._live.__exit__(*exc)
 
     def __call__(self, event: dict[str, Any]) -> None:
+        if self.projection is None or self.projection.grid_search_id != event["grid_search_id"]:
+            self.projection = GridSearchProjection(event["grid_search_id"])
+        self.projection.apply(event)
         kind, p, eid = event["event_type"], event["payload"], event["experiment_id"]
         if kind == "grid_search_started":
-            self.total = p.get("num_experiments", 0)
-            self._say(f"grid search {event['grid_search_id']} ({p.get('strategy')}): {self.total} experiments")
+            self._say(f"grid search {event['grid_search_id']} ({p.get('strategy')}): "
+                      f"{self.projection.num_experiments} experiments")
             return
         if eid is None:
             return
-        exp = self.experiments.setdefault(eid, {"status": "scheduled", "epoch": 0, "num_epochs": None, "score": ""})
-        if kind == "job_status":
-            exp["status"] = p["status"]
-            if p["status"] in ("done", "failed"):
-                self._say(f"[{self._counts()}] {eid}: {p['status']}" + (f" ({p.get('error')})" if
-                                                                        p["status"] == "failed" else ""))
-        elif kind == "experiment_status":
-            exp["epoch"], exp["num_epochs"] = p.get("epoch", 0), p.get("num_epochs")
-        elif kind == "evaluation_result" and p.get("metric_scores"):
-            first = p["metric_scores"][0]
-            if first["split"] == "val":
-                exp["score"] = f"{first['split']}/{first['metric']}={first['score']:.4f}"
+        if kind == "job_status" and p.get("status") in ("done", "failed"):
+            error = f" ({p.get('error')})" if p["status"] == "failed" else ""
+            self._say(f"[{self._counts()}] {eid}: {p['status']}{error}")
         self._redraw()
 
+    def _views(self) -> dict[str, ExperimentView]:
+        return self.projection.views() if self.projection else {}
+
     def _counts(self) -> str:
-        statuses = [e["status"] for e in self.experiments.values()]
-        return (f"{statuses.count('done')}/{self.total or len(statuses)} done, {statuses.count('running')} running, "
-                f"{statuses.count('failed')} failed")
+        if self.projection is None:
+            return "starting"
+        c = self.projection.counts()
+        total = self.projection.num_experiments or len(self._views())
+        return f"{c['num_done']}/{total} done, {c['num_running']} running, {c['num_failed']} failed"
+
+    def _score(self, view: ExperimentView) -> str:
+        key = view.selection_key(self.projection.selection) if self.projection else None
+        value = view.latest.get(key) if key else None
+        return "" if value is None else f"{key}={value:.4f}"
 
     def _say(self, text: str) -> None:
         if self._live is not None:
@@ -73,18 +83,19 @@ class Progress:
             self._live.update(self._table())
         elif self._live is None and now - self._last_draw > self.line_interval_s:
             self._last_draw = now
-            running = [f"{eid} epoch {e['epoch']}/{e['num_epochs']}" for eid, e in self.experiments.items()
-                       if e["status"] == "running" and e["num_epochs"]]
+            running = [f"{eid} epoch {v.epoch}/{v.num_epochs}" for eid, v in self._views().items()
+                       if v.status == "running" and v.num_epochs]
             if running:
                 more = f" (+{len(running) - 4} more)" if len(running) > 4 else ""
                 self._say(f"[{self._counts()}] " + ", ".join(running[:4]) + more)
 
     def _table(self) -> Table:
-        table = Table(title=self._counts() if self.experiments else "starting", expand=False)
+        views = self._views()
+        table = Table(title=self._counts() if views else "starting", expand=False)
         for col in ("experiment", "status", "epoch", "latest"):
             table.add_column(col)
-        for eid, e in self.experiments.items():
-            if e["status"] in ("running", "failed", "retrying") or len(self.experiments) <= 16:
-                epochs = f"{e['epoch']}/{e['num_epochs']}" if e["num_epochs"] else "-"
-                table.add_row(eid, e["status"], epochs, e["score"])
+        for eid, v in views.items():
+            if v.status in ("running", "failed") or len(views) <= 16:
+                epochs = f"{v.epoch}/{v.num_epochs}" if v.num_epochs else "-"
+                table.add_row(eid, v.status, epochs, self._score(v))
         return table

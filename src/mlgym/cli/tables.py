@@ -1,6 +1,8 @@
 """Printing a results table (pandas) in the terminal."""
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
@@ -12,15 +14,12 @@ def _cell(value: object, score: bool) -> str:
     return "" if value is None else str(value)
 
 
-def _is_loss(column: str) -> bool:
-    return "/" in column and any(word in column for word in ("entropy", "loss", "mse", "bce"))
-
-
-def print_results(table: pd.DataFrame, strategy: str | None) -> None:
+def print_results(table: pd.DataFrame, strategy: str | None, hidden: Collection[str] = ()) -> None:
+    """Print `table` without the `hidden` columns (the losses: the terminal shows the metrics)."""
     console = Console()
     if not console.is_terminal:
         console = Console(width=240)
-    table = table[[c for c in table.columns if not _is_loss(str(c))]]
+    table = table[[c for c in table.columns if str(c) not in hidden]]
     if table.empty:
         console.print("no results")
         return

@@ -1,62 +1,30 @@
 """An incremental read model of one grid search, built by applying its events in order.
 
-Used by MLboard (kept up to date as events are stored, never re-reading the log) and by `mlgym report` and warm
-start (replaying the log once). Pure Python: no torch, no pandas.
+Used by MLboard (kept up to date as events are stored, never re-reading the log), by `mlgym report`, the results
+tables, the terminal progress and warm start. It is the only Python reader of events; its rules are written down in
+docs/events.md ("Read model") and the dashboard's run_model.js follows the same ones. Pure Python: no torch, no
+pandas.
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
+from mlgym.events.experiment_view import ExperimentView
+from mlgym.events.read_rules import DIRECTIONS, declared, fallback_direction, mean_std, scores_of
+
 ACTIVE = {"scheduled", "running"}
+CV_ROLES = ("cv_fold", "inner")
+_JOB_STATUS = {"running": "running", "retrying": "running", "done": "done", "failed": "failed"}
 
-
-def _better(score: float, best: float | None, mode: str) -> bool:
-    return best is None or (score > best if mode == "max" else score < best)
-
-
-class ExperimentView:
-    """What is known of one experiment: status, progress, latest and best scores, checkpoints."""
-
-    def __init__(self, experiment_id: str) -> None:
-        self.experiment_id = experiment_id
-        self.grid_point_id: str | None = None
-        self.role = "train"
-        self.fold: dict[str, int] | None = None
-        self.hyperparameters: dict[str, Any] = {}
-        self.config: dict[str, Any] | None = None
-        self.status = "scheduled"
-        self.train_status: str | None = None
-        self.epoch = 0
-        self.num_epochs: int | None = None
-        self.latest: dict[str, float] = {}
-        self.best: dict[str, float] = {}
-        self.best_epoch: int | None = None
-        self.best_scores: dict[str, float] = {}
-        self.error: str | None = None
-        self.traceback: str | None = None
-        self.status_history: list[dict[str, Any]] = []
-        self.checkpoints: list[dict[str, Any]] = []
-        self._epoch_seen = 0
-        self._epoch_scores: dict[str, float] = {}
-        self.history: dict[int, dict[str, float]] = {}
-
-    def row(self) -> dict[str, Any]:
-        return {"experiment_id": self.experiment_id, "grid_point_id": self.grid_point_id, "role": self.role,
-                "fold": self.fold, "hyperparameters": self.hyperparameters, "status": self.status,
-                "epoch": self.epoch, "num_epochs": self.num_epochs, "latest": self.latest, "best": self.best,
-                "best_epoch": self.best_epoch, "scores_at_best": self.best_scores, "error": self.error}
-
-    def detail(self) -> dict[str, Any]:
-        return {**self.row(), "config": self.config, "status_history": self.status_history,
-                "traceback": self.traceback, "checkpoints": self.checkpoints, "train_status": self.train_status}
+__all__ = ["ACTIVE", "ExperimentView", "GridSearchProjection"]
 
 
 class GridSearchProjection:
-    """Summaries of one grid search kept up to date event by event; `keep_history` also keeps per-epoch scores."""
+    """Summaries of one grid search kept up to date event by event."""
 
-    def __init__(self, grid_search_id: str, keep_history: bool = False) -> None:
+    def __init__(self, grid_search_id: str) -> None:
         self.grid_search_id = grid_search_id
-        self.keep_history = keep_history
         self.start_ts: float | None = None
         self.strategy: str | None = None
         self.status = "running"
@@ -64,7 +32,11 @@ class GridSearchProjection:
         self.last_seq = -1
         self.started: dict[str, Any] = {}
         self.finished: dict[str, Any] | None = None
-        self.selection: dict[str, Any] = {"split": "val", "metric": None, "mode": "max"}
+        self.score_directions: dict[str, Any] = {}  # the grid search's `score_directions`
+        self._selection: dict[str, Any] = {"split": "val", "metric": None, "mode": None}
+        self._kinds: dict[str, str] = {}  # score name -> "metric" | "loss", as first seen in the grid search
+        self._keys: dict[str, str] = {}  # score key -> kind, in order of appearance
+        self._first_metric: dict[str, str] = {}  # split -> first metric name scored on it by any experiment
         self._experiments: dict[str, ExperimentView] = {}
 
     # -- applying events -------------------------------------------------------------------------------------
@@ -94,7 +66,12 @@ class GridSearchProjection:
         self.started = p
         self.status = "running"
         self.finished = None
-        self.selection = {**self.selection, **(p.get("selection") or {})}
+        if isinstance(p.get("score_directions"), dict):
+            self.score_directions = p["score_directions"]
+        selection = p.get("selection")
+        if isinstance(selection, dict):
+            self._selection = {"split": selection.get("split") or "val", "metric": selection.get("metric"),
+                               "mode": selection.get("mode") if selection.get("mode") in DIRECTIONS else None}
 
     def _on_grid_search_finished(self, event: dict[str, Any], p: dict[str, Any]) -> None:
         self.finished = p
@@ -107,22 +84,25 @@ class GridSearchProjection:
         exp.config = p.get("config")
         exp.grid_point_id = p.get("grid_point_id")
         exp.hyperparameters = p.get("hyperparameters") or {}
-        exp.num_epochs = p.get("num_epochs")
-        exp.role = p.get("role", "train")
+        if p.get("num_epochs") is not None:
+            exp.num_epochs = p["num_epochs"]
+        exp.role = p.get("role") or "train"
         exp.fold = p.get("fold")
+        if isinstance(p.get("score_directions"), dict):
+            exp.score_directions = p["score_directions"]
 
     def _on_job_scheduled(self, event: dict[str, Any], p: dict[str, Any]) -> None:
         exp = self._exp(event)
-        if exp is not None and exp.status not in ("done",):
+        if exp is not None and exp.status != "done":
             exp.status = "scheduled"
             self._record(exp, event, "scheduled")
 
     def _on_job_status(self, event: dict[str, Any], p: dict[str, Any]) -> None:
         exp = self._exp(event)
-        if exp is None:
+        status = p.get("status")
+        if exp is None or status not in _JOB_STATUS:
             return
-        status = p.get("status", "running")
-        exp.status = "running" if status == "retrying" else status
+        exp.status = _JOB_STATUS[status]
         if status == "failed":
             exp.error, exp.traceback = p.get("error"), p.get("traceback")
         elif status in ("running", "done"):
@@ -134,52 +114,29 @@ class GridSearchProjection:
         if exp is None:
             return
         exp.train_status = p.get("status")
-        exp.num_epochs = p.get("num_epochs", exp.num_epochs)
+        if p.get("num_epochs") is not None:
+            exp.num_epochs = p["num_epochs"]
+        if p.get("status") == "training" and exp.status == "scheduled":
+            exp.status = "running"
         if p.get("status") in ("done", "early_stopped"):
-            exp.epoch = p.get("epoch", exp.epoch)
             self._record(exp, event, p["status"])
 
     def _on_evaluation_result(self, event: dict[str, Any], p: dict[str, Any]) -> None:
         exp = self._exp(event)
-        if exp is None:
+        epoch = p.get("epoch")
+        if exp is None or not _is_epoch(epoch):
             return
-        epoch = int(p.get("epoch", 0))
-        if epoch != exp._epoch_seen:
-            exp._epoch_seen = epoch
-            exp._epoch_scores = {}
-        scores = {f"{s['split']}/{s['metric']}": s["score"] for s in p.get("metric_scores", [])}
-        losses = {f"{s['split']}/{s['loss']}": s["score"] for s in p.get("loss_scores", [])}
-        exp._epoch_scores.update(scores)
-        exp._epoch_scores.update(losses)
-        exp.epoch = epoch
-        exp.latest.update(scores)
-        exp.latest.update(losses)
-        for key, score in scores.items():
-            if _better(score, exp.best.get(key), "max"):
-                exp.best[key] = score
-        for key, score in losses.items():
-            if _better(score, exp.best.get(key), "min"):
-                exp.best[key] = score
-        if self.keep_history:
-            exp.history.setdefault(epoch, {}).update(exp._epoch_scores)
-        key = self._selection_key(exp._epoch_scores)
-        if key is not None and key in scores | losses:
-            best = exp.best_scores.get(key) if exp.best_epoch != epoch else None
-            if exp.best_epoch == epoch or _better(exp._epoch_scores[key], best, self.selection["mode"]):
-                exp.best_epoch = epoch
-                exp.best_scores = exp._epoch_scores
-        elif exp.best_epoch == epoch:
-            exp.best_scores = exp._epoch_scores
-
-    def _selection_key(self, scores: dict[str, float]) -> str | None:
-        split, metric = self.selection["split"], self.selection.get("metric")
-        if metric:
-            return f"{split}/{metric}"
-        for key in scores:
-            if key.startswith(f"{split}/"):
-                self.selection = {**self.selection, "metric": key.split("/", 1)[1]}
-                return key
-        return None
+        epoch = int(epoch)
+        if exp.status == "scheduled":
+            exp.status = "running"
+        exp.epoch = max(exp.epoch, epoch)
+        selection = self._selection
+        for score in scores_of(p):
+            self._kinds.setdefault(score.name, score.kind)
+            self._keys.setdefault(score.key, score.kind)
+            if score.kind == "metric":
+                self._first_metric.setdefault(score.split, score.name)
+            exp.add_score(score, epoch, self.score_directions, selection)
 
     def _on_checkpoint(self, event: dict[str, Any], p: dict[str, Any]) -> None:
         exp = self._exp(event)
@@ -189,6 +146,19 @@ class GridSearchProjection:
                                                       "error")} | {"seq": event["seq"]})
         if len(exp.checkpoints) > 1000:
             del exp.checkpoints[:-1000]
+
+    # -- rules -----------------------------------------------------------------------------------------------
+    def direction(self, name: str) -> str:
+        """The grid search's direction of `name`: its `score_directions`, else the loss/metric fallback."""
+        return declared(self.score_directions, name) or fallback_direction(self._kinds.get(name, "metric"))
+
+    @property
+    def selection(self) -> dict[str, Any]:
+        """{split, metric, mode} resolved: no metric -> the first metric scored on the split; no mode -> its
+        direction. `metric` and `mode` stay None until a metric of that split was scored."""
+        split, metric, mode = self._selection["split"], self._selection["metric"], self._selection["mode"]
+        metric = metric or self._first_metric.get(split)
+        return {"split": split, "metric": metric, "mode": mode or (self.direction(metric) if metric else None)}
 
     # -- reading ---------------------------------------------------------------------------------------------
     def counts(self) -> dict[str, int]:
@@ -206,14 +176,62 @@ class GridSearchProjection:
         return {**self.summary(), "gs_config": s.get("gs_config"), "run_config": s.get("run_config"),
                 "validation_config": s.get("validation_config"), "environment": s.get("environment"),
                 "sweep_paths": s.get("sweep_paths", []), "selection": self.selection,
-                "finished": self.finished}
+                "score_directions": self.score_directions, "finished": self.finished}
 
     def experiments(self) -> list[dict[str, Any]]:
-        return [e.row() for e in self._experiments.values()]
+        return [e.row(self.score_directions) for e in self._experiments.values()]
 
     def experiment(self, experiment_id: str) -> dict[str, Any] | None:
         exp = self._experiments.get(experiment_id)
-        return exp.detail() if exp else None
+        return exp.detail(self.score_directions) if exp else None
 
     def views(self) -> dict[str, ExperimentView]:
         return self._experiments
+
+    def score_keys(self) -> dict[str, str]:
+        """Every score key scored so far -> "metric" | "loss", in order of appearance."""
+        return dict(self._keys)
+
+    def cv_stats(self, key: str) -> list[dict[str, Any]]:
+        """Per (outer fold or None, grid point), over its fold experiments (roles cv_fold and inner): `latest[key]`
+        of the members that are done and scored it finitely -> n, mean and sample std (ddof=1, None when n < 2)."""
+        groups: dict[tuple[Any, str], dict[str, Any]] = {}
+        for exp in self._experiments.values():
+            if exp.role not in CV_ROLES:
+                continue
+            outer = (exp.fold or {}).get("outer")
+            group = groups.get((outer, exp.group_id))
+            if group is None:
+                group = groups[(outer, exp.group_id)] = {"outer": outer, "grid_point_id": exp.group_id,
+                                                         "hyperparameters": exp.hyperparameters, "folds": 0,
+                                                         "done": 0, "values": []}
+            group["folds"] += 1
+            if exp.status == "done":
+                group["done"] += 1
+                value = exp.latest.get(key)
+                if value is not None and math.isfinite(value):
+                    group["values"].append(value)
+        return [_with_stats(group) for group in groups.values()]
+
+    def refit_stats(self, key: str) -> dict[str, Any]:
+        """Over the outer folds of nested CV: `latest[key]` of the refits that are done -> n, mean, std (ddof=1)."""
+        values = [exp.latest[key] for exp in self.refits() if exp.status == "done" and exp.latest.get(key) is not None]
+        stats = mean_std(values)
+        return {"n": stats.n, "mean": stats.mean, "std": stats.std}
+
+    def refits(self) -> list[ExperimentView]:
+        """The nested-CV refits, by outer fold."""
+        return sorted((e for e in self._experiments.values() if e.role == "refit"),
+                      key=lambda e: (e.fold or {}).get("outer") or 0)
+
+
+def _is_epoch(value: Any) -> bool:
+    """A whole number >= 0 (`2.0` counts, as it does for JavaScript)."""
+    return (not isinstance(value, bool) and isinstance(value, (int, float)) and float(value).is_integer()
+            and value >= 0)
+
+
+def _with_stats(group: dict[str, Any]) -> dict[str, Any]:
+    values = group.pop("values")
+    stats = mean_std(values)
+    return {**group, "n": stats.n, "mean": stats.mean, "std": stats.std}

@@ -1,4 +1,7 @@
-"""Results tables (pandas) rebuilt from a grid search's events, one shape per validation strategy."""
+"""Results tables (pandas) of a grid search, one shape per validation strategy.
+
+Every number comes from the read model (`GridSearchProjection`): this module only lays it out.
+"""
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -6,18 +9,19 @@ from typing import Any
 
 import pandas as pd
 
-from mlgym.events.projection import ExperimentView, GridSearchProjection
+from mlgym.events.experiment_view import ExperimentView
+from mlgym.events.projection import GridSearchProjection
 
 
 def project(events: Iterable[dict[str, Any]], grid_search_id: str) -> GridSearchProjection:
-    projection = GridSearchProjection(grid_search_id, keep_history=True)
+    projection = GridSearchProjection(grid_search_id)
     for event in events:
         projection.apply(event)
     return projection
 
 
 def _hyper_columns(views: Iterable[ExperimentView]) -> dict[str, str]:
-    """Swept key path -> short column name (the last two path parts when unambiguous)."""
+    """Swept key path -> short column name (the last path part when unambiguous)."""
     paths = sorted({p for v in views for p in v.hyperparameters})
     short = {p: ".".join(p.split(".")[-1:]) for p in paths}
     if len(set(short.values())) < len(paths):
@@ -25,42 +29,36 @@ def _hyper_columns(views: Iterable[ExperimentView]) -> dict[str, str]:
     return short
 
 
-def _grid_search_table(views: list[ExperimentView]) -> pd.DataFrame:
+def _grid_search_table(projection: GridSearchProjection) -> pd.DataFrame:
+    views = list(projection.views().values())
     columns = _hyper_columns(views)
     rows = []
     for v in views:
         row: dict[str, Any] = {"experiment_id": v.experiment_id, "status": v.status}
         row.update({columns[p]: val for p, val in v.hyperparameters.items()})
         row["best_epoch"] = v.best_epoch
-        row.update({k: s for k, s in v.best_scores.items() if not k.startswith("train/")})
+        row.update({k: s for k, s in v.scores_at_best.items() if not k.startswith("train/")})
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def _cross_validation_table(views: list[ExperimentView]) -> pd.DataFrame:
-    columns = _hyper_columns(views)
-    groups: dict[str, list[ExperimentView]] = {}
-    for v in views:
-        groups.setdefault(v.grid_point_id or v.experiment_id, []).append(v)
-    rows = []
-    for gp, members in groups.items():
-        row: dict[str, Any] = {"grid_point_id": gp}
-        row.update({columns[p]: val for p, val in members[0].hyperparameters.items()})
-        done = [m for m in members if m.status == "done"]
-        row["folds_done"] = f"{len(done)}/{len(members)}"
-        frame = pd.DataFrame([m.latest for m in done])
-        for key in frame.columns:
-            row[f"{key}_mean"] = frame[key].mean()
-            row[f"{key}_std"] = frame[key].std(ddof=0)
-        rows.append(row)
-    return pd.DataFrame(rows)
+def _cross_validation_table(projection: GridSearchProjection) -> pd.DataFrame:
+    columns = _hyper_columns(v for v in projection.views().values() if v.role == "cv_fold")
+    rows: dict[str, dict[str, Any]] = {}
+    for group in projection.cv_stats(""):
+        row = rows[group["grid_point_id"]] = {"grid_point_id": group["grid_point_id"]}
+        row.update({columns[p]: val for p, val in group["hyperparameters"].items()})
+        row["folds_done"] = f"{group['done']}/{group['folds']}"
+    for key in projection.score_keys():
+        for group in projection.cv_stats(key):
+            rows[group["grid_point_id"]].update({f"{key}_mean": group["mean"], f"{key}_std": group["std"]})
+    return pd.DataFrame(list(rows.values()))
 
 
-def _nested_cv_table(views: list[ExperimentView]) -> pd.DataFrame:
-    columns = _hyper_columns(views)
-    refits = sorted((v for v in views if v.role == "refit"), key=lambda v: (v.fold or {}).get("outer", 0))
+def _nested_cv_table(projection: GridSearchProjection) -> pd.DataFrame:
+    columns = _hyper_columns(projection.views().values())
     rows = []
-    for v in refits:
+    for v in projection.refits():
         row: dict[str, Any] = {"outer_fold": str((v.fold or {}).get("outer")), "status": v.status,
                                "chosen_grid_point": v.grid_point_id}
         row.update({columns[p]: val for p, val in v.hyperparameters.items()})
@@ -69,21 +67,27 @@ def _nested_cv_table(views: list[ExperimentView]) -> pd.DataFrame:
     table = pd.DataFrame(rows)
     scores = [c for c in table.columns if c.startswith("test/")]
     if len(table) and scores:
-        done = table[table["status"] == "done"]
-        summary = [{"outer_fold": "mean", **done[scores].mean().to_dict()},
-                   {"outer_fold": "std", **done[scores].std(ddof=0).to_dict()}]
+        stats = {key: projection.refit_stats(key) for key in scores}
+        summary = [{"outer_fold": "mean", **{k: s["mean"] for k, s in stats.items()}},
+                   {"outer_fold": "std", **{k: s["std"] for k, s in stats.items()}}]
         table = pd.concat([table, pd.DataFrame(summary)], ignore_index=True)
     return table
 
 
 def results_table(projection: GridSearchProjection) -> pd.DataFrame:
     """The results table for the strategy the grid search ran with."""
-    views = list(projection.views().values())
     if projection.strategy == "cross_validation":
-        return _cross_validation_table([v for v in views if v.role == "cv_fold"])
+        return _cross_validation_table(projection)
     if projection.strategy == "nested_cv":
-        return _nested_cv_table(views)
-    return _grid_search_table(views)
+        return _nested_cv_table(projection)
+    return _grid_search_table(projection)
+
+
+def loss_columns(projection: GridSearchProjection, table: pd.DataFrame) -> list[str]:
+    """The columns of `table` that hold a loss (a score key, or `<key>_mean` / `<key>_std`)."""
+    losses = {key for key, kind in projection.score_keys().items() if kind == "loss"}
+    return [str(c) for c in table.columns
+            if str(c) in losses or str(c).rsplit("_", 1)[0] in losses]
 
 
 def results_json(projection: GridSearchProjection) -> dict[str, Any]:

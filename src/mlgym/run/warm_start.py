@@ -25,8 +25,9 @@ def _finished_results(events_path: Path, grid_search_id: str, num_epochs: int) -
     finished = {}
     for eid, view in projection.views().items():
         complete = view.train_status == "early_stopped" or (view.train_status == "done" and view.epoch >= num_epochs)
-        if view.status == "done" and complete and view.history:
-            finished[eid] = TaskResult(eid, True, {"experiment_id": eid, "history": view.history,
+        history = view.history()
+        if view.status == "done" and complete and history:
+            finished[eid] = TaskResult(eid, True, {"experiment_id": eid, "history": history,
                                                    "last_epoch": view.epoch, "reused": True})
     return finished
 

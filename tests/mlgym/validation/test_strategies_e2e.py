@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 from pathlib import Path
 
 from mlgym.events.event_log import read_events
@@ -36,6 +37,8 @@ def test_cross_validation_reports_mean_and_std_per_grid_point(tmp_path: Path) ->
         if e["event_type"] == "evaluation_result" and e["experiment_id"].startswith(gp) and e["payload"]["split"] == "val":
             finals[e["experiment_id"]] = e["payload"]["metric_scores"][0]["score"]
     assert abs(sum(finals.values()) / 3 - report["rows"][0]["val/accuracy_mean"]) < 1e-12
+    # ... and its std is the sample std (ddof=1) of those scores
+    assert abs(statistics.stdev(finals.values()) - report["rows"][0]["val/accuracy_std"]) < 1e-12
 
 
 def test_nested_cv_runs_the_job_graph_and_reports_per_outer_fold(tmp_path: Path) -> None:
@@ -55,3 +58,4 @@ def test_nested_cv_runs_the_job_graph_and_reports_per_outer_fold(tmp_path: Path)
     assert rows[0]["chosen_grid_point"] in refit_configs[0]["inner_scores"]
     tests = [r["test/accuracy"] for r in rows[:2]]
     assert abs(rows[2]["test/accuracy"] - sum(tests) / 2) < 1e-12
+    assert abs(rows[3]["test/accuracy"] - statistics.stdev(tests)) < 1e-12  # sample std over the outer folds

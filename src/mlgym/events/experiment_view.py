@@ -1,0 +1,117 @@
+"""What the read model knows of one experiment (one training job); `GridSearchProjection` feeds it events."""
+from __future__ import annotations
+
+import math
+from array import array
+from typing import Any
+
+from mlgym.events.read_rules import Score, declared, fallback_direction, improves
+
+NOT_SCORED = math.nan  # an epoch without a (finite) score of a key in `ExperimentView.series`
+
+
+class ExperimentView:
+    """Status, progress, and latest / best scores of one experiment, kept up to date event by event."""
+
+    def __init__(self, experiment_id: str) -> None:
+        self.experiment_id = experiment_id
+        self.grid_point_id: str | None = None
+        self.role = "train"
+        self.fold: dict[str, int] | None = None
+        self.hyperparameters: dict[str, Any] = {}
+        self.config: dict[str, Any] | None = None
+        self.score_directions: dict[str, Any] = {}  # this experiment's own `score_directions`
+        self.status = "scheduled"
+        self.train_status: str | None = None
+        self.epoch = 0  # the highest evaluated epoch
+        self.num_epochs: int | None = None
+        self.latest: dict[str, float | None] = {}
+        self.best: dict[str, float] = {}
+        self.best_epochs: dict[str, int] = {}  # key -> epoch of `best[key]`
+        self.best_epoch: int | None = None  # epoch of the best selection-key score
+        self.error: str | None = None
+        self.traceback: str | None = None
+        self.status_history: list[dict[str, Any]] = []
+        self.checkpoints: list[dict[str, Any]] = []
+        self.kinds: dict[str, str] = {}  # score name -> "metric" | "loss", as first seen
+        self.first_metric: dict[str, str] = {}  # split -> the first metric name scored on it
+        self.series: dict[str, array] = {}  # key -> score per epoch (index = epoch), NaN where none
+        self._latest_epoch: dict[str, int] = {}
+        self._best_selected: float | None = None
+
+    @property
+    def group_id(self) -> str:
+        """The grid point this experiment belongs to (its id's first part when no config names it)."""
+        return self.grid_point_id or self.experiment_id.split(".")[0]
+
+    # -- rules -----------------------------------------------------------------------------------------------
+    def direction(self, name: str, grid_directions: dict[str, Any]) -> str:
+        """This experiment's `score_directions`, else the grid search's, else the loss/metric fallback."""
+        return (declared(self.score_directions, name) or declared(grid_directions, name)
+                or fallback_direction(self.kinds.get(name, "metric")))
+
+    def directions(self, grid_directions: dict[str, Any]) -> dict[str, str]:
+        """name -> direction in effect, for every name scored or declared."""
+        names = [*self.kinds, *(n for n in grid_directions if n not in self.kinds),
+                 *(n for n in self.score_directions if n not in self.kinds and n not in grid_directions)]
+        return {name: self.direction(name, grid_directions) for name in names}
+
+    def selection_key(self, selection: dict[str, Any]) -> str | None:
+        """`<split>/<metric>` of the grid search's selection; no metric: the first one scored on that split."""
+        split = selection["split"]
+        metric = selection.get("metric") or self.first_metric.get(split)
+        return None if metric is None else f"{split}/{metric}"
+
+    # -- applying --------------------------------------------------------------------------------------------
+    def add_score(self, score: Score, epoch: int, grid_directions: dict[str, Any],
+                  selection: dict[str, Any]) -> None:
+        self.kinds.setdefault(score.name, score.kind)
+        if score.kind == "metric":
+            self.first_metric.setdefault(score.split, score.name)
+        ys = self.series.get(score.key)
+        if ys is None:
+            ys = self.series[score.key] = array("d")
+        if len(ys) <= epoch:
+            ys.extend([NOT_SCORED] * (epoch + 1 - len(ys)))
+        value = score.value
+        ys[epoch] = NOT_SCORED if value is None else value
+        if epoch >= self._latest_epoch.get(score.key, -1):
+            self.latest[score.key] = value
+            self._latest_epoch[score.key] = epoch
+        if value is None:
+            return
+        if improves(value, self.best.get(score.key), self.direction(score.name, grid_directions)):
+            self.best[score.key] = value
+            self.best_epochs[score.key] = epoch
+        if score.key == self.selection_key(selection):
+            mode = selection.get("mode") or self.direction(score.name, grid_directions)
+            if improves(value, self._best_selected, mode):
+                self._best_selected = value
+                self.best_epoch = epoch
+
+    # -- reading ---------------------------------------------------------------------------------------------
+    def scores_at(self, epoch: int | None) -> dict[str, float]:
+        """The last finite score of every key at `epoch`."""
+        if epoch is None:
+            return {}
+        return {key: ys[epoch] for key, ys in self.series.items() if epoch < len(ys) and not math.isnan(ys[epoch])}
+
+    @property
+    def scores_at_best(self) -> dict[str, float]:
+        return self.scores_at(self.best_epoch)
+
+    def history(self) -> dict[int, dict[str, float]]:
+        """epoch -> {key: score} of every evaluated epoch (finite scores only)."""
+        epochs = sorted({e for ys in self.series.values() for e in range(len(ys)) if not math.isnan(ys[e])})
+        return {e: self.scores_at(e) for e in epochs}
+
+    def row(self, grid_directions: dict[str, Any]) -> dict[str, Any]:
+        return {"experiment_id": self.experiment_id, "grid_point_id": self.grid_point_id, "role": self.role,
+                "fold": self.fold, "hyperparameters": self.hyperparameters, "status": self.status,
+                "epoch": self.epoch, "num_epochs": self.num_epochs, "latest": self.latest, "best": self.best,
+                "best_epoch": self.best_epoch, "scores_at_best": self.scores_at_best, "error": self.error,
+                "directions": self.directions(grid_directions)}
+
+    def detail(self, grid_directions: dict[str, Any]) -> dict[str, Any]:
+        return {**self.row(grid_directions), "config": self.config, "status_history": self.status_history,
+                "traceback": self.traceback, "checkpoints": self.checkpoints, "train_status": self.train_status}

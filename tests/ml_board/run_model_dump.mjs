@@ -1,0 +1,27 @@
+// Feeds an event log (JSONL) to the dashboard's read model and prints what it concluded, as JSON, for
+// test_read_model_parity.py.  Usage: node run_model_dump.mjs <event_storage.log>
+import { readFileSync } from "node:fs";
+import { parseEventLine } from "../../src/ml_board/static/event_json.js";
+import { RunModel } from "../../src/ml_board/static/run_model.js";
+
+const text = readFileSync(process.argv[2], "utf8");
+const lines = text.split("\n");
+lines.pop(); // the text after the last newline: empty, or a torn write that readers skip
+const model = new RunModel("parity");
+const ok = model.apply(lines.filter((line) => line.trim()).map(parseEventLine));
+
+const experiments = {};
+for (const exp of model.list) {
+  experiments[exp.id] = {
+    status: exp.status, epoch: exp.epoch, num_epochs: exp.numEpochs, latest: exp.latest, best: exp.best,
+    best_epochs: exp.bestEpoch, best_epoch: exp.selectionEpoch, scores_at_best: exp.scoresAtBest(),
+    directions: exp.directions(model.scoreDirections),
+  };
+}
+const cv = {};
+for (const key of model.keys.keys()) {
+  cv[key] = model.cvStats(key).map((s) => ({ outer: s.outer, grid_point_id: s.gridPointId, hyperparameters: s.hp,
+    folds: s.folds, done: s.done, n: s.n, mean: s.mean, std: s.std }));
+}
+process.stdout.write(JSON.stringify({ applied_all: ok, last_seq: model.lastSeq, selection: model.selection,
+  keys: [...model.keys.keys()], experiments, cv }));
