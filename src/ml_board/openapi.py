@@ -50,6 +50,11 @@ _NUMBER = {"type": "number"}
 _STRING = {"type": "string"}
 _OBJECT = {"type": "object"}
 _SCORES = {"type": "object", "additionalProperties": _NUMBER, "description": "keys are <split>/<metric or loss name>"}
+_LATEST = {"type": "object", "additionalProperties": _nullable(_NUMBER),
+           "description": "keys are <split>/<metric or loss name>; null where the score was not a finite number"}
+_DIRECTION = {"type": "string", "enum": ["max", "min"]}
+_DIRECTIONS = {"type": "object", "additionalProperties": _DIRECTION,
+               "description": "score name -> max (higher is better) or min, as the producer declared it"}
 
 # The key lists of the objects the board builds: one dict per object, extended by merging (see `_strict`).
 _SUMMARY = {
@@ -62,8 +67,8 @@ _INFO = {
     **_SUMMARY, "gs_config": _nullable(_OBJECT), "run_config": _nullable(_OBJECT),
     "validation_config": _nullable(_OBJECT), "environment": _nullable(_OBJECT),
     "sweep_paths": {"type": "array", "items": _STRING},
-    "selection": _strict({"split": _STRING, "metric": _nullable(_STRING),
-                          "mode": {"type": "string", "enum": ["max", "min"]}}),
+    "selection": _strict({"split": _STRING, "metric": _nullable(_STRING), "mode": _nullable(_DIRECTION)}),
+    "score_directions": _DIRECTIONS,
     "finished": _nullable({**_OBJECT, "description": "the grid_search_finished payload; null while running"})}
 _EXPERIMENT_ROW = {
     "experiment_id": _ID, "grid_point_id": _nullable(_STRING),
@@ -71,10 +76,11 @@ _EXPERIMENT_ROW = {
     "fold": _nullable({"type": "object", "additionalProperties": _INT, "description": "outer, inner, k"}),
     "hyperparameters": {**_OBJECT, "description": "swept key path -> value"},
     "status": {"type": "string", "enum": ["scheduled", "running", "done", "failed"]},
-    "epoch": _COUNT, "num_epochs": _nullable(_INT), "latest": _SCORES, "best": _SCORES,
+    "epoch": _COUNT, "num_epochs": _nullable(_INT), "latest": _LATEST, "best": _SCORES,
     "best_epoch": _nullable(_INT),
     "scores_at_best": {**_SCORES, "description": "every score of the best epoch (by the grid search's selection)"},
-    "error": _nullable(_STRING)}
+    "error": _nullable(_STRING),
+    "directions": {**_DIRECTIONS, "description": "the direction in effect for each score name of this experiment"}}
 _STATUS_CHANGE = {
     "seq": _COUNT, "ts": _NUMBER,
     "status": {"type": "string", "enum": ["scheduled", "running", "retrying", "done", "failed", "early_stopped"]},

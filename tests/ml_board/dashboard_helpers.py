@@ -56,7 +56,8 @@ def grid_search_events(*, lrs=(0.01, 0.1), batch_sizes=(16, 32), num_epochs: int
         "sweep_paths": ["optimizer.config.lr", "data_loaders.config.batch_size"],
         "environment": {"mlgym_version": "0.1.0", "git_commit": "abc123def456", "git_dirty": False, "hostname": "test",
                         "python_version": "3.11", "torch_version": None, "platform": "Linux", "argv": ["mlgym"]},
-        "seed": 0}, None)
+        "seed": 0, "num_epochs": num_epochs, "selection": {"split": "val", "metric": "accuracy", "mode": "max"},
+        "score_directions": {"accuracy": "max", "cross_entropy": "min"}}, None)
     for _, gp_id, _, _, k in jobs:
         exp = gp_id if k is None else f"{gp_id}.f{k}"
         yield ("job_scheduled", {"job_id": exp, "depends_on": [], "attempt": 0}, exp)

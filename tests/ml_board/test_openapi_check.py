@@ -21,7 +21,7 @@ def checker() -> OpenApiChecker:
 def detail(**changes: Any) -> dict[str, Any]:
     row = {"experiment_id": "gp0", "grid_point_id": "gp0", "role": "train", "fold": None, "hyperparameters": {},
            "status": "done", "epoch": 1, "num_epochs": 1, "latest": {"val/acc": 0.5}, "best": {"val/acc": 0.5},
-           "best_epoch": 1, "scores_at_best": {"val/acc": 0.5}, "error": None, "config": {},
+           "best_epoch": 1, "scores_at_best": {"val/acc": 0.5}, "error": None, "directions": {"acc": "max"}, "config": {},
            "status_history": [{"seq": 3, "ts": 1.0, "status": "running", "event_type": "job_status"}],
            "traceback": None, "train_status": "done",
            "checkpoints": [{"action": "deleted", "epoch": 1, "path": "checkpoints/gp0/epoch_1.pt", "bytes": None,

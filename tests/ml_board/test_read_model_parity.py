@@ -148,7 +148,6 @@ def _val_mae_by_epoch(log: Path) -> dict[str, dict[int, float]]:
 
 
 @needs_node
-@pytest.mark.xfail(strict=False, reason="needs score_directions from the producer")
 def test_regression_best_is_lowest_mae(real_logs: dict[str, Path]) -> None:
     log = real_logs["regression"]
     maes = _val_mae_by_epoch(log)

@@ -69,8 +69,8 @@ class ExperimentConfig(Payload, frozen=True, kw_only=True):
     hyperparameters: dict[str, Any]
     num_epochs: int
     seed: int
-    role: Role = "train"
-    fold: dict[str, int] | None = None
+    role: Role
+    fold: dict[str, int] | None
     score_directions: dict[str, Direction] = {}
     inner_scores: dict[str, float] | None = None
     selection: Selection | None = None
@@ -81,8 +81,8 @@ class JobScheduled(Payload, frozen=True, kw_only=True):
 
     event_type: ClassVar[str] = "job_scheduled"
     job_id: str
-    depends_on: list[str] = []
-    attempt: int = 0
+    depends_on: list[str]
+    attempt: int
 
 
 class JobStatus(Payload, frozen=True, kw_only=True):
@@ -131,8 +131,8 @@ class EvaluationResult(Payload, frozen=True, kw_only=True):
     event_type: ClassVar[str] = "evaluation_result"
     epoch: int
     split: str
-    metric_scores: list[MetricScore] = []
-    loss_scores: list[LossScore] = []
+    metric_scores: list[MetricScore]
+    loss_scores: list[LossScore]
 
 
 class Checkpoint(Payload, frozen=True, kw_only=True):

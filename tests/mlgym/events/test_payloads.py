@@ -32,7 +32,7 @@ def test_every_declared_event_type_is_in_the_reference() -> None:
     ("job_status", {"status": "running"}, "job_status payload: Object missing required field `device`"),
     ("checkpoint", {"action": "moved", "epoch": 1, "path": "x"},
      "checkpoint payload: Invalid enum value 'moved' - at `$.action`"),
-    ("job_status", EvaluationResult(epoch=1, split="val"),
+    ("job_status", EvaluationResult(epoch=1, split="val", metric_scores=[], loss_scores=[]),
      "a EvaluationResult is the payload of evaluation_result, not job_status"),
 ])
 def test_the_log_refuses_a_payload_that_breaks_the_contract(tmp_path: Path, event_type: str, payload: object,
@@ -49,7 +49,8 @@ def test_a_declared_payload_is_written_as_plain_json_without_its_unset_optional_
     log = EventLog(tmp_path, "gs")
     log.append("job_status", JobStatus(status="running", device="cpu", worker=0, pid=7, attempt=0), "e1")
     log.append("evaluation_result", EvaluationResult(
-        epoch=1, split="val", metric_scores=[MetricScore(metric="mae", split="val", score=float("nan"))]), "e1")
+        epoch=1, split="val", metric_scores=[MetricScore(metric="mae", split="val", score=float("nan"))],
+        loss_scores=[]), "e1")
     log.close()
     first, second = read_events(log.path)
     assert first["payload"] == {"status": "running", "device": "cpu", "worker": 0, "pid": 7, "attempt": 0}
@@ -59,7 +60,7 @@ def test_a_declared_payload_is_written_as_plain_json_without_its_unset_optional_
 
 def _log_with_schema(tmp_path: Path, version: int) -> Path:
     log = EventLog(tmp_path / f"v{version}", "gs-newer")
-    log.append("job_scheduled", {"job_id": "e1"}, "e1")
+    log.append("job_scheduled", {"job_id": "e1", "depends_on": [], "attempt": 0}, "e1")
     log.close()
     event = json.loads(log.path.read_text())
     event["schema_version"] = version

@@ -16,9 +16,10 @@ def square(x: int, *, context: TaskContext) -> int:
 
 
 def emit_steps(n: int, *, context: TaskContext) -> int:
-    """Emit n numbered events, then return n."""
+    """Emit n numbered events (valid `experiment_status` payloads with a `step` and `pid` besides), then return n."""
     for i in range(n):
-        context.emit("experiment_status", {"step": i, "pid": os.getpid()})
+        context.emit("experiment_status", {"status": "training", "epoch": i + 1, "num_epochs": n, "step": i,
+                                           "pid": os.getpid()})
     return n
 
 

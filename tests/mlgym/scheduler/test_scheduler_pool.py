@@ -28,7 +28,7 @@ def test_events_of_each_task_arrive_in_order_between_running_and_done() -> None:
     for i, task in enumerate(tasks):
         events = recorder.of(task.task_id)
         kinds = [e.payload.get("status", e.event_type) for e in events]
-        assert kinds == ["job_scheduled", "running"] + ["experiment_status"] * (5 + i) + ["done"]
+        assert kinds == ["job_scheduled", "running"] + ["training"] * (5 + i) + ["done"]
         assert [e.payload["step"] for e in events if e.event_type == "experiment_status"] == list(range(5 + i))
         assert events[0].payload == {"job_id": task.task_id, "depends_on": [], "attempt": 0}
         running, done = events[1].payload, events[-1].payload
