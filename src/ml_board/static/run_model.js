@@ -4,6 +4,17 @@
 // No DOM here: Node imports this module in tests.
 import { declared, fallbackDirection, improves, meanStd, objectOrNull, scoresOf } from "./read_rules.js";
 
+/** The major version of the event contract this dashboard reads (docs/events.md). */
+export const SCHEMA_VERSION = 1;
+
+/** An event written with a newer major event schema: the dashboard says so instead of drawing a wrong picture. */
+export class NewerSchemaError extends Error {
+  constructor(version) {
+    super(`This grid search was written with event schema ${version}, newer than the ${SCHEMA_VERSION} this dashboard reads: upgrade ml_board to view it.`);
+    this.name = "NewerSchemaError";
+  }
+}
+
 const JOB_STATUS = { running: "running", retrying: "running", done: "done", failed: "failed" };
 const CV_ROLES = ["cv_fold", "inner"];
 
@@ -138,6 +149,7 @@ export class RunModel {
     for (const ev of events) {
       if (ev.seq <= this.lastSeq) { this.duplicates++; continue; }
       if (ev.seq !== this.lastSeq + 1) { this.gaps++; return false; }
+      if ((ev.schema_version ?? 1) > SCHEMA_VERSION) throw new NewerSchemaError(ev.schema_version);
       this.lastSeq = ev.seq;
       this.applied++;
       this.lastTs = ev.creation_ts;

@@ -105,7 +105,12 @@ export class RunView {
   }
 
   onLive(events) {
-    if (!this.model.apply(events)) this.live.rejoin(this.gs);
+    try {
+      if (!this.model.apply(events)) this.live.rejoin(this.gs);
+    } catch (err) {
+      if (this.unsubscribe) this.unsubscribe();
+      return this.fail(err);
+    }
     this.schedule();
   }
 

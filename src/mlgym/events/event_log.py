@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from mlgym.events.payloads import Payload, to_plain
 from mlgym.events.schema import EVENT_TYPES, Envelope, check_readable
 
@@ -27,7 +29,9 @@ def log_path(log_dir: str | os.PathLike, grid_search_id: str) -> Path:
 
 
 def encode(event: dict[str, Any]) -> bytes:
-    return (json.dumps(event, separators=(",", ":"), allow_nan=True, default=str) + "\n").encode()
+    """One log line: strict JSON (a NaN or infinite number is written as null, so every JSON parser, the
+    browser's included, reads every line), compact, ending in a newline."""
+    return msgspec.json.encode(event, enc_hook=str) + b"\n"
 
 
 def read_events(path: str | os.PathLike, from_seq: int = 0) -> Iterator[dict[str, Any]]:

@@ -72,7 +72,7 @@ class ExperimentConfig(Payload, frozen=True, kw_only=True):
     role: Role
     fold: dict[str, int] | None
     score_directions: dict[str, Direction] = {}
-    inner_scores: dict[str, float] | None = None
+    inner_scores: dict[str, float | None] | None = None
     selection: Selection | None = None
 
 
@@ -110,19 +110,19 @@ class ExperimentStatus(Payload, frozen=True, kw_only=True):
 
 
 class MetricScore(msgspec.Struct, frozen=True, kw_only=True):
-    """One metric's score on one split."""
+    """One metric's score on one split; null when it is not a finite number (NaN or infinite)."""
 
     metric: str
     split: str
-    score: float
+    score: float | None
 
 
 class LossScore(msgspec.Struct, frozen=True, kw_only=True):
-    """One loss's value on one split."""
+    """One loss's value on one split; null when it is not a finite number (a diverged loss)."""
 
     loss: str
     split: str
-    score: float
+    score: float | None
 
 
 class EvaluationResult(Payload, frozen=True, kw_only=True):
