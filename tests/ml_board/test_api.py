@@ -120,7 +120,8 @@ def test_failed_experiment_has_null_fields_where_its_checkpoints_have_none(board
     assert (deleted["action"], deleted["bytes"], deleted["sha256"], deleted["reason"]) == ("deleted", None, None,
                                                                                           "last")
     assert (corrupt["action"], corrupt["error"], corrupt["bytes"]) == ("corrupt", "sha256 mismatch", None)
-    assert (restored["action"], restored["epoch"], restored["reason"]) == ("restored", 2, None)
+    assert (restored["action"], restored["epoch"], restored["reason"], restored["checkpoint_seq"]) == (
+        "restored", 2, None, 12)
 
 
 def test_results_table(board: SampleBoard) -> None:

@@ -143,7 +143,7 @@ class GridSearchProjection:
         if exp is None:
             return
         exp.checkpoints.append({k: p.get(k) for k in ("action", "epoch", "path", "bytes", "sha256", "reason",
-                                                      "error")} | {"seq": event["seq"]})
+                                                      "error", "checkpoint_seq")} | {"seq": event["seq"]})
         if len(exp.checkpoints) > 1000:
             del exp.checkpoints[:-1000]
 
