@@ -86,7 +86,9 @@ class JobScheduled(Payload, frozen=True, kw_only=True):
 
 
 class JobStatus(Payload, frozen=True, kw_only=True):
-    """A job attempt started, ended, failed or is retried; where it ran (null when it never ran)."""
+    """A job attempt started, ended, failed or is retried; where it ran (null when it never ran).
+
+    `node` is the id of the Ray node that ran the attempt (left out by the local executors)."""
 
     event_type: ClassVar[str] = "job_status"
     status: Literal["running", "done", "failed", "retrying"]
@@ -98,6 +100,7 @@ class JobStatus(Payload, frozen=True, kw_only=True):
     traceback: str | None = None
     duration_s: float | None = None
     next_attempt: int | None = None
+    node: str | None = None
 
 
 class ExperimentStatus(Payload, frozen=True, kw_only=True):

@@ -53,6 +53,7 @@ def start(request: RunRequest, listeners: tuple[EventListener, ...] = ()) -> Run
     refit_logger = RefitConfigLogger()
     plan = build_plan(resolved, settings, run, on_refit_spec=refit_logger)
     started = started_payload(resolved, settings, request, len(plan.jobs))
+    request.execution.check()
     runner = GridSearchRun(EventLog(request.log_dir, grid_search_id), request.execution, request.websocket_servers,
                            request.ingest_token, listeners)
     return runner.launch(plan, started, refit_logger)

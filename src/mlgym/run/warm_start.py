@@ -81,6 +81,7 @@ def warm_start(log_dir: Path, grid_search_id: str, num_epochs: int | None, execu
     request = RunRequest(config_path, Path(log_dir), num_epochs, started["seed"],
                          run_config=started.get("run_config") or {})
     payload = started_payload(resolved, settings, request, len(plan.jobs), True)
+    execution.check()
     runner = GridSearchRun(EventLog(log_dir, grid_search_id), execution, websocket_servers, ingest_token, listeners)
     outcome = runner.launch(todo, payload, refit_logger, known=finished)
     outcome.results = {**finished, **outcome.results}
