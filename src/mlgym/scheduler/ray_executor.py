@@ -87,6 +87,18 @@ class RayExecutor(Executor):
                 count = min(count, limit)
         self._slots = [self._new_slot(i) for i in range(max(1, count))]
 
+    def wait_ready(self, timeout: float = 120.0) -> None:
+        """Block until every slot's actor has started (a warm executor, as after a run's first seconds)."""
+        import ray
+        pending = [slot for slot in self._slots if slot.ready_ref is not None]
+        ready, waiting = ray.wait([s.ready_ref for s in pending], num_returns=len(pending), timeout=timeout)
+        if waiting:
+            raise SchedulerError(f"{len(waiting)} of {len(self._slots)} Ray workers did not start within "
+                                 f"{timeout:g} s")
+        for slot in pending:
+            slot.node, slot.pid, slot.device = ray.get(slot.ready_ref)
+            slot.ready_ref = None
+
     def _new_slot(self, index: int) -> _Slot:
         import ray
         from mlgym.scheduler.ray_runner import JobRunner
