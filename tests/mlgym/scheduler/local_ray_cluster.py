@@ -99,6 +99,10 @@ class LocalRayCluster:
                     continue
         raise LookupError(f"no raylet of node {node_id} among this cluster's processes")
 
+    def is_head(self, node_id: str) -> bool:
+        """Whether the node is the head (its raylet belongs to the first `ray start`'s session)."""
+        return os.getsid(self.raylet(node_id).pid) == self.sessions[0]
+
     def kill_session(self, session: int) -> None:
         """SIGKILL every process of one node's session (Ray's agents rename themselves, so go by session)."""
         for _ in range(3):
