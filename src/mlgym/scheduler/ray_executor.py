@@ -146,9 +146,11 @@ class RayExecutor(Executor):
                     events.scheduled(task)
                 if tasks:
                     _RayRun(self, graph, events, on_event).loop()
-        finally:
-            if owns_actors:
-                self.close()
+        except BaseException:
+            self.close()  # Ctrl-C, SIGTERM or a scheduler error: no job may go on running on the cluster
+            raise
+        if owns_actors:
+            self.close()
         return {t.task_id: graph.results[t.task_id] for t in tasks}
 
 
