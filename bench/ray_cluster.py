@@ -4,7 +4,8 @@ The workload of bench/scheduler.py (16 single-threaded torch jobs of ~300 ms, ea
 median over repetitions, the contenders run back to back in each repetition so they share the machine's load:
 - pool:      WorkerPool(2) with started workers (as after a grid search's first seconds), events into an EventLog.
 - ray:       RayExecutor on a real 2-node Ray cluster started on this machine (1 CPU per node, so 2 jobs at once,
-             like the pool), actors started beforehand, events streamed into the same kind of EventLog.
+             like the pool), its actors started (torch imported) before the clock starts, events streamed into the
+             same kind of EventLog.
 - ray_tasks: the same jobs as plain Ray streaming-generator tasks (no persistent actors; Ray reuses the worker
              processes): the alternative design, measured for docs/design.md.
 - ray_tune:  Ray Tune (the peer) running the same 16 jobs as a grid of trials on the same cluster, 1 CPU each.
@@ -124,16 +125,18 @@ def main() -> None:
         assert len(wait_for_nodes(2)) == 2
         print(f"cluster_start_s: {time.perf_counter() - started:.1f}", flush=True)
         with tempfile.TemporaryDirectory() as tmp, EventLog(tmp, "bench-ray") as log, \
-                WorkerPool(2, threads_per_worker=1) as pool, RayExecutor(cluster.address) as ray_executor:
-            ray_executor.wait_ready()
+                WorkerPool(2, threads_per_worker=1) as pool:
             warmup = [Task(f"warmup{i}", cpu_job, (i, 10)) for i in range(4)]
             run_pool(pool, warmup, log)
-            run_pool(ray_executor, warmup, log)  # type: ignore[arg-type]
-            run_ray_tasks(warmup, log)
+            run_ray_tasks(warmup, log)  # Ray starts (and then reuses) its worker processes for tasks
             for rep in range(args.repeats):
                 tasks = [Task(f"r{rep}.j{i}", cpu_job, (i, iterations)) for i in range(args.jobs)]
                 pool_s, expected, _ = run_pool(pool, tasks, log)
-                ray_s, values, _ = run_pool(ray_executor, tasks, log)  # type: ignore[arg-type]
+                # The actors hold every CPU of the cluster, so they live only for their own measurement; they
+                # are started (and import torch) before the clock starts, like the pool's workers.
+                with RayExecutor(cluster.address) as ray_executor:
+                    ray_executor.wait_ready()
+                    ray_s, values, _ = run_pool(ray_executor, tasks, log)  # type: ignore[arg-type]
                 assert values == expected, "Ray must compute exactly what the pool computes"
                 tasks_s = run_ray_tasks([Task(f"t{rep}.j{i}", cpu_job, (i, iterations))
                                          for i in range(args.jobs)], log)
