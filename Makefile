@@ -30,6 +30,8 @@ bench: install
 	$(PY) bench/ingest.py
 	$(PY) bench/checkpoint.py
 	$(PY) bench/dashboard.py
+	$(PIP) install -q -e '.[bench]'
+	$(PY) bench/ray_cluster.py
 
 clean:
 	rm -rf $(VENV) event_storage build *.egg-info src/*.egg-info

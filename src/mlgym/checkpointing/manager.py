@@ -31,7 +31,7 @@ class CheckpointManager:
     def __init__(self, run: Any, strategy: CheckpointStrategy | None) -> None:
         self.run = run
         self.strategy = strategy or CheckpointStrategy()
-        self.run_dir = Path(run.spec.run_dir)
+        self.run_dir = Path(run.spec.checkpoint_base)
         self.store = CheckpointStore(checkpoint_dir(self.run_dir, run.spec.experiment_id))
         self.writer: CheckpointWriter | None = None
         self._pending: set[int] = set()  # epochs submitted to the writer, maybe not on disk yet

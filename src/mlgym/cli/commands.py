@@ -39,17 +39,33 @@ def _positive(value: int, name: str) -> int:
     return value
 
 
+def _number(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{name} must be a number, got {value!r}", key_path=f"environment.{name}")
+    return float(value)
+
+
 def _execution(args: argparse.Namespace, settings: dict[str, Any], source: SourceMap | None = None):
     from mlgym.run import ExecutionSettings
+    from mlgym.run.execution import ENVIRONMENTS, RaySettings
     kind = _pick(args.environment, settings, "environment", "multiprocessing")
-    if kind not in ("multiprocessing", "main_process"):
-        raise ConfigError(f"environment type must be multiprocessing or main_process, got {kind!r}",
+    if kind not in ENVIRONMENTS:
+        raise ConfigError(f"environment type must be one of {', '.join(ENVIRONMENTS)}, got {kind!r}",
                           key_path="environment.type")
+    ray = RaySettings()
+    if kind == "ray":
+        from mlgym.scheduler.ray_cluster import JobResources
+        ray = RaySettings(address=str(_pick(args.ray_address, settings, "ray_address", "auto")),
+                          cpus_per_job=_number(_pick(args.cpus_per_job, settings, "cpus_per_job", 1), "cpus_per_job"),
+                          gpus_per_job=_number(_pick(args.gpus_per_job, settings, "gpus_per_job", 0), "gpus_per_job"))
+        JobResources(ray.cpus_per_job, ray.gpus_per_job)  # checks them now, before anything is created
+    storage = _pick(args.checkpoint_storage, settings, "checkpoint_storage", None)
     return ExecutionSettings(kind=kind,
                              process_count=_positive(_pick(args.process_count, settings, "process_count", 1),
                                                      "process_count"),
                              devices=_devices(args, settings, source),
-                             max_retries=_pick(args.max_retries, settings, "max_retries", 1))
+                             max_retries=_pick(args.max_retries, settings, "max_retries", 1), ray=ray,
+                             checkpoint_storage=str(Path(storage).resolve()) if storage else None)
 
 
 def _servers(args: argparse.Namespace, settings: dict[str, Any]) -> tuple[tuple[str, ...], str | None]:

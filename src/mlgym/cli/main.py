@@ -16,8 +16,15 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--process_count", type=int, help="worker processes (default 1, or run_config)")
         p.add_argument("--computation_device_ids", nargs="+",
                        help="devices, round robin over workers: 0 1 (cuda:0 cuda:1) or cpu (default cpu)")
-        p.add_argument("--environment", choices=["multiprocessing", "main_process"],
-                       help="main_process runs every job in this process (debugging)")
+        p.add_argument("--environment", choices=["multiprocessing", "main_process", "ray"],
+                       help="main_process runs every job in this process (debugging); ray runs them on a Ray "
+                            "cluster (see --ray_address)")
+        p.add_argument("--ray_address", help="the Ray cluster: auto (default) or HOST:PORT of its head")
+        p.add_argument("--cpus_per_job", type=float, help="CPUs one job takes on a Ray node (default 1)")
+        p.add_argument("--gpus_per_job", type=float, help="GPUs one job takes on a Ray node; 0.5 shares a GPU "
+                                                          "between two jobs (default 0)")
+        p.add_argument("--checkpoint_storage", help="a folder every node sees, for checkpoints (default: the "
+                                                    "grid search's log folder)")
         p.add_argument("--max_retries", type=int, help="retries of a job whose worker died (default 1)")
         p.add_argument("--websocket_logging_servers", nargs="*", help="MLboard URLs to stream events to")
         p.add_argument("--ingest_token", help="token for MLboard ingest (or MLBOARD_INGEST_TOKEN)")

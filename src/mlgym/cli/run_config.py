@@ -8,7 +8,8 @@ from mlgym.config.loader import SourceMap, load_yaml
 
 SECTIONS = {
     "run_configuration": {"num_epochs", "seed", "gs_config_path", "validation_config_path", "type"},
-    "environment": {"type", "process_count", "computation_device_ids", "max_retries"},
+    "environment": {"type", "process_count", "computation_device_ids", "max_retries", "address", "cpus_per_job",
+                    "gpus_per_job", "checkpoint_storage"},
     "logging": {"log_dir", "websocket_logging_servers", "ingest_token"},
 }
 
@@ -53,9 +54,12 @@ def load_run_config(path: str | Path | None) -> tuple[dict[str, Any], dict[str, 
             flat[key] = run[key]
     if "type" in env:
         flat["environment"] = env["type"]
-    for key in ("process_count", "computation_device_ids", "max_retries"):
+    for key in ("process_count", "computation_device_ids", "max_retries", "cpus_per_job", "gpus_per_job",
+                "checkpoint_storage"):
         if key in env:
             flat[key] = env[key]
+    if "address" in env:
+        flat["ray_address"] = env["address"]
     for key in ("log_dir", "ingest_token"):
         if key in logging:
             flat[key] = logging[key]
@@ -63,7 +67,7 @@ def load_run_config(path: str | Path | None) -> tuple[dict[str, Any], dict[str, 
         servers = logging["websocket_logging_servers"]
         flat["websocket_logging_servers"] = servers if isinstance(servers, list) else [servers]
     base = Path(path).resolve().parent
-    for key in ("gs_config_path", "validation_config_path", "log_dir"):
+    for key in ("gs_config_path", "validation_config_path", "log_dir", "checkpoint_storage"):
         if key in flat:
             flat[key] = str(base / flat[key])
     return flat, data, source

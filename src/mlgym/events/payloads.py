@@ -31,7 +31,10 @@ class Selection(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class GridSearchStarted(Payload, frozen=True, kw_only=True):
-    """A grid search (or a warm start of one) begins: its configs, environment, selection and directions."""
+    """A grid search (or a warm start of one) begins: its configs, environment, selection and directions.
+
+    `checkpoint_storage` is the folder every node sees when checkpoints are kept outside the log folder (they are
+    in `<checkpoint_storage>/<grid_search_id>/checkpoints/`); left out, they are in the log folder."""
 
     event_type: ClassVar[str] = "grid_search_started"
     strategy: Strategy
@@ -48,6 +51,7 @@ class GridSearchStarted(Payload, frozen=True, kw_only=True):
     selection: Selection
     score_directions: dict[str, Direction] = {}
     warm_start: bool = False
+    checkpoint_storage: str | None = None
 
 
 class GridSearchFinished(Payload, frozen=True, kw_only=True):
@@ -86,7 +90,9 @@ class JobScheduled(Payload, frozen=True, kw_only=True):
 
 
 class JobStatus(Payload, frozen=True, kw_only=True):
-    """A job attempt started, ended, failed or is retried; where it ran (null when it never ran)."""
+    """A job attempt started, ended, failed or is retried; where it ran (null when it never ran).
+
+    `node` is the id of the Ray node that ran the attempt (left out by the local executors)."""
 
     event_type: ClassVar[str] = "job_status"
     status: Literal["running", "done", "failed", "retrying"]
@@ -98,6 +104,7 @@ class JobStatus(Payload, frozen=True, kw_only=True):
     traceback: str | None = None
     duration_s: float | None = None
     next_attempt: int | None = None
+    node: str | None = None
 
 
 class ExperimentStatus(Payload, frozen=True, kw_only=True):
@@ -136,7 +143,8 @@ class EvaluationResult(Payload, frozen=True, kw_only=True):
 
 
 class Checkpoint(Payload, frozen=True, kw_only=True):
-    """A checkpoint was saved, deleted, found corrupt, or restored; `path` is relative to the grid search folder."""
+    """A checkpoint was saved, deleted, found corrupt, or restored; `path` is relative to the grid search folder
+    (`<checkpoint_storage>/<grid_search_id>/` when `grid_search_started` names a checkpoint storage)."""
 
     event_type: ClassVar[str] = "checkpoint"
     action: Literal["saved", "deleted", "corrupt", "restored"]

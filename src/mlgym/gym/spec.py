@@ -24,6 +24,12 @@ class ExperimentSpec:
     split_indices: dict[str, list[int]] | None = None
     score_directions: dict[str, str] = field(default_factory=dict)  # score name -> "max" | "min"
     extra: dict[str, Any] = field(default_factory=dict)  # inner_scores and selection of a nested-CV refit
+    checkpoint_root: str | None = None  # a folder every node sees (checkpoint_storage/<grid search>); None: run_dir
+
+    @property
+    def checkpoint_base(self) -> str:
+        """The folder that holds `checkpoints/<experiment_id>/`; checkpoint event paths are relative to it."""
+        return self.checkpoint_root or self.run_dir
 
     def config_event(self) -> ExperimentConfig:
         """Payload of this experiment's `experiment_config` event."""

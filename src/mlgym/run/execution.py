@@ -1,27 +1,54 @@
 """How jobs run: the choice of executor, and a plan's jobs turned into the scheduler's tasks."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mlgym.scheduler.task import Executor, Task, TaskResult
 from mlgym.validation.plan import Job
 
+ENVIRONMENTS = ("multiprocessing", "main_process", "ray")
+
+
+@dataclass(frozen=True)
+class RaySettings:
+    """Where the Ray cluster is and what one job asks a node for (fractions share a device)."""
+
+    address: str = "auto"
+    cpus_per_job: float = 1.0
+    gpus_per_job: float = 0.0
+
 
 @dataclass(frozen=True)
 class ExecutionSettings:
-    """How jobs run: `multiprocessing` (a pool of P workers over the devices) or `main_process`."""
+    """How jobs run: `multiprocessing` (a pool of P workers over the devices), `main_process`, or `ray`.
+
+    `checkpoint_storage`, when set, is a folder every node sees; checkpoints go to
+    `<checkpoint_storage>/<grid_search_id>/checkpoints/` instead of the grid search's log folder.
+    """
 
     kind: str = "multiprocessing"
     process_count: int = 1
     devices: tuple[str, ...] = ("cpu",)
     max_retries: int = 1
+    ray: RaySettings = field(default_factory=RaySettings)
+    checkpoint_storage: str | None = None
+
+    def check(self) -> None:
+        """Fail before anything is created when the jobs cannot run at all (for Ray: connect, check resources)."""
+        if self.kind == "ray":
+            self.executor().connect()  # type: ignore[attr-defined]
 
     def executor(self) -> Executor:
+        from mlgym.gym.builtins import load_builtins
         if self.kind == "main_process":
             from mlgym.scheduler.main_process import MainProcessExecutor
             return MainProcessExecutor(device=self.devices[0])
-        from mlgym.gym.builtins import load_builtins
+        if self.kind == "ray":
+            from mlgym.scheduler.ray_cluster import JobResources
+            from mlgym.scheduler.ray_executor import RayExecutor
+            return RayExecutor(self.ray.address, JobResources(self.ray.cpus_per_job, self.ray.gpus_per_job),
+                               max_retries=self.max_retries, worker_initializer=load_builtins)
         from mlgym.scheduler.pool import WorkerPool
         return WorkerPool(self.process_count, self.devices, max_retries=self.max_retries,
                           worker_initializer=load_builtins)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from mlgym.checkpointing.seq_marker import CheckpointSeqRecorder
@@ -32,11 +33,13 @@ class GridSearchRun:
     """Runs a plan's jobs on an executor; every event goes to the log, its listeners, sinks and uploads."""
 
     def __init__(self, log: EventLog, execution: ExecutionSettings, websocket_servers: tuple[str, ...] = (),
-                 ingest_token: str | None = None, listeners: tuple[EventListener, ...] = ()) -> None:
+                 ingest_token: str | None = None, listeners: tuple[EventListener, ...] = (),
+                 checkpoint_root: Path | None = None) -> None:
         self.log = log
         self.execution = execution
         self.sinks = []
-        log.add_listener(CheckpointSeqRecorder(log.path.parent))
+        checkpoint_root = checkpoint_root or log.path.parent
+        log.add_listener(CheckpointSeqRecorder(checkpoint_root))
         for listener in listeners:
             log.add_listener(listener)
         self.uploaders = []
@@ -46,7 +49,7 @@ class GridSearchRun:
             sink = WebsocketSink(log.path, url, ingest_token)
             sink.start()
             self.sinks.append(sink)
-            uploader = CheckpointUploader(log.path.parent, url, ingest_token)
+            uploader = CheckpointUploader(checkpoint_root, url, ingest_token)
             log.add_listener(uploader)
             self.uploaders.append(uploader)
 

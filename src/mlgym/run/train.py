@@ -29,6 +29,11 @@ def with_resolved_selection(settings: ValidationSettings, resolved: ResolvedGrid
     return replace(settings, selection=settings.selection.resolved(first))
 
 
+def checkpoint_root(storage: str | None, grid_search_id: str, run_dir: str) -> str:
+    """Where a grid search's `checkpoints/` folder is: under the shared checkpoint storage, or in its run dir."""
+    return str(Path(storage).resolve() / grid_search_id) if storage else run_dir
+
+
 def started_payload(resolved: ResolvedGridSearch, settings: ValidationSettings, request: RunRequest,
                     num_experiments: int, warm_start: bool = False) -> GridSearchStarted:
     """The payload of `grid_search_started`."""
@@ -38,7 +43,8 @@ def started_payload(resolved: ResolvedGridSearch, settings: ValidationSettings, 
         run_config=request.run_config, validation_config=settings.raw, sweep_paths=resolved.sweep_paths,
         environment=environment_info(resolved.gs_config_path.parent), seed=request.seed,
         num_epochs=request.num_epochs, selection=settings.selection.to_dict(),
-        score_directions=grid_directions(resolved), warm_start=warm_start)
+        score_directions=grid_directions(resolved), warm_start=warm_start,
+        checkpoint_storage=request.execution.checkpoint_storage)
 
 
 def start(request: RunRequest, listeners: tuple[EventListener, ...] = ()) -> RunOutcome:
@@ -48,13 +54,15 @@ def start(request: RunRequest, listeners: tuple[EventListener, ...] = ()) -> Run
     check_strategy(settings, resolved)
     settings = with_resolved_selection(settings, resolved)
     grid_search_id = new_grid_search_id()
-    run = RunSettings(grid_search_id, str(Path(request.log_dir).resolve() / grid_search_id), request.num_epochs,
-                      request.seed)
+    run_dir = str(Path(request.log_dir).resolve() / grid_search_id)
+    checkpoints = checkpoint_root(request.execution.checkpoint_storage, grid_search_id, run_dir)
+    run = RunSettings(grid_search_id, run_dir, request.num_epochs, request.seed, checkpoint_root=checkpoints)
     refit_logger = RefitConfigLogger()
     plan = build_plan(resolved, settings, run, on_refit_spec=refit_logger)
     started = started_payload(resolved, settings, request, len(plan.jobs))
+    request.execution.check()
     runner = GridSearchRun(EventLog(request.log_dir, grid_search_id), request.execution, request.websocket_servers,
-                           request.ingest_token, listeners)
+                           request.ingest_token, listeners, Path(checkpoints))
     return runner.launch(plan, started, refit_logger)
 
 

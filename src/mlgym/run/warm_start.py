@@ -13,7 +13,7 @@ from mlgym.events.results import project
 from mlgym.run.execution import ExecutionSettings
 from mlgym.run.grid_search_run import EventListener, GridSearchRun, RefitConfigLogger
 from mlgym.run.request import RunOutcome, RunRequest
-from mlgym.run.train import started_payload, with_resolved_selection
+from mlgym.run.train import checkpoint_root, started_payload, with_resolved_selection
 from mlgym.scheduler.task import TaskResult
 from mlgym.validation.experiment_plan import ResolvedGridSearch, check_grid, file_sha256
 from mlgym.validation.plan import Plan, RunSettings, build_plan
@@ -68,7 +68,11 @@ def warm_start(log_dir: Path, grid_search_id: str, num_epochs: int | None, execu
                 else ValidationSettings())
     resolved = _resolved_from_log(started)
     settings = with_resolved_selection(settings, resolved)
-    run = RunSettings(grid_search_id, str(path.parent.resolve()), num_epochs, started["seed"])
+    storage = execution.checkpoint_storage or started.get("checkpoint_storage")
+    execution = replace(execution, checkpoint_storage=storage)
+    run_dir = str(path.parent.resolve())
+    checkpoints = checkpoint_root(storage, grid_search_id, run_dir)
+    run = RunSettings(grid_search_id, run_dir, num_epochs, started["seed"], checkpoint_root=checkpoints)
     refit_logger = RefitConfigLogger()
     plan = build_plan(resolved, settings, run, on_refit_spec=refit_logger)
     finished = _finished_results(path, grid_search_id, num_epochs)
@@ -78,10 +82,12 @@ def warm_start(log_dir: Path, grid_search_id: str, num_epochs: int | None, execu
         return RunOutcome(grid_search_id, path, finished, "done")
     announce(f"grid search {grid_search_id}: reusing {len(finished)} finished experiments, "
              f"running {len(todo.jobs)}")
-    request = RunRequest(config_path, Path(log_dir), num_epochs, started["seed"],
+    request = RunRequest(config_path, Path(log_dir), num_epochs, started["seed"], execution=execution,
                          run_config=started.get("run_config") or {})
     payload = started_payload(resolved, settings, request, len(plan.jobs), True)
-    runner = GridSearchRun(EventLog(log_dir, grid_search_id), execution, websocket_servers, ingest_token, listeners)
+    execution.check()
+    runner = GridSearchRun(EventLog(log_dir, grid_search_id), execution, websocket_servers, ingest_token, listeners,
+                           Path(checkpoints))
     outcome = runner.launch(todo, payload, refit_logger, known=finished)
     outcome.results = {**finished, **outcome.results}
     return outcome

@@ -13,11 +13,12 @@ from mlgym.scheduler.task import EventCallback, Task, TaskResult
 
 @dataclass(frozen=True)
 class Placement:
-    """Where an attempt runs: the device, the worker's index and its process id."""
+    """Where an attempt runs: the device, the worker's index, its process id and (on Ray) the node's id."""
 
     device: str
     worker: int
     pid: int
+    node: str | None = None
 
 
 class JobEvents:
@@ -46,7 +47,7 @@ class JobEvents:
     def _status(self, task_id: str, status: Any, where: Placement | None, attempt: int, **extra: Any) -> None:
         payload = JobStatus(status=status, device=where.device if where else None,
                             worker=where.worker if where else None, pid=where.pid if where else None,
-                            attempt=attempt, **extra)
+                            node=where.node if where else None, attempt=attempt, **extra)
         self._send(payload, task_id)
 
     def _send(self, payload: Payload, task_id: str) -> None:

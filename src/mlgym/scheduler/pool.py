@@ -12,17 +12,17 @@ import multiprocessing
 import os
 import pickle
 import signal
-import threading
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 
 from mlgym.scheduler.devices import device_for_worker
 from mlgym.scheduler.graph import TaskGraph
+from mlgym.scheduler.interrupts import sigterm_raises
 from mlgym.scheduler.job_events import JobEvents, Placement
-from mlgym.scheduler.task import (EventCallback, Executor, Interrupted, SchedulerError, Task, TaskResult)
+from mlgym.scheduler.task import EventCallback, Executor, SchedulerError, Task, TaskResult
 from mlgym.scheduler.worker import Initializer, describe, worker_main
 
 _WAIT_S = 1.0
@@ -55,23 +55,6 @@ def _exit_description(exitcode: int | None) -> str:
             return f"signal {signal.Signals(-exitcode).name}"
         return f"signal {-exitcode}"
     return f"exit code {exitcode}"
-
-
-@contextlib.contextmanager
-def _sigterm_raises() -> Iterator[None]:
-    """While running, turn SIGTERM into an exception so workers are cleaned up like on Ctrl-C."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: object) -> None:
-        raise Interrupted(signum)
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 class WorkerPool(Executor):
@@ -157,7 +140,7 @@ class WorkerPool(Executor):
         owns_workers = not self._workers
         events = JobEvents(on_event)
         try:
-            with _sigterm_raises():
+            with sigterm_raises():
                 for task in tasks:
                     events.scheduled(task)
                 if tasks:

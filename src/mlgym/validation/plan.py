@@ -28,6 +28,7 @@ class RunSettings:
     num_epochs: int
     seed: int
     directions: dict[str, dict[str, str]] = field(default_factory=dict)
+    checkpoint_root: str | None = None  # where `checkpoints/<experiment>/` go; None: run_dir
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,8 @@ def _spec(point: GridPoint, run: RunSettings, experiment_id: str, **kwargs: Any)
     return ExperimentSpec(grid_search_id=run.grid_search_id, experiment_id=experiment_id,
                           grid_point_id=point.grid_point_id, config=point.config,
                           hyperparameters=point.hyperparameters, num_epochs=run.num_epochs, seed=run.seed,
-                          run_dir=run.run_dir, score_directions=_directions(point, run), **kwargs)
+                          run_dir=run.run_dir, score_directions=_directions(point, run),
+                          checkpoint_root=run.checkpoint_root, **kwargs)
 
 
 def _directions(point: GridPoint, run: RunSettings) -> dict[str, str]:

@@ -1,0 +1,69 @@
+"""A node of a real 2-node Ray cluster dies mid-run (its raylet SIGKILLed): its job is retried on the surviving
+node from its last checkpoint and the grid search ends with every experiment done, bit-identical to the pool."""
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mlgym.events.event_log import read_events
+from mlgym.run import ExecutionSettings, RunRequest, start
+from mlgym.run.execution import RaySettings
+from tests.conftest import CONFIGS
+from tests.mlgym.scheduler.conftest import RAY_EPOCHS, final_scores, the_log
+from tests.mlgym.scheduler.local_ray_cluster import LocalRayCluster
+
+pytestmark = pytest.mark.timeout(240)
+
+
+class KillNodeAfterCheckpoint:
+    """Event log listener: once a job running on `node` has saved its checkpoint of epoch 2, SIGKILL that node's
+    raylet (in the main process, while the job goes on training)."""
+
+    def __init__(self, cluster: LocalRayCluster, node: str) -> None:
+        self.cluster, self.node = cluster, node
+        self.victim: str | None = None
+        self.killed_pid: int | None = None
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        p, eid = event["payload"], event["experiment_id"]
+        if event["event_type"] == "job_status" and p["status"] == "running" and p.get("node") == self.node:
+            self.victim = self.victim or eid
+        elif (event["event_type"] == "checkpoint" and eid == self.victim and p["action"] == "saved"
+              and p["epoch"] == 2 and self.killed_pid is None):
+            raylet = self.cluster.raylet(self.node)
+            self.killed_pid = raylet.pid
+            raylet.send_signal(signal.SIGKILL)
+
+
+def test_node_killed_mid_run_its_job_resumes_on_the_other_node_and_the_run_ends_identical(
+        ray_cluster: LocalRayCluster, two_nodes: list[str], pool_reference: Path, tmp_path: Path) -> None:
+    head = next(n for n in two_nodes if ray_cluster.is_head(n))
+    second = next(n for n in two_nodes if n != head)
+    killer = KillNodeAfterCheckpoint(ray_cluster, second)
+    execution = ExecutionSettings(kind="ray", ray=RaySettings(address=ray_cluster.address), max_retries=1)
+    request = RunRequest(gs_config_path=CONFIGS / "iris_mlp.yml", log_dir=tmp_path, num_epochs=RAY_EPOCHS,
+                         execution=execution)
+
+    outcome = start(request, listeners=(killer,))
+
+    assert killer.killed_pid is not None, "no job ran on the second node long enough to be killed there"
+    assert outcome.status == "done" and all(r.ok for r in outcome.results.values())
+    log = the_log(tmp_path)
+    assert final_scores(log) == final_scores(pool_reference)
+    events = list(read_events(log))
+    assert [e["seq"] for e in events] == list(range(len(events)))
+    statuses = [(e["payload"]["status"], e["payload"]["attempt"], e["payload"]["node"])
+                for e in events if e["event_type"] == "job_status" and e["experiment_id"] == killer.victim]
+    assert statuses == [("running", 0, second), ("retrying", 0, second), ("running", 1, head), ("done", 1, head)]
+    retrying = next(e["payload"] for e in events if e["event_type"] == "job_status"
+                    and e["payload"]["status"] == "retrying")
+    assert retrying["next_attempt"] == 1
+    assert retrying["error"].startswith("WorkerDied: Ray worker ") and f"on node {second[:12]}" in retrying["error"]
+    restored = [e["payload"] for e in events if e["event_type"] == "checkpoint"
+                and e["experiment_id"] == killer.victim and e["payload"]["action"] == "restored"]
+    assert len(restored) == 1 and restored[0]["epoch"] >= 2 and restored[0]["checkpoint_seq"] is not None
+    others = [e for e in events if e["event_type"] == "job_status" and e["experiment_id"] != killer.victim]
+    assert [e["payload"]["status"] for e in others] == ["running", "done"]
