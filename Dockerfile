@@ -2,12 +2,12 @@
 # Python packages come from a wheelhouse built on the host (deploy/wheelhouse.sh -> build/wheels/), installed
 # with --no-index: the build needs no package index, and nothing is downloaded when a container starts.
 #
-#   deploy/wheelhouse.sh && docker build -t mlgym .                     # CPU torch on python:3.11-slim
+#   deploy/wheelhouse.sh && docker build -t mlgym .                     # CPU torch on python:3.11-slim (Docker Hub)
 #   docker build --build-arg BASE_IMAGE=localhost/debian:bookworm ...  # any base with python3.11 (CI: debootstrap)
 #   TORCH_VARIANT=cuda PYTHON_VERSION=3.12 deploy/wheelhouse.sh &&
 #   docker build --build-arg CUDA_BASE_IMAGE=nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04 -t mlgym:cuda .
 # The base's python3 must be the Python the wheelhouse was built for (3.11 by default; see PYTHON_VERSION there).
-ARG BASE_IMAGE=python:3.11-slim
+ARG BASE_IMAGE=docker.io/library/python:3.11-slim
 # Set to build on a CUDA base instead (e.g. nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04); empty: BASE_IMAGE.
 ARG CUDA_BASE_IMAGE=
 FROM ${CUDA_BASE_IMAGE:-${BASE_IMAGE}}
