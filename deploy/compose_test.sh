@@ -50,6 +50,7 @@ can_run_containers() {
 
 build_image() {
   podman build -q --build-arg BASE_IMAGE="$BASE_IMAGE" -t "$MLGYM_IMAGE" . >/dev/null
+  podman image prune -f >/dev/null   # the previous build's untagged MLgym layer
   podman image inspect "$MLGYM_IMAGE" --format 'image: {{.Id}} {{.Size}} bytes' | cut -c1-90
 }
 
