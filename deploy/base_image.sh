@@ -23,7 +23,8 @@ if [ ! -s "$TARBALL" ]; then
   fi
   [ -n "$MIRROR" ] || { echo "base image: no Debian mirror found in /etc/apt/sources.list(.d)" >&2; exit 1; }
   ROOTFS=$(mktemp -d "$CACHE/rootfs.XXXXXX")
-  trap 'rm -rf "$ROOTFS"' EXIT
+  # A failed debootstrap may leave /proc or /sys mounted inside the rootfs: unmount before removing it.
+  trap 'for m in proc sys dev/pts dev; do umount -l "$ROOTFS/$m" 2>/dev/null || true; done; rm -rf "$ROOTFS"' EXIT
   echo "base image: debootstrap bookworm from $MIRROR"
   debootstrap --variant=minbase --include="$PACKAGES" bookworm "$ROOTFS" "$MIRROR" >"$CACHE/debootstrap.log" 2>&1 \
     || { tail -n 30 "$CACHE/debootstrap.log" >&2; exit 1; }
