@@ -3,7 +3,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench clean board
+.PHONY: install demo test bench clean board wheelhouse image compose-lock compose-test
 
 install: $(STAMP)
 
@@ -24,6 +24,20 @@ test: install
 board: install
 	$(VENV)/bin/ml_board --host 127.0.0.1 --port 5001 --event_storage_path event_storage
 
+# The container image (Dockerfile, docker-compose.yml): pinned wheels built here, installed there without an index.
+wheelhouse: install
+	PIP=$(PIP) deploy/wheelhouse.sh
+
+image: wheelhouse
+	$(or $(shell command -v podman),docker) build -t localhost/mlgym:latest .
+
+compose-lock: install
+	PIP=$(PIP) deploy/lock.sh
+
+# Build the image on a debootstrapped base, run the compose stack with podman, check it, tear it down.
+compose-test: install
+	PIP=$(PIP) deploy/compose_test.sh
+
 bench: install
 	$(PY) bench/overhead.py
 	$(PY) bench/scheduler.py
@@ -34,4 +48,4 @@ bench: install
 	$(PY) bench/ray_cluster.py
 
 clean:
-	rm -rf $(VENV) event_storage build *.egg-info src/*.egg-info
+	rm -rf $(VENV) event_storage build *.egg-info src/*.egg-info  # build/wheels: the wheelhouse
