@@ -5,6 +5,10 @@ resumed run sees the same batches without saving sampler state, and evaluation n
 When the samples come from tensors (an `ArrayDataset`, possibly behind `Subset`s) and the collator is the
 default one, a batch is gathered with one tensor index instead of collating N items; the sampler, and thus the
 order and the batches, are exactly those of a plain `DataLoader` with the same generator.
+
+`standardize: true` fits a `Standardizer` on the rows of the `fit_split` (the training split) and applies it to
+every split's batches. The loaders receive the final splits (under cross-validation, the fold's), so each fold
+fits its own scaler on its own training rows.
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 
 from mlgym.components.collators import DefaultCollator
+from mlgym.components.scaling import ScaledBatches, Standardizer
 from mlgym.registry import component
 from mlgym.registry.constraints import Positive
 
@@ -82,11 +87,33 @@ class EpochDataLoader(DataLoader):
         return super().__iter__()
 
 
-class DataLoaders(Mapping):
-    """Split name -> DataLoader; `set_epoch(e)` fixes the shuffle order of the next iterations to (seed, e)."""
+def feature_chunks(split: Dataset, rows: int = 65536) -> Iterator[torch.Tensor]:
+    """The inputs of every sample of `split`, as blocks of rows (one tensor index each for in-memory tables)."""
+    source = tensor_source(split)
+    if source is not None:
+        features, _, index = source
+        for start in range(0, len(index), rows):
+            yield features[index[start:start + rows]]
+        return
+    block: list[torch.Tensor] = []
+    for i in range(len(split)):
+        block.append(torch.as_tensor(split[i][0]))
+        if len(block) == 1024:
+            yield torch.stack(block)
+            block = []
+    if block:
+        yield torch.stack(block)
 
-    def __init__(self, loaders: dict[str, EpochDataLoader]) -> None:
+
+class DataLoaders(Mapping):
+    """Split name -> DataLoader; `set_epoch(e)` fixes the shuffle order of the next iterations to (seed, e).
+
+    `scaler` is the Standardizer fitted on the training split (None without `standardize`).
+    """
+
+    def __init__(self, loaders: dict[str, EpochDataLoader], scaler: Standardizer | None = None) -> None:
         self._loaders = loaders
+        self.scaler = scaler
 
     def __getitem__(self, split: str) -> EpochDataLoader:
         if split not in self._loaders:
@@ -109,12 +136,14 @@ class DataLoaders(Mapping):
 
 
 def make_loader(split: Dataset, collator: Callable[..., Any] | None, batch_size: int, shuffle: bool,
-                seed: int, drop_last: bool) -> EpochDataLoader:
+                seed: int, drop_last: bool, scaler: Standardizer | None = None) -> EpochDataLoader:
     source = tensor_source(split) if collator is None or isinstance(collator, DefaultCollator) else None
     if source is not None:
         dataset, collate = BatchGather(*source), _already_batched
     else:
         dataset, collate = split, collator or DefaultCollator()
+    if scaler is not None:
+        collate = ScaledBatches(collate, scaler)
     return EpochDataLoader(dataset, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last,
                            collate_fn=collate, num_workers=0, generator=torch.Generator(), seed=seed)
 
@@ -122,16 +151,25 @@ def make_loader(split: Dataset, collator: Callable[..., Any] | None, batch_size:
 @component("data_loader", "default")
 def default_data_loaders(splits: Mapping[str, Dataset], collator: Callable[..., Any] | None = None,
                          batch_size: Annotated[int, Positive] = 32, shuffle_splits: list[str] = ["train"],
-                         seed: int = 0, drop_last: bool = False) -> DataLoaders:
-    """One loader per split (num_workers=0); the splits named in `shuffle_splits` are shuffled each epoch.
+                         seed: int = 0, drop_last: bool = False, standardize: bool = False,
+                         fit_split: str = "train") -> DataLoaders:
+    """One loader per split; the splits named in `shuffle_splits` are shuffled each epoch.
 
     `drop_last` applies to the shuffled (training) splits only: evaluation always sees every sample.
+    `standardize` z-scores the inputs with the mean and std of the `fit_split` rows only (the training split,
+    or the fold's under cross-validation), applied to every split.
     """
     if batch_size <= 0:
         raise ValueError(f"batch_size must be > 0, got {batch_size}")
     unknown = [s for s in shuffle_splits if s not in splits]
     if unknown:
         raise ValueError(f"shuffle_splits {unknown} are not among the splits {list(splits)}")
+    scaler = None
+    if standardize:
+        if fit_split not in splits:
+            raise ValueError(f"fit_split '{fit_split}' is not among the splits {list(splits)}; the standardizer "
+                             f"is fitted on the training split")
+        scaler = Standardizer.fit(feature_chunks(splits[fit_split]))
     return DataLoaders({name: make_loader(split, collator, batch_size, name in shuffle_splits, seed,
-                                             drop_last and name in shuffle_splits)
-                        for name, split in splits.items()})
+                                             drop_last and name in shuffle_splits, scaler)
+                        for name, split in splits.items()}, scaler)

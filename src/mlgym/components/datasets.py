@@ -1,10 +1,9 @@
 """Datasets held in memory as two tensors: scikit-learn's bundled sets, CSV and Parquet tables.
 
-Scaling and leakage: `sklearn(name="digits")` divides pixels by 16 (their fixed range), which looks at no data.
-The tabular sets (iris, wine, breast_cancer, and csv/parquet with `standardize: true`) are z-scored with the
-mean and standard deviation of the *whole* table, before any split. That uses no labels, but it does let the
-val/test rows shape the scaling (a mild, transductive leak). It is kept for simplicity; to avoid it, set
-`standardize: false` and scale inside the model.
+A dataset fits nothing to its rows: `sklearn(name="digits")` divides pixels by 16 (their fixed range), and the
+other sets keep their raw values. Standardisation is fitted on the training split only, by the data loaders
+(`standardize: true` on the `data_loader` component, see `scaling.py`), so under cross-validation each fold fits
+its own.
 """
 from __future__ import annotations
 
@@ -49,13 +48,6 @@ class ArrayDataset(Dataset):
                 f"num_classes={self.num_classes})")
 
 
-def zscore(values: np.ndarray) -> np.ndarray:
-    """Per-column (x - mean) / std over all rows; constant columns are only centred."""
-    mean = values.mean(axis=0)
-    std = values.std(axis=0)
-    return (values - mean) / np.where(std > 0, std, 1.0)
-
-
 def _classification_targets(values: np.ndarray) -> tuple[torch.Tensor, int]:
     """Labels of any type -> int64 codes 0..K-1 (in sorted label order) and K."""
     classes, codes = np.unique(values, return_inverse=True)
@@ -63,9 +55,12 @@ def _classification_targets(values: np.ndarray) -> tuple[torch.Tensor, int]:
 
 
 @component("dataset", "sklearn")
-def sklearn_dataset(name: Literal["digits", "iris", "wine", "breast_cancer"], as_images: bool = False,
-                    standardize: bool = True) -> ArrayDataset:
-    """One of scikit-learn's bundled classification sets (no download). `as_images` only applies to digits."""
+def sklearn_dataset(name: Literal["digits", "iris", "wine", "breast_cancer"], as_images: bool = False
+                    ) -> ArrayDataset:
+    """One of scikit-learn's bundled classification sets (no download), raw values; digits' pixels / 16.
+
+    `as_images` (digits only) shapes the pixels as (1, 8, 8) images.
+    """
     from sklearn import datasets as sk
 
     if name not in SKLEARN_SETS:
@@ -75,18 +70,15 @@ def sklearn_dataset(name: Literal["digits", "iris", "wine", "breast_cancer"], as
     bunch = getattr(sk, f"load_{name}")()
     x = bunch.data.astype(np.float64)
     if name == "digits":
-        if standardize or as_images:
-            x = x / 16.0
+        x = x / 16.0
         if as_images:
             x = x.reshape(-1, 1, 8, 8)
-    elif standardize:
-        x = zscore(x)
     targets, num_classes = _classification_targets(bunch.target)
     return ArrayDataset(torch.as_tensor(x, dtype=torch.float32), targets, "classification", num_classes)
 
 
 def table_dataset(frame: pd.DataFrame, source: str, target_column: str, feature_columns: list[str] | None,
-                  task: Task, standardize: bool) -> ArrayDataset:
+                  task: Task) -> ArrayDataset:
     """An ArrayDataset from a DataFrame: numeric feature columns, one target column."""
     columns = [str(c) for c in frame.columns]
     wanted = [target_column, *(feature_columns or [])]
@@ -106,8 +98,6 @@ def table_dataset(frame: pd.DataFrame, source: str, target_column: str, feature_
         bad = [c for c in used.columns if used[c].isna().any()]
         raise ValueError(f"{source}: missing values in columns {bad}; fill or drop them first")
     x = frame[features].to_numpy(dtype=np.float64)
-    if standardize:
-        x = zscore(x)
     y = frame[target_column].to_numpy()
     if task == "classification":
         targets, num_classes = _classification_targets(y)
@@ -127,17 +117,15 @@ def _existing(path: str) -> Path:
 
 @component("dataset", "csv")
 def csv_dataset(path: str, target_column: str, feature_columns: list[str] | None = None,
-                task: Literal["classification", "regression"] = "classification",
-                standardize: bool = False) -> ArrayDataset:
+                task: Literal["classification", "regression"] = "classification") -> ArrayDataset:
     """A CSV table; features default to every column except the target. Relative paths are from the cwd."""
     p = _existing(path)
-    return table_dataset(pd.read_csv(p), str(p), target_column, feature_columns, task, standardize)
+    return table_dataset(pd.read_csv(p), str(p), target_column, feature_columns, task)
 
 
 @component("dataset", "parquet")
 def parquet_dataset(path: str, target_column: str, feature_columns: list[str] | None = None,
-                    task: Literal["classification", "regression"] = "classification",
-                    standardize: bool = False) -> ArrayDataset:
+                    task: Literal["classification", "regression"] = "classification") -> ArrayDataset:
     """A Parquet table (read with pyarrow); same options as `csv`."""
     p = _existing(path)
-    return table_dataset(pd.read_parquet(p), str(p), target_column, feature_columns, task, standardize)
+    return table_dataset(pd.read_parquet(p), str(p), target_column, feature_columns, task)
