@@ -14,7 +14,7 @@ REGRESSION_CONFIG = """\
 dataset:
   component_type_key: dataset
   variant_key: csv
-  config: {{path: "{csv}", target_column: target, task: regression, standardize: true}}
+  config: {{path: "{csv}", target_column: target, task: regression}}
 splits:
   component_type_key: splitter
   variant_key: random
@@ -24,7 +24,7 @@ data_loaders:
   component_type_key: data_loader
   variant_key: default
   requirements: [{{name: splits, component_name: splits}}]
-  config: {{batch_size: 32, seed: 0}}
+  config: {{batch_size: 32, seed: 0, standardize: true}}
 model:
   component_type_key: model
   variant_key: mlp

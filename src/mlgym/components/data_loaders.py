@@ -5,6 +5,17 @@ resumed run sees the same batches without saving sampler state, and evaluation n
 When the samples come from tensors (an `ArrayDataset`, possibly behind `Subset`s) and the collator is the
 default one, a batch is gathered with one tensor index instead of collating N items; the sampler, and thus the
 order and the batches, are exactly those of a plain `DataLoader` with the same generator.
+
+Workers (`num_workers`, `pin_memory`, `persistent_workers`, `prefetch_factor`) keep runs reproducible: the
+order comes from the sampler in the main process, and each worker's torch/random/NumPy seed is
+`base_seed + worker_id`, where the DataLoader draws `base_seed` from the loader's generator, re-seeded from
+(seed, epoch). A dataset whose items are random (augmentation) draws from a per-item generator seeded from (seed,
+epoch, position) instead (`augmentation.py`), so `num_workers: 2` gives exactly the batches of `num_workers: 0`.
+The fast tensor path applies when `num_workers: 0` (in-process gathering beats shipping batches from workers).
+
+`standardize: true` fits a `Standardizer` on the rows of the `fit_split` (the training split) and applies it to
+every split's batches. The loaders receive the final splits (under cross-validation, the fold's), so each fold
+fits its own scaler on its own training rows.
 """
 from __future__ import annotations
 
@@ -13,11 +24,15 @@ from typing import Annotated, Any
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, Subset
+from torch.utils.data import DataLoader, Dataset, RandomSampler, SequentialSampler, Subset
+
+from mlgym.components.augmentation import SeededSamples, TaggedSampler, augmented_base
 
 from mlgym.components.collators import DefaultCollator
+from mlgym.components.scaling import ScaledBatches, Standardizer
 from mlgym.registry import component
-from mlgym.registry.constraints import Positive
+from mlgym.registry.constraints import NonNegative, Positive
+from mlgym.registry.signature import ConfigProblem
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
@@ -78,15 +93,44 @@ class EpochDataLoader(DataLoader):
         self.epoch = 0
 
     def __iter__(self) -> Iterator[Any]:
-        self.generator.manual_seed(epoch_seed(self.base_seed, self.epoch))
+        seed = epoch_seed(self.base_seed, self.epoch)
+        self.generator.manual_seed(seed)
+        if isinstance(self.sampler, TaggedSampler):
+            self.sampler.tag = seed
+        if self.persistent_workers and self._iterator is not None:
+            # a fresh iterator draws its workers' base seed first; a reused (persistent) one does not, so draw it
+            # here: the shuffle then takes the same numbers, and the order stays that of (seed, epoch)
+            torch.empty((), dtype=torch.int64).random_(generator=self.generator)
         return super().__iter__()
 
 
-class DataLoaders(Mapping):
-    """Split name -> DataLoader; `set_epoch(e)` fixes the shuffle order of the next iterations to (seed, e)."""
+def feature_chunks(split: Dataset, rows: int = 65536) -> Iterator[torch.Tensor]:
+    """The inputs of every sample of `split`, as blocks of rows (one tensor index each for in-memory tables)."""
+    source = tensor_source(split)
+    if source is not None:
+        features, _, index = source
+        for start in range(0, len(index), rows):
+            yield features[index[start:start + rows]]
+        return
+    block: list[torch.Tensor] = []
+    for i in range(len(split)):
+        block.append(torch.as_tensor(split[i][0]))
+        if len(block) == 1024:
+            yield torch.stack(block)
+            block = []
+    if block:
+        yield torch.stack(block)
 
-    def __init__(self, loaders: dict[str, EpochDataLoader]) -> None:
+
+class DataLoaders(Mapping):
+    """Split name -> DataLoader; `set_epoch(e)` fixes the shuffle order of the next iterations to (seed, e).
+
+    `scaler` is the Standardizer fitted on the training split (None without `standardize`).
+    """
+
+    def __init__(self, loaders: dict[str, EpochDataLoader], scaler: Standardizer | None = None) -> None:
         self._loaders = loaders
+        self.scaler = scaler
 
     def __getitem__(self, split: str) -> EpochDataLoader:
         if split not in self._loaders:
@@ -109,29 +153,73 @@ class DataLoaders(Mapping):
 
 
 def make_loader(split: Dataset, collator: Callable[..., Any] | None, batch_size: int, shuffle: bool,
-                seed: int, drop_last: bool) -> EpochDataLoader:
-    source = tensor_source(split) if collator is None or isinstance(collator, DefaultCollator) else None
+                seed: int, drop_last: bool, scaler: Standardizer | None = None, name: str = "",
+                workers: dict[str, Any] | None = None) -> EpochDataLoader:
+    """The loader of one split: the fast tensor path, a seeded-augmentation path, or the plain per-item path."""
+    workers = workers or {}
+    generator = torch.Generator()
+    default_collate = collator is None or isinstance(collator, DefaultCollator)
+    source = tensor_source(split) if default_collate and not workers.get("num_workers") else None
+    sampler = None
     if source is not None:
         dataset, collate = BatchGather(*source), _already_batched
+    elif augmented_base(split, name) is not None:
+        dataset, collate = SeededSamples(split), collator or DefaultCollator()
+        sampler = TaggedSampler(RandomSampler(dataset, generator=generator) if shuffle else
+                                SequentialSampler(dataset))
     else:
         dataset, collate = split, collator or DefaultCollator()
-    return EpochDataLoader(dataset, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last,
-                           collate_fn=collate, num_workers=0, generator=torch.Generator(), seed=seed)
+    if scaler is not None:
+        collate = ScaledBatches(collate, scaler)
+    return EpochDataLoader(dataset, batch_size=batch_size, shuffle=None if sampler else shuffle, sampler=sampler,
+                           drop_last=drop_last, collate_fn=collate, generator=generator, seed=seed, **workers)
 
 
 @component("data_loader", "default")
 def default_data_loaders(splits: Mapping[str, Dataset], collator: Callable[..., Any] | None = None,
                          batch_size: Annotated[int, Positive] = 32, shuffle_splits: list[str] = ["train"],
-                         seed: int = 0, drop_last: bool = False) -> DataLoaders:
-    """One loader per split (num_workers=0); the splits named in `shuffle_splits` are shuffled each epoch.
+                         seed: int = 0, drop_last: bool = False, standardize: bool = False,
+                         fit_split: str = "train", num_workers: Annotated[int, NonNegative] = 0,
+                         pin_memory: bool = False, persistent_workers: bool = False,
+                         prefetch_factor: Annotated[int, Positive] | None = None) -> DataLoaders:
+    """One loader per split; the splits named in `shuffle_splits` are shuffled each epoch.
 
     `drop_last` applies to the shuffled (training) splits only: evaluation always sees every sample.
+    `standardize` z-scores the inputs with the mean and std of the `fit_split` rows only (the training split,
+    or the fold's under cross-validation), applied to every split. `num_workers` > 0 loads batches in that many
+    processes (`pin_memory`, `persistent_workers`, `prefetch_factor` as in torch's DataLoader) with the same
+    batches as in-process loading.
     """
+    problems = check_loader_config({"num_workers": num_workers, "persistent_workers": persistent_workers,
+                                    "prefetch_factor": prefetch_factor})
+    if problems:
+        raise ValueError(problems[0][1])
     if batch_size <= 0:
         raise ValueError(f"batch_size must be > 0, got {batch_size}")
     unknown = [s for s in shuffle_splits if s not in splits]
     if unknown:
         raise ValueError(f"shuffle_splits {unknown} are not among the splits {list(splits)}")
+    scaler = None
+    if standardize:
+        if fit_split not in splits:
+            raise ValueError(f"fit_split '{fit_split}' is not among the splits {list(splits)}; the standardizer "
+                             f"is fitted on the training split")
+        scaler = Standardizer.fit(feature_chunks(splits[fit_split]))
+    workers: dict[str, Any] = {"num_workers": num_workers, "pin_memory": pin_memory}
+    if num_workers > 0:
+        workers |= {"persistent_workers": persistent_workers, "prefetch_factor": prefetch_factor}
     return DataLoaders({name: make_loader(split, collator, batch_size, name in shuffle_splits, seed,
-                                             drop_last and name in shuffle_splits)
-                        for name, split in splits.items()})
+                                             drop_last and name in shuffle_splits, scaler, name, workers)
+                        for name, split in splits.items()}, scaler)
+
+
+def check_loader_config(config: dict[str, Any]) -> list[ConfigProblem]:
+    """Worker options that need worker processes (found by `mlgym validate`)."""
+    if config.get("num_workers", 0) not in (0, None):
+        return []
+    return [(key, f"{key} needs worker processes; set num_workers > 0", "e.g. num_workers: 2")
+            for key, unset in (("persistent_workers", False), ("prefetch_factor", None))
+            if config.get(key, unset) not in (unset,)]
+
+
+default_data_loaders.check_config = check_loader_config  # type: ignore[attr-defined]

@@ -1,17 +1,34 @@
-"""Metrics computed on a whole split's outputs, and the `metrics` component that selects them by name.
+"""Metrics accumulated batch by batch over a split, and the `metrics` component that selects them by name.
 
-A metric is a function `(outputs, targets, **options) -> float` registered as kind `metric`:
+Every built-in metric streams: it keeps a torchmetrics state (a few counts per class, sums of errors) that each
+batch updates, so evaluation memory does not grow with the split (`streaming_metrics.py`). The exception is exact
+`auroc` (the default, `thresholds: null`), which needs every score; `{name: auroc, thresholds: 200}` bins them.
 
-    @component("metric", "balanced_accuracy")
-    def balanced_accuracy(outputs, targets): ...
+A metric is registered as kind `metric`, in one of two ways:
 
-A metric that is better when lower declares it: `@component("metric", "mae", higher_is_better=False)`; without
-the declaration a metric is maximised. The direction travels in the event stream (`score_directions`), so model
-selection, early stopping, checkpoint strategies, `mlgym report` and MLboard all use the same one.
+- **streaming** (preferred): a factory of an object with `update(outputs, targets)` and `compute()`, e.g. a
+  torchmetrics `Metric` class, registered as it is or by a function declared `streaming=True`; its keyword
+  parameters are the metric's options:
+
+      component("metric", "mape", higher_is_better=False)(torchmetrics.MeanAbsolutePercentageError)
+
+      @component("metric", "explained_variance", streaming=True)
+      def explained_variance(multioutput: str = "uniform_average"):
+          return torchmetrics.ExplainedVariance(multioutput=multioutput)
+
+  `update` gets each batch's raw outputs and targets (on the model's device); `compute` returns a number.
+- **whole split**: a plain function `(outputs, targets, **options) -> float`, called once on the split's
+  concatenated outputs and targets. It needs the whole split, so while one is configured the evaluator keeps
+  every output of the split in memory (on the CPU); only then.
+
+A metric that is better when lower declares it: `@component("metric", "mae", higher_is_better=False)`; a
+torchmetrics class's own `higher_is_better` is used when the registration does not say; otherwise a metric is
+maximised. The direction travels in the event stream (`score_directions`), so model selection, early stopping,
+checkpoint strategies, `mlgym report` and MLboard all use the same one.
 
 `outputs` are the model's raw outputs: logits `(N, C)` for C classes, one logit `(N,)`/`(N, 1)` for binary
 tasks (positive when > 0), or values for regression. A metric's display name is its name followed by the value
-of each option, e.g. `f1` with `average: macro` reports `f1_macro`.
+of each option that is not null, e.g. `f1` with `average: macro` reports `f1_macro`.
 """
 from __future__ import annotations
 
@@ -21,9 +38,9 @@ import typing
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-import numpy as np
 import torch
 
+from mlgym.components.streaming_metrics import AUROC, ClassMetric, RegressionMetric, TopKAccuracy, TorchMetric
 from mlgym.registry import component, registry
 from mlgym.registry.constraints import Positive
 from mlgym.registry.registry import normalize
@@ -32,99 +49,79 @@ from mlgym.registry.signature import ConfigProblem, type_hints, type_problem
 Average = Literal["macro", "micro", "weighted"]
 
 
-def predicted_classes(outputs: torch.Tensor) -> np.ndarray:
-    """Argmax of logits `(N, C)`; for one logit per sample, 1 where it is > 0."""
-    outputs = outputs.detach()
-    if outputs.ndim == 2 and outputs.shape[1] > 1:
-        return outputs.argmax(dim=1).cpu().numpy()
-    return (outputs.reshape(-1) > 0).long().cpu().numpy()
-
-
-def class_probabilities(outputs: torch.Tensor) -> np.ndarray:
-    """Softmax of logits `(N, C)`, or `(N, 2)` [1 - p, p] from one logit per sample via the sigmoid."""
-    outputs = outputs.detach().double()
-    if outputs.ndim == 2 and outputs.shape[1] > 1:
-        return torch.softmax(outputs, dim=1).cpu().numpy()
-    p = torch.sigmoid(outputs.reshape(-1)).cpu().numpy()
-    return np.stack([1 - p, p], axis=1)
-
-
-def _labels(targets: torch.Tensor) -> np.ndarray:
-    return targets.detach().reshape(-1).long().cpu().numpy()
-
-
-@component("metric", "accuracy")
-def accuracy(outputs: torch.Tensor, targets: torch.Tensor) -> float:
+@component("metric", "accuracy", streaming=True)
+def accuracy() -> ClassMetric:
     """Fraction of samples whose predicted class equals the target."""
-    return float(np.mean(predicted_classes(outputs) == _labels(targets)))
+    from torchmetrics.classification import MulticlassAccuracy
+    return ClassMetric(lambda c: MulticlassAccuracy(num_classes=c, average="micro"))
 
 
-@component("metric", "f1")
-def f1(outputs: torch.Tensor, targets: torch.Tensor, average: Average = "macro") -> float:
-    """F1 score (scikit-learn's f1_score, zero_division=0)."""
-    from sklearn.metrics import f1_score
-    return float(f1_score(_labels(targets), predicted_classes(outputs), average=average, zero_division=0))
+@component("metric", "f1", streaming=True)
+def f1(average: Average = "macro") -> ClassMetric:
+    """F1 score; as scikit-learn's f1_score with zero_division=0 (macro: over the classes seen)."""
+    from torchmetrics.classification import MulticlassF1Score
+    return ClassMetric(lambda c: MulticlassF1Score(num_classes=c, average=average, zero_division=0))
 
 
-@component("metric", "precision")
-def precision(outputs: torch.Tensor, targets: torch.Tensor, average: Average = "macro") -> float:
-    """Precision (scikit-learn's precision_score, zero_division=0)."""
-    from sklearn.metrics import precision_score
-    return float(precision_score(_labels(targets), predicted_classes(outputs), average=average, zero_division=0))
+@component("metric", "precision", streaming=True)
+def precision(average: Average = "macro") -> ClassMetric:
+    """Precision; as scikit-learn's precision_score with zero_division=0."""
+    from torchmetrics.classification import MulticlassPrecision
+    return ClassMetric(lambda c: MulticlassPrecision(num_classes=c, average=average, zero_division=0))
 
 
-@component("metric", "recall")
-def recall(outputs: torch.Tensor, targets: torch.Tensor, average: Average = "macro") -> float:
-    """Recall (scikit-learn's recall_score, zero_division=0)."""
-    from sklearn.metrics import recall_score
-    return float(recall_score(_labels(targets), predicted_classes(outputs), average=average, zero_division=0))
+@component("metric", "recall", streaming=True)
+def recall(average: Average = "macro") -> ClassMetric:
+    """Recall; as scikit-learn's recall_score with zero_division=0."""
+    from torchmetrics.classification import MulticlassRecall
+    return ClassMetric(lambda c: MulticlassRecall(num_classes=c, average=average, zero_division=0))
 
 
-@component("metric", "auroc")
-def auroc(outputs: torch.Tensor, targets: torch.Tensor) -> float:
+@component("metric", "auroc", streaming=True)
+def auroc(thresholds: Annotated[int, Positive] | None = None) -> AUROC:
     """Area under the ROC curve: binary (probability of class 1), or one-vs-rest macro over the classes.
 
     A class absent from the targets has no ROC curve and is left out of the macro average (scikit-learn
-    refuses such inputs; a small validation split can lack a rare class).
+    refuses such inputs; a small validation split can lack a rare class). Exact by default, which keeps every
+    score; `thresholds: N` bins the probabilities at N thresholds (constant memory, approximate).
     """
-    from sklearn.metrics import roc_auc_score
-    probs, y = class_probabilities(outputs), _labels(targets)
-    if probs.shape[1] == 2:
-        if len(np.unique(y)) < 2:
-            raise ValueError("auroc needs targets of both classes; this split has only one")
-        return float(roc_auc_score(y, probs[:, 1]))
-    scores = [roc_auc_score(y == c, probs[:, c]) for c in range(probs.shape[1]) if 0 < np.sum(y == c) < len(y)]
-    if not scores:
-        raise ValueError("auroc needs targets of at least two classes; this split has only one")
-    return float(np.mean(scores))
+    return AUROC(thresholds)
 
 
-@component("metric", "mae", higher_is_better=False)
-def mae(outputs: torch.Tensor, targets: torch.Tensor) -> float:
+@component("metric", "mae", higher_is_better=False, streaming=True)
+def mae() -> RegressionMetric:
     """Mean absolute error of a regression output."""
-    return float(torch.mean(torch.abs(outputs.detach().reshape(-1) - targets.detach().reshape(-1).float())))
+    from torchmetrics.regression import MeanAbsoluteError
+    return RegressionMetric(MeanAbsoluteError())
 
 
-@component("metric", "rmse", higher_is_better=False)
-def rmse(outputs: torch.Tensor, targets: torch.Tensor) -> float:
+@component("metric", "rmse", higher_is_better=False, streaming=True)
+def rmse() -> RegressionMetric:
     """Root mean squared error of a regression output."""
-    diff = outputs.detach().reshape(-1) - targets.detach().reshape(-1).float()
-    return float(torch.sqrt(torch.mean(diff * diff)))
+    from torchmetrics.regression import MeanSquaredError
+    return RegressionMetric(MeanSquaredError(squared=False))
 
 
-@component("metric", "top_k_accuracy")
-def top_k_accuracy(outputs: torch.Tensor, targets: torch.Tensor, k: Annotated[int, Positive] = 5) -> float:
+@component("metric", "top_k_accuracy", streaming=True)
+def top_k_accuracy(k: Annotated[int, Positive] = 5) -> TopKAccuracy:
     """Fraction of samples whose target is among the `k` highest logits (every class when there are fewer)."""
-    outputs = outputs.detach()
-    if outputs.ndim != 2 or outputs.shape[1] < 2:
-        raise ValueError(f"top_k_accuracy needs logits (N, C) for C >= 2 classes, got shape {tuple(outputs.shape)}")
-    top = outputs.topk(min(k, outputs.shape[1]), dim=1).indices
-    return float((top == targets.detach().reshape(-1, 1).long().to(top.device)).any(dim=1).double().mean())
+    return TopKAccuracy(k)
 
 
-def option_names(function: Callable[..., Any]) -> list[str]:
-    """The keyword options of a metric function: its parameters after (outputs, targets)."""
-    return list(inspect.signature(function).parameters)[2:]
+def is_streaming(factory: Callable[..., Any], meta: dict[str, Any]) -> bool:
+    """Declared `streaming=True`, or a torchmetrics Metric class (found by its bases, without importing it)."""
+    if "streaming" in meta:
+        return bool(meta["streaming"])
+    return inspect.isclass(factory) and any(
+        base.__name__ == "Metric" and base.__module__.startswith("torchmetrics") for base in factory.__mro__)
+
+
+def option_names(factory: Callable[..., Any], streaming: bool) -> list[str]:
+    """A metric's options: a streaming factory's keyword parameters, a function's parameters after
+    (outputs, targets); never `*args` / `**kwargs`."""
+    params = [p.name for p in inspect.signature(factory).parameters.values()
+              if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)]
+    return params if streaming else params[2:]
 
 
 def _nearest(value: Any, candidates: list[str]) -> str | None:
@@ -152,7 +149,7 @@ def metric_problems(spec: Any) -> list[ConfigProblem]:
         return [(name_path, f"unknown metric '{spec['name']}'; known metrics: {', '.join(known)}",
                  _nearest(name, known))]
     function = registry.get("metric", name)
-    accepted = option_names(function)
+    accepted = option_names(function, is_streaming(function, registry.meta("metric", name)))
     hints = type_hints(function)
     problems: list[ConfigProblem] = []
     for key, value in spec.items():
@@ -172,7 +169,7 @@ def metric_problems(spec: Any) -> list[ConfigProblem]:
 
 
 class Metric:
-    """One configured metric: a registered function, its options and its display name."""
+    """One configured metric: a registered factory or function, its options and its display name."""
 
     def __init__(self, spec: str | dict[str, Any]) -> None:
         problems = metric_problems(spec)
@@ -182,14 +179,59 @@ class Metric:
             spec = {"name": spec}
         name = normalize(spec["name"])
         self.function = registry.get("metric", name)
-        self.higher_is_better = bool(registry.meta("metric", name).get("higher_is_better", True))
+        meta = registry.meta("metric", name)
+        self.streaming = is_streaming(self.function, meta)
+        declared = meta.get("higher_is_better", getattr(self.function, "higher_is_better", None))
+        self.higher_is_better = declared if isinstance(declared, bool) else True
         self.options = {k: v for k, v in spec.items() if k != "name"}
         params = inspect.signature(self.function).parameters
-        resolved = {k: self.options.get(k, params[k].default) for k in option_names(self.function)}
-        self.name = "_".join([name, *(str(v) for v in resolved.values())])
+        resolved = {k: self.options.get(k, params[k].default) for k in option_names(self.function, self.streaming)}
+        self.name = "_".join([name, *(str(v) for v in resolved.values() if v is not None)])
+
+    def stream(self) -> Any:
+        """A fresh state that `update(outputs, targets)` feeds batch by batch (streaming metrics only)."""
+        return TorchMetric(self.function(**self.options))
 
     def __call__(self, outputs: torch.Tensor, targets: torch.Tensor) -> float:
-        return float(self.function(outputs, targets, **self.options))
+        """The metric on one whole split."""
+        if not self.streaming:
+            return float(self.function(outputs, targets, **self.options))
+        state = self.stream()
+        state.update(outputs, targets)
+        return state.compute()
+
+
+class SplitScores:
+    """The metrics of one split, accumulated batch by batch: `update` per batch, then `compute` once.
+
+    Streaming metrics update their own (constant-size) state; the outputs and targets are kept, on the CPU, only
+    when a whole-split metric is configured, and each such metric is then called once on them.
+    """
+
+    def __init__(self, metrics: list[Metric]) -> None:
+        self.metrics = metrics
+        self.states = {m.name: m.stream() for m in metrics if m.streaming}
+        self.whole_split = [m for m in metrics if not m.streaming]
+        self.kept: tuple[list[torch.Tensor], list[torch.Tensor]] = ([], [])
+        self.count = 0
+
+    def update(self, outputs: torch.Tensor, targets: torch.Tensor) -> None:
+        for state in self.states.values():
+            state.update(outputs, targets)
+        if self.whole_split:
+            self.kept[0].append(outputs.detach().cpu())
+            self.kept[1].append(targets.detach().cpu())
+        self.count += len(targets)
+
+    def compute(self) -> dict[str, float]:
+        """Every metric's score, in the configured order."""
+        if self.whole_split:
+            outputs, targets = torch.cat(self.kept[0]), torch.cat(self.kept[1])
+        scores = {}
+        for metric in self.metrics:
+            scores[metric.name] = (self.states[metric.name].compute() if metric.streaming
+                                   else metric(outputs, targets))
+        return scores
 
 
 @component("metrics", "default")
@@ -228,6 +270,17 @@ class MetricSet:
         """Each metric's name -> "max" (higher is better) or "min"."""
         return {m.name: "max" if m.higher_is_better else "min" for m in self.metrics}
 
+    @property
+    def keeps_outputs(self) -> bool:
+        """Whether a whole-split metric is configured, so evaluating a split keeps all of its outputs."""
+        return any(not m.streaming for m in self.metrics)
+
+    def split_scores(self) -> SplitScores:
+        """A fresh accumulator for one split: `update(outputs, targets)` per batch, then `compute()`."""
+        return SplitScores(self.metrics)
+
     def compute(self, outputs: torch.Tensor, targets: torch.Tensor) -> dict[str, float]:
-        """Every metric on one split's concatenated outputs and targets."""
-        return {m.name: m(outputs, targets) for m in self.metrics}
+        """Every metric on one split's outputs and targets given at once (the same code path as by batch)."""
+        scores = self.split_scores()
+        scores.update(outputs, targets)
+        return scores.compute()

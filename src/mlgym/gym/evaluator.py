@@ -31,14 +31,26 @@ class Evaluator:
         self.model.eval()
         results = {}
         for split in self.splits:
-            outputs, targets = [], []
-            for x, y in self.data_loaders[split]:
-                outputs.append(self.model(to_device(x, device)))
-                targets.append(to_device(y, device))
-            if not outputs:
-                continue
-            out, tgt = torch.cat(outputs).cpu(), torch.cat(targets).cpu()
-            loss_name = getattr(self.loss, "name", type(self.loss).__name__)
-            results[split] = {"metrics": self.metrics.compute(out, tgt),
-                              "losses": {loss_name: float(self.loss(out, tgt))}}
+            result = self.evaluate_split(split, device)
+            if result is not None:
+                results[split] = result
         return results
+
+    def evaluate_split(self, split: str, device: torch.device) -> dict[str, dict[str, float]] | None:
+        """One split's scores, accumulated batch by batch (None for an empty split).
+
+        The metrics stream (`MetricSet.split_scores`), and the loss is the sample-weighted mean of the batch
+        losses, so memory does not grow with the split unless a whole-split metric is configured.
+        """
+        scores = self.metrics.split_scores()
+        loss_sum, count = 0.0, 0
+        for x, y in self.data_loaders[split]:
+            outputs, targets = self.model(to_device(x, device)), to_device(y, device)
+            n = len(targets)
+            loss_sum += float(self.loss(outputs, targets)) * n
+            count += n
+            scores.update(outputs, targets)
+        if count == 0:
+            return None
+        loss_name = getattr(self.loss, "name", type(self.loss).__name__)
+        return {"metrics": scores.compute(), "losses": {loss_name: loss_sum / count}}

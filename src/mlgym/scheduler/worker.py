@@ -10,6 +10,7 @@ before its result.
 """
 from __future__ import annotations
 
+import multiprocessing
 import os
 import pickle
 import signal
@@ -107,6 +108,9 @@ def worker_main(conn: Connection, worker_index: int, device: str, threads: int |
     """Entry point of a spawned worker process."""
     # Ctrl-C goes to the whole process group; the main process decides how workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A job's data loaders may start worker processes, which a daemonic process may not. Only this process's own
+    # flag is cleared: the pool still terminates it at exit, and the loader workers are daemonic themselves.
+    multiprocessing.current_process().daemon = False
     set_thread_env(threads)
     _exit_when_orphaned(parent_pid)
     channel = _Channel(conn)

@@ -106,3 +106,27 @@ def test_image_batches_keep_their_shape() -> None:
 def test_default_collator_stacks() -> None:
     x, y = DefaultCollator()([(torch.ones(3), torch.tensor(1)), (torch.zeros(3), torch.tensor(0))])
     assert x.shape == (2, 3) and y.tolist() == [1, 0]
+
+
+@pytest.mark.parametrize("persistent", [False, True], ids=["fresh_workers", "persistent_workers"])
+def test_two_workers_give_exactly_the_batches_of_in_process_loading(splits, persistent: bool) -> None:
+    inline = default_data_loaders(splits, batch_size=16, seed=3, standardize=True)
+    workers = default_data_loaders(splits, batch_size=16, seed=3, standardize=True, num_workers=2,
+                                   persistent_workers=persistent, prefetch_factor=2)
+    assert isinstance(inline["train"].dataset, BatchGather) and not isinstance(workers["train"].dataset, BatchGather)
+    for epoch in (1, 2):
+        inline.set_epoch(epoch), workers.set_epoch(epoch)
+        assert same(batches(workers["train"]), batches(inline["train"]))
+    assert same(batches(workers["val"]), batches(inline["val"]))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    pytest.param({"persistent_workers": True}, "persistent_workers needs worker processes; set num_workers > 0",
+                 id="persistent"),
+    pytest.param({"prefetch_factor": 4}, "prefetch_factor needs worker processes; set num_workers > 0",
+                 id="prefetch"),
+])
+def test_worker_options_need_workers(splits, kwargs, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        default_data_loaders(splits, **kwargs)
+    assert default_data_loaders.check_config(kwargs)[0][:2] == (next(iter(kwargs)), message)

@@ -152,3 +152,94 @@ def test_a_user_metric_is_one_decorated_function() -> None:
     scores = MetricSet(["top2_accuracy"]).compute(LOGITS, TARGETS)
     top2 = np.argsort(-LOGITS.numpy(), axis=1, kind="stable")[:, :2]
     assert scores == {"top2_accuracy": pytest.approx(np.mean([t in row for t, row in zip(TARGETS.tolist(), top2)]))}
+
+
+# Streaming: every built-in metric, fed batch by batch, equals scikit-learn on the whole split (to 1e-6).
+def _random_split(n: int = 600, classes: int = 7, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    targets = torch.randint(0, classes - 1, (n,), generator=g)  # the last class never occurs in the targets
+    logits = torch.randn(n, classes, generator=g) + 1.5 * torch.nn.functional.one_hot(targets, classes)
+    return logits, targets
+
+
+def _by_batches(metric_set: MetricSet, outputs: torch.Tensor, targets: torch.Tensor, batch: int) -> dict:
+    scores = metric_set.split_scores()
+    for start in range(0, len(targets), batch):
+        scores.update(outputs[start:start + batch], targets[start:start + batch])
+    return scores.compute()
+
+
+CLASS_SPECS = ["accuracy", {"name": "f1", "average": "macro"}, {"name": "f1", "average": "micro"},
+               {"name": "f1", "average": "weighted"}, {"name": "precision", "average": "macro"},
+               {"name": "precision", "average": "weighted"}, {"name": "recall", "average": "macro"},
+               {"name": "recall", "average": "weighted"}, "auroc", {"name": "top_k_accuracy", "k": 3}]
+
+
+@pytest.mark.parametrize("batch", [1, 64, 600], ids=["batch_1", "batch_64", "whole_split"])
+def test_streamed_class_metrics_equal_sklearn_on_the_whole_split(batch: int) -> None:
+    logits, targets = _random_split()
+    y, pred = targets.numpy(), logits.argmax(1).numpy()
+    probs = torch.softmax(logits.double(), 1).numpy()
+    expected = {"accuracy": sk.accuracy_score(y, pred), "top_k_accuracy_3": sk.top_k_accuracy_score(
+        y, logits.numpy(), k=3, labels=range(7)),
+        "auroc": np.mean([sk.roc_auc_score(y == c, probs[:, c]) for c in range(6)])}
+    for name, function in (("f1", sk.f1_score), ("precision", sk.precision_score), ("recall", sk.recall_score)):
+        for average in ("macro", "micro", "weighted"):
+            expected[f"{name}_{average}"] = function(y, pred, average=average, zero_division=0)
+    scores = _by_batches(MetricSet(CLASS_SPECS), logits, targets, batch)
+    assert scores == pytest.approx({k: expected[k] for k in scores}, abs=1e-6)
+
+
+def test_streamed_binary_and_regression_metrics_equal_the_whole_split() -> None:
+    g = torch.Generator().manual_seed(1)
+    targets = torch.randint(0, 2, (300,), generator=g)
+    logit = torch.randn(300, 1, generator=g) + targets[:, None] - 0.5
+    y, score = targets.numpy(), logit[:, 0].numpy()
+    scores = _by_batches(MetricSet(["accuracy", "auroc", "f1"]), logit, targets, 32)
+    assert scores == pytest.approx({"accuracy": sk.accuracy_score(y, score > 0), "auroc": sk.roc_auc_score(y, score),
+                                    "f1_macro": sk.f1_score(y, score > 0, average="macro")}, abs=1e-6)
+    values = torch.randn(300, 1, generator=g)
+    truth = torch.randn(300, generator=g)
+    scores = _by_batches(MetricSet(["mae", "rmse"]), values, truth, 32)
+    assert scores == pytest.approx({"mae": sk.mean_absolute_error(truth, values[:, 0]),
+                                    "rmse": np.sqrt(sk.mean_squared_error(truth, values[:, 0]))}, abs=1e-6)
+
+
+def test_binned_auroc_has_its_own_name_and_approximates_the_exact_one() -> None:
+    logits, targets = _random_split()
+    metric_set = MetricSet(["auroc", {"name": "auroc", "thresholds": 500}])
+    assert metric_set.names == ["auroc", "auroc_500"]
+    scores = _by_batches(metric_set, logits, targets, 100)
+    assert scores["auroc_500"] == pytest.approx(scores["auroc"], abs=5e-3)
+
+
+def test_streaming_metrics_keep_no_outputs_and_whole_split_ones_do() -> None:
+    logits, targets = _random_split()
+    streaming = MetricSet(CLASS_SPECS[:-2])
+    assert not streaming.keeps_outputs
+    scores = streaming.split_scores()
+    scores.update(logits, targets)
+    assert scores.kept == ([], [])
+    if "top2_accuracy" not in registry.variants("metric"):
+        test_a_user_metric_is_one_decorated_function()
+    mixed = MetricSet(["accuracy", "top2_accuracy"])
+    assert mixed.keeps_outputs
+    result = _by_batches(mixed, logits, targets, 50)
+    assert result["top2_accuracy"] == pytest.approx(sk.top_k_accuracy_score(targets, logits, k=2, labels=range(7)))
+
+
+def test_a_torchmetrics_class_registers_as_a_streaming_metric() -> None:
+    import torchmetrics
+
+    if "explained_variance" not in registry.variants("metric"):
+        component("metric", "explained_variance")(torchmetrics.ExplainedVariance)
+        component("metric", "msle", streaming=True)(lambda: torchmetrics.MeanSquaredLogError())
+    metric_set = MetricSet([{"name": "explained_variance", "multioutput": "uniform_average"}, "msle"])
+    assert metric_set.names == ["explained_variance_uniform_average", "msle"]
+    assert metric_set.directions() == {"explained_variance_uniform_average": "max", "msle": "max"}
+    assert MetricSet.check_config({"metrics": [{"name": "explained_variance", "multioutpt": "raw_values"}]})[0][:2] \
+        == ("metrics.0.multioutpt", "metric 'explained_variance' has no option 'multioutpt'; accepted: multioutput")
+    values, truth = torch.rand(100), torch.rand(100)
+    scores = _by_batches(metric_set, values, truth, 30)
+    assert scores == pytest.approx({"explained_variance_uniform_average": sk.explained_variance_score(truth, values),
+                                    "msle": sk.mean_squared_log_error(truth, values)}, abs=1e-6)
