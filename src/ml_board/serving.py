@@ -1,0 +1,57 @@
+"""Runs the board under gevent's WSGI server: one process, one thread, a greenlet per connection.
+
+`patch()` must run before the app is built (it makes `threading`, `socket`, `time.sleep` cooperative, so the
+per grid search locks of the ingest and the drain waits of a catch-up yield instead of blocking the process).
+`serve()` then serves until SIGTERM or SIGINT, which disconnect every Socket.IO client, stop accepting, let running
+requests finish (at most `grace` seconds) and return.
+"""
+from __future__ import annotations
+
+import signal
+import socket
+from typing import Any
+
+import gevent
+from gevent.pool import Pool
+from gevent.pywsgi import WSGIServer
+
+ASYNC_MODE = "gevent"
+
+
+def patch() -> None:
+    """Make the standard library cooperative (gevent's monkey patching); call it before building the app."""
+    from gevent import monkey
+
+    if not monkey.is_module_patched("socket"):
+        monkey.patch_all()
+
+
+class _NoDelayServer(WSGIServer):
+    """Sends small frames (acks, live events) at once: with Nagle's algorithm, back-to-back acks of pipelined
+    batches wait for the peer's delayed ACK (~40 ms each)."""
+
+    def handle(self, sock: socket.socket, address: Any) -> None:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().handle(sock, address)
+
+
+def listen(app: Any, host: str = "127.0.0.1", port: int = 5001) -> WSGIServer:
+    """A server for `app` bound to `host:port` (OSError if it cannot bind), not serving yet."""
+    server = _NoDelayServer((host, port), app, spawn=Pool(), log=None, error_log="default")
+    server.init_socket()
+    return server
+
+
+def serve(server: WSGIServer, socketio: Any, grace: float = 5.0) -> None:
+    """Serve REST, Socket.IO (real websockets) and the dashboard until SIGTERM or SIGINT."""
+
+    def stop() -> None:
+        socketio.server.eio.disconnect()  # close every websocket, so their handlers end now
+        server.stop(timeout=grace)
+
+    handlers = [gevent.signal_handler(signum, gevent.spawn, stop) for signum in (signal.SIGTERM, signal.SIGINT)]
+    try:
+        server.serve_forever()
+    finally:
+        for handler in handlers:  # kept referenced until here: a collected handler stops watching
+            handler.cancel()
