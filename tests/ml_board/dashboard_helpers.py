@@ -68,7 +68,7 @@ def grid_search_events(*, lrs=(0.01, 0.1), batch_sizes=(16, 32), num_epochs: int
         yield ("experiment_config", {"config": {"optimizer": {"config": {"lr": lr}}, "data_loaders": {"config": {"batch_size": bs}}},
                                      "grid_point_id": gp_id, "hyperparameters": hp, "num_epochs": num_epochs, "seed": 0,
                                      "role": "train" if k is None else "cv_fold",
-                                     "fold": None if k is None else {"outer": None, "inner": None, "k": k}}, exp)
+                                     "fold": None if k is None else {"k": k}}, exp)
         yield ("job_status", {"status": "running", "device": "cpu", "worker": 0, "pid": 1, "attempt": 0}, exp)
         for epoch in range(1, num_epochs + 1):
             yield ("experiment_status", {"status": "training", "epoch": epoch, "num_epochs": num_epochs,
