@@ -19,11 +19,22 @@ ASYNC_MODE = "gevent"
 
 
 def patch() -> None:
-    """Make the standard library cooperative (gevent's monkey patching); call it before building the app."""
-    from gevent import monkey
+    """Make the standard library cooperative (gevent's monkey patching); call it before building the app.
 
-    if not monkey.is_module_patched("socket"):
+    gevent announces each patch to plugins found through package entry points, which scans the metadata of every
+    installed distribution several times (~0.6 s of start-up in a virtualenv with torch & co.). The board uses no
+    gevent plugin, so the announcements go to in-process subscribers only while patching.
+    """
+    from gevent import events, monkey
+
+    if monkey.is_module_patched("socket"):
+        return
+    announce = events.notify_and_call_entry_points
+    events.notify_and_call_entry_points = events.notify
+    try:
         monkey.patch_all()
+    finally:
+        events.notify_and_call_entry_points = announce
 
 
 class _NoDelayServer(WSGIServer):
