@@ -2,8 +2,9 @@
 
 `patch()` must run before the app is built (it makes `threading`, `socket`, `time.sleep` cooperative, so the
 per grid search locks of the ingest and the drain waits of a catch-up yield instead of blocking the process).
-`serve()` then serves until SIGTERM or SIGINT, which disconnect every Socket.IO client, stop accepting, let running
-requests finish (at most `grace` seconds) and return.
+`listen()` binds (an OSError says why it cannot), `serve()` then serves until SIGTERM or SIGINT, which disconnect
+every Socket.IO client, stop accepting, let running requests finish (at most `grace` seconds) and return.
+Why gevent and not gunicorn or Werkzeug: docs/design.md ("MLboard's server").
 """
 from __future__ import annotations
 
