@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -53,17 +54,33 @@ def create_app(storage_path: str | os.PathLike, ingest_token: str | None = None,
                         max_http_buffer_size=max_message_bytes, async_handlers=False, ping_timeout=60,
                         logger=False, engineio_logger=False)
     LiveIngest(socketio, store, ingest_token or None, read_token or None).register()
-    _tune_websockets(socketio)
+    closing = threading.Event()
+    app.extensions["ml_board.closing"] = closing
+    _tune_websockets(socketio, closing)
     return app, socketio
 
 
-def _tune_websockets(socketio: SocketIO, receive_bytes: int = 1024 * 1024) -> None:
-    """Two tweaks of engineio's simple-websocket wrapper, per connection.
+def close_connections(app: Flask, socketio: SocketIO) -> None:
+    """Stop handling messages and disconnect every Socket.IO client (on shutdown).
+
+    A message read after this is dropped, not handled: unacknowledged, a sink sends it again to the next board.
+    Blocks until every connection's queue is sent (engineio's close waits for it).
+    Without it, the messages already buffered on a connection being closed reach python-socketio after it forgot
+    the session, and each is logged as an error (a binary attachment without its header).
+    """
+    app.extensions["ml_board.closing"].set()
+    socketio.server.eio.disconnect()
+
+
+def _tune_websockets(socketio: SocketIO, closing: threading.Event, receive_bytes: int = 1024 * 1024) -> None:
+    """Three tweaks of engineio's simple-websocket wrapper, per connection.
 
     - Read 1 MiB per recv: by default 4 KiB, which makes a 1 MB batch cost hundreds of parser calls.
     - Yield before reading the next message: under gevent the reply to a message (an ingest ack) is queued for the
       connection's writer greenlet, which would otherwise only run once no further message is buffered, so a
       pipelining sender would wait for acks while its batches are already here. (Under threads: a no-op sleep.)
+    - Once `closing` is set, drop the messages still arriving instead of handing them over, until the client has
+      closed the connection (which the server's close packet asks it to do).
     """
     eio = socketio.server.eio
     websocket_class = eio._async.get("websocket") if isinstance(getattr(eio, "_async", None), dict) else None
@@ -78,7 +95,11 @@ def _tune_websockets(socketio: SocketIO, receive_bytes: int = 1024 * 1024) -> No
 
         def wait_after_yielding() -> object:
             socketio.sleep(0)
-            return wait()
+            while True:
+                message = wait()
+                if message is None or not closing.is_set():
+                    return message
+                # closing: dropped unhandled (so unacknowledged) until the client closes the connection
 
         ws.wait = wait_after_yielding
         return ws

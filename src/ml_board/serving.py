@@ -14,7 +14,7 @@ from typing import Any
 
 import gevent
 from gevent.pool import Pool
-from gevent.pywsgi import WSGIServer
+from gevent.pywsgi import WSGIHandler, WSGIServer
 
 ASYNC_MODE = "gevent"
 
@@ -38,6 +38,16 @@ def patch() -> None:
         events.notify_and_call_entry_points = announce
 
 
+class _Handler(WSGIHandler):
+    """Ends the connection after a websocket: once the websocket handler returns (closed by the server, e.g. at
+    shutdown), frames the client still sends must not be read as the next HTTP request."""
+
+    def handle_one_response(self) -> None:
+        super().handle_one_response()
+        if self.headers.get("Upgrade", "").lower() == "websocket":
+            self.close_connection = True
+
+
 class _NoDelayServer(WSGIServer):
     """Sends small frames (acks, live events) at once: with Nagle's algorithm, back-to-back acks of pipelined
     batches wait for the peer's delayed ACK (~40 ms each)."""
@@ -49,16 +59,20 @@ class _NoDelayServer(WSGIServer):
 
 def listen(app: Any, host: str = "127.0.0.1", port: int = 5001) -> WSGIServer:
     """A server for `app` bound to `host:port` (OSError if it cannot bind), not serving yet."""
-    server = _NoDelayServer((host, port), app, spawn=Pool(), log=None, error_log="default")
+    server = _NoDelayServer((host, port), app, spawn=Pool(), log=None, error_log="default",
+                            handler_class=_Handler)
     server.init_socket()
     return server
 
 
 def serve(server: WSGIServer, socketio: Any, grace: float = 5.0) -> None:
     """Serve REST, Socket.IO (real websockets) and the dashboard until SIGTERM or SIGINT."""
+    from ml_board.server import close_connections
 
     def stop() -> None:
-        socketio.server.eio.disconnect()  # close every websocket, so their handlers end now
+        # every websocket handler ends now; engineio waits for each connection's queue to drain, which a client
+        # that stopped reading would hold forever: wait at most `grace`
+        gevent.spawn(close_connections, server.application, socketio).join(timeout=grace)
         server.stop(timeout=grace)
 
     handlers = [gevent.signal_handler(signum, gevent.spawn, stop) for signum in (signal.SIGTERM, signal.SIGINT)]

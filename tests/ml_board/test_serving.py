@@ -42,11 +42,12 @@ def test_signal_stops_the_board_cleanly_with_clients_connected(tmp_path: Path, s
         assert board.proc is not None
         started = time.monotonic()
         os.kill(board.proc.pid, signum)
-        assert board.proc.wait(10) == 0
-        assert time.monotonic() - started < 6
+        assert board.proc.wait(15) == 0
+        assert time.monotonic() - started < 11  # at most 5 s to close the connections, 5 s for running requests
         assert disconnected.wait(5), "the viewer was not told the board went away"
         assert board.log.read_text().rstrip().endswith("ml_board: stopped")
         assert "Traceback" not in board.log.read_text()
+        assert "Invalid HTTP method" not in board.log.read_text()  # no websocket frame read as a request
         with pytest.raises(requests.ConnectionError):
             requests.get(f"{board.url}/api/grid_searches", timeout=2)
         stored = (board.storage / "gs1" / "event_storage.log").read_bytes()
