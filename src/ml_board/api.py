@@ -13,7 +13,7 @@ from flask import Blueprint, Response, current_app, jsonify, request, send_file,
 from mlgym.events.schema import is_valid_id
 
 from ml_board.checkpoints import BadPath, OutsideRoot, checkpoint_path, list_checkpoints, save_checkpoint
-from ml_board.ingest import token_ok
+from ml_board.access import READ_TOKEN_MISSING, bearer_token, token_ok
 from ml_board.openapi import openapi_spec
 from ml_board.store import EventStore, GridSearchStore
 from ml_board.summaries import Summaries
@@ -30,6 +30,7 @@ class BoardState:
     store: EventStore
     summaries: Summaries
     ingest_token: str | None
+    read_token: str | None = None
 
 
 class ApiError(Exception):
@@ -86,9 +87,19 @@ def _int_arg(name: str, default: int, minimum: int, maximum: int | None = None) 
     return value
 
 
+@api.before_request
+def _require_read_token() -> None:
+    """With a read token, every route but the upload (which takes the ingest token) needs it; CORS preflights
+    carry no credentials."""
+    if request.method == "OPTIONS" or request.endpoint == "api.upload_checkpoint":
+        return
+    if not token_ok(_state().read_token, bearer_token(request.headers)):
+        raise ApiError(401, READ_TOKEN_MISSING)
+
+
 @api.get("/openapi.json")
 def get_openapi() -> Response:
-    return jsonify(openapi_spec())
+    return jsonify(openapi_spec(read_protected=bool(_state().read_token)))
 
 
 @api.get("/grid_searches")
@@ -172,9 +183,8 @@ def download_checkpoint(grid_search_id: str, rel: str) -> Response:
 @api.post("/grid_searches/<grid_search_id>/checkpoints/<path:rel>")
 def upload_checkpoint(grid_search_id: str, rel: str) -> tuple[Response, int]:
     given = request.headers.get("X-Ingest-Token")
-    auth = request.headers.get("Authorization", "")
-    if given is None and auth.startswith("Bearer "):
-        given = auth[len("Bearer "):]
+    if given is None:
+        given = bearer_token(request.headers)
     if not token_ok(_state().ingest_token, given):
         raise ApiError(401, "invalid or missing ingest token (send it as 'Authorization: Bearer <token>')")
     limit = current_app.config.get("MAX_CONTENT_LENGTH")

@@ -6,7 +6,6 @@ room. So every member gets each event exactly once, in seq order.
 """
 from __future__ import annotations
 
-import hmac
 import logging
 import threading
 import time
@@ -17,6 +16,7 @@ from flask import request
 from flask_socketio import SocketIO, join_room, leave_room
 from mlgym.events.schema import is_valid_id
 
+from ml_board.access import JOIN_TOKEN_MISSING, READERS_ROOM, auth_token, token_ok
 from ml_board.store import EventStore, GridSearchStore
 from ml_board.wire import RawJSONArray
 
@@ -30,20 +30,20 @@ def room_of(grid_search_id: str) -> str:
     return f"gs:{grid_search_id}"
 
 
-def token_ok(expected: str | None, given: object) -> bool:
-    """Whether `given` is the ingest token (always true when no token is configured)."""
-    if not expected:
-        return True
-    return isinstance(given, str) and hmac.compare_digest(given.encode(), expected.encode())
-
-
 class LiveIngest:
-    """Stores ingested batches and fans them out to live rooms."""
+    """Stores ingested batches and fans them out to live rooms.
 
-    def __init__(self, socketio: SocketIO, store: EventStore, ingest_token: str | None) -> None:
+    With a read token, only clients that connected with it (Socket.IO auth `{"token": ...}`) may `join` and get
+    `grid_searches_changed`; ingest needs the ingest token in each message either way.
+    """
+
+    def __init__(self, socketio: SocketIO, store: EventStore, ingest_token: str | None,
+                 read_token: str | None = None) -> None:
         self.socketio = socketio
         self.store = store
         self.ingest_token = ingest_token
+        self.read_token = read_token
+        self._readers: set[str] = set()
         self._publish_locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
         self._locks_lock = threading.Lock()
         self._members: dict[str, set[str]] = defaultdict(set)
@@ -55,6 +55,7 @@ class LiveIngest:
             return self._publish_locks[grid_search_id]
 
     def register(self) -> None:
+        self.socketio.on_event("connect", self.on_connect)
         self.socketio.on_event("ingest", self.on_ingest)
         self.socketio.on_event("join", self.on_join)
         self.socketio.on_event("leave", self.on_leave)
@@ -87,7 +88,7 @@ class LiveIngest:
             if result.count:
                 self._publish(grid_search_id, result.first_seq, result.data)
         if result.created or result.event_types & STATUS_EVENT_TYPES:
-            self.socketio.emit("grid_searches_changed", {"grid_search_id": grid_search_id})
+            self.socketio.emit("grid_searches_changed", {"grid_search_id": grid_search_id}, to=READERS_ROOM)
         reply: dict[str, Any] = {"acked_seq": result.acked_seq}
         if result.error:
             reply["error"] = result.error
@@ -115,7 +116,16 @@ class LiveIngest:
                 del waiting[sid]
 
     # -- live rooms ------------------------------------------------------------------------------------------
+    def on_connect(self, auth: Any = None) -> None:
+        """Every client may connect (a sink needs no read token); one with the read token (or any, without one)
+        becomes a reader."""
+        if token_ok(self.read_token, auth_token(auth)):
+            self._readers.add(request.sid)
+            join_room(READERS_ROOM, sid=request.sid)
+
     def on_join(self, data: Any = None) -> dict[str, Any]:
+        if request.sid not in self._readers:
+            return {"error": JOIN_TOKEN_MISSING}
         if not isinstance(data, dict) or not is_valid_id(data.get("grid_search_id")):
             return {"error": "join expects {grid_search_id, from_seq}; ids must match [A-Za-z0-9._-]+"}
         grid_search_id = data["grid_search_id"]
@@ -173,6 +183,7 @@ class LiveIngest:
 
     def on_disconnect(self, *args: Any) -> None:
         sid = request.sid
+        self._readers.discard(sid)
         for members in list(self._members.values()):
             members.discard(sid)
         for waiting in list(self._waiting.values()):

@@ -194,14 +194,31 @@ def _paths() -> dict[str, Any]:
     }
 
 
-def openapi_spec() -> dict[str, Any]:
-    """The OpenAPI 3.0 document of the REST API."""
+_INGEST_TOKEN = {"type": "http", "scheme": "bearer",
+                 "description": "the board's --ingest_token (also accepted as X-Ingest-Token)"}
+_READ_TOKEN = {"type": "http", "scheme": "bearer",
+               "description": "the board's --read_token: every operation but the upload needs it when one is set"}
+
+
+def _read_protected(paths: dict[str, Any]) -> dict[str, Any]:
+    """`paths` with the read token required by (and its 401 declared on) every operation without a security of
+    its own (the upload keeps the ingest token)."""
+    protected: dict[str, Any] = {}
+    for path, item in paths.items():
+        protected[path] = {method: op if "security" in op else {
+            **op, "security": [{"readToken": []}],
+            "responses": {**op["responses"], "401": _error("missing or wrong read token")}}
+            for method, op in item.items()}
+    return protected
+
+
+def openapi_spec(read_protected: bool = False) -> dict[str, Any]:
+    """The OpenAPI 3.0 document of the REST API; `read_protected`: the board was started with a read token."""
+    schemes = {"ingestToken": _INGEST_TOKEN, **({"readToken": _READ_TOKEN} if read_protected else {})}
     return {
         "openapi": "3.0.3",
         "info": {"title": "MLboard", "version": "1", "description":
                  "REST API of MLboard. Live updates and ingest use Socket.IO; see docs/api.md."},
-        "paths": _paths(),
-        "components": {"schemas": _SCHEMAS, "securitySchemes": {
-            "ingestToken": {"type": "http", "scheme": "bearer",
-                            "description": "the board's --ingest_token (also accepted as X-Ingest-Token)"}}},
+        "paths": _read_protected(_paths()) if read_protected else _paths(),
+        "components": {"schemas": _SCHEMAS, "securitySchemes": schemes},
     }

@@ -62,7 +62,8 @@ class BoardProcess:
         if self.proc.poll() is not None:
             raise AssertionError(f"board exited with {self.proc.returncode}: {self.log.read_text()}")
         try:
-            return requests.get(f"{self.url}/api/grid_searches", timeout=2).status_code == 200
+            # 401: up, and started with a read token
+            return requests.get(f"{self.url}/api/grid_searches", timeout=2).status_code in (200, 401)
         except requests.ConnectionError:
             return False
 

@@ -1,4 +1,5 @@
 // REST access to the board: JSON requests and the NDJSON event stream used to replay a stored run.
+import { authHeaders } from "./auth.js";
 import { parseEventLine } from "./event_json.js";
 
 /** An HTTP error carrying the status and the server's `{"error": ...}` message. */
@@ -20,7 +21,7 @@ async function failure(resp) {
 
 /** GET `path` and return the parsed JSON; throws ApiError on a non-2xx answer. */
 export async function getJSON(path) {
-  const resp = await fetch(path, { headers: { Accept: "application/json" } });
+  const resp = await fetch(path, { headers: authHeaders({ Accept: "application/json" }) });
   if (!resp.ok) throw await failure(resp);
   return resp.json();
 }
@@ -30,7 +31,7 @@ export const gsPath = (gs) => `/api/grid_searches/${encodeURIComponent(gs)}`;
 /** Start streaming every stored event of `gs` from `fromSeq` as NDJSON; returns the pending response. */
 export function openEventStream(gs, fromSeq, signal) {
   const url = `${gsPath(gs)}/events?from_seq=${fromSeq}&format=ndjson`;
-  return fetch(url, { headers: { Accept: "application/x-ndjson" }, signal });
+  return fetch(url, { headers: authHeaders({ Accept: "application/x-ndjson" }), signal });
 }
 
 /**

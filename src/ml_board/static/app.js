@@ -1,11 +1,12 @@
 // Entry point: hash routes to views and shows the state of the live connection.
+import { ensureReadAccess } from "./auth.js";
 import { LiveFeed } from "./live.js";
 import { esc } from "./format.js";
 import { ListView } from "./list_view.js";
 import { RunView } from "./run_view.js";
 import { ExperimentView } from "./experiment_view.js";
 
-const live = new LiveFeed();
+let live = null;
 const viewEl = document.getElementById("view");
 const crumbsEl = document.getElementById("crumbs");
 const connEl = document.getElementById("conn");
@@ -14,7 +15,7 @@ let current = null;
 
 const CONN_TEXT = { connecting: "connecting…", connected: "live", disconnected: "disconnected" };
 let wasConnected = false;
-live.onState((state) => {
+function showConnection(state) {
   connEl.className = `conn conn-${state}`;
   connEl.querySelector("span").textContent = CONN_TEXT[state] || state;
   if (state === "connected") {
@@ -26,7 +27,7 @@ live.onState((state) => {
       ? "Connection to the board lost — reconnecting; no points will be missed."
       : "Cannot reach the board — retrying…";
   }
-});
+}
 
 /** Parse the hash: "#/", "#/gs/<id>", "#/gs/<id>/exp/<exp>". */
 function route() {
@@ -58,6 +59,14 @@ function show() {
 
 // A handle for tests and the benchmark: what the page holds (view.stats(), view.points(key)), when it was ready
 // (readyAt), and an optional onDraw(lastSeq) callback the benchmark sets to time live updates.
-window.mlboard = { live, view: null };
-window.addEventListener("hashchange", show);
-show();
+window.mlboard = { live: null, view: null };
+
+async function start() {
+  await ensureReadAccess(viewEl); // a board started with --read_token: ask for it once (kept in sessionStorage)
+  live = new LiveFeed();
+  live.onState(showConnection);
+  window.mlboard.live = live;
+  window.addEventListener("hashchange", show);
+  show();
+}
+start();

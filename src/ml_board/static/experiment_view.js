@@ -1,5 +1,6 @@
 // The page of one experiment: resolved config, status history, error and traceback, checkpoints; refreshed live.
 import { ApiError, getJSON, gsPath } from "./api.js";
+import { download, readToken } from "./auth.js";
 import { badge, datetime, esc, num } from "./format.js";
 import { shortPath } from "./experiments_table.js";
 
@@ -34,7 +35,17 @@ export class ExperimentView {
     this.el = el;
     el.innerHTML = `<div class="experiment" data-state="loading"><section class="card"><p class="muted pad">Loading experiment…</p></section></div>`;
     this.root = el.querySelector(".experiment");
+    this.root.addEventListener("click", (ev) => this.downloadWithToken(ev));
     this.start();
+  }
+
+  /** With a read token a plain link cannot download (it sends no header): fetch the file with it instead. */
+  downloadWithToken(ev) {
+    const link = ev.target.closest("a[download]");
+    if (!link || !readToken()) return;
+    ev.preventDefault();
+    const name = link.textContent.split("/").pop();
+    download(link.getAttribute("href"), name).catch((err) => { link.title = `download failed: ${err.message}`; });
   }
 
   unmount() {

@@ -1,5 +1,6 @@
 // The one Socket.IO connection of the page: joins grid-search rooms from a given seq and rejoins after reconnects.
 import { io } from "./vendor/socket.io.esm.min.js";
+import { readToken } from "./auth.js";
 
 /**
  * A live feed of stored events. `subscribe(gs, nextSeq, onEvents)` joins the room of `gs` from `nextSeq()`;
@@ -12,7 +13,9 @@ export class LiveFeed {
     this.stateListeners = new Set();
     this.changeListeners = new Set();
     this.state = "connecting";
-    this.socket = io({ reconnectionDelay: 250, reconnectionDelayMax: 2000, timeout: 5000 });
+    // auth is read again on every (re)connect: the board lets a client join rooms only with its read token
+    const auth = (cb) => cb({ token: readToken() || null });
+    this.socket = io({ auth, reconnectionDelay: 250, reconnectionDelayMax: 2000, timeout: 5000 });
     this.socket.on("connect", () => {
       this.setState("connected");
       for (const gs of this.subs.keys()) this.join(gs);
