@@ -100,19 +100,17 @@ class ExperimentRun:
             train_loss = self.trainer.train_epoch(epoch, self.device, emit=self.emit)
         else:
             train_loss = self.trainer.train_epoch(epoch, self.device)
-        results = self.evaluator.evaluate(self.device)
+        evaluated = self.evaluator.evaluate(self.device)
+        results = evaluated
         train_split = getattr(self.trainer, "train_split", None)
-        if train_split is not None and train_split not in results and hasattr(self.trainer, "loss_name"):
+        if train_split is not None and train_split not in evaluated and hasattr(self.trainer, "loss_name"):
             # the training pass's mean loss, unless the evaluator scores the train split itself
             pass_result = {"metrics": {}, "losses": {
                 self.trainer.loss_name: math.nan if train_loss is None else float(train_loss)}}
             self.emit(evaluation_payload(epoch, train_split, pass_result, source="training_pass"))
-            results = {train_split: pass_result, **results}
-            evaluated = list(results)[1:]
-        else:
-            evaluated = list(results)
-        for split in evaluated:
-            self.emit(evaluation_payload(epoch, split, results[split]))
+            results = {train_split: pass_result, **evaluated}
+        for split, result in evaluated.items():
+            self.emit(evaluation_payload(epoch, split, result))
         scores = flatten_scores(results)
         self.history[epoch] = scores
         self.epoch = epoch
