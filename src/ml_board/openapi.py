@@ -80,7 +80,20 @@ _EXPERIMENT_ROW = {
     "best_epoch": _nullable(_INT),
     "scores_at_best": {**_SCORES, "description": "every score of the best epoch (by the grid search's selection)"},
     "error": _nullable(_STRING),
-    "directions": {**_DIRECTIONS, "description": "the direction in effect for each score name of this experiment"}}
+    "directions": {**_DIRECTIONS, "description": "the direction in effect for each score name of this experiment"},
+    "progress": {"type": "number", "minimum": 0, "maximum": 1,
+                 "description": "fraction of the planned training done, moving inside an epoch (docs/events.md)"},
+    "step_progress": _nullable(_strict({
+        "epoch": _nullable(_INT), "step": _nullable(_INT), "num_steps": _nullable(_INT),
+        "global_step": _nullable(_INT), "loss": _nullable(_NUMBER), "lr": _nullable(_NUMBER),
+        "samples_per_s": _nullable(_NUMBER), "skipped_steps": _nullable(_INT),
+        "max_memory_allocated": _nullable({**_INT, "description": "bytes; CUDA only"})},
+        doc="the last training_progress event's fields; null before any")),
+    "num_alerts": {**_COUNT, "description": "alert events of this experiment"}}
+_ALERT = {
+    "epoch": _nullable(_INT), "when": _nullable(_STRING), "action": _nullable({"type": "string", "enum": ["warn", "stop"]}),
+    "key": _nullable(_STRING), "value": _nullable(_NUMBER), "message": _nullable(_STRING),
+    "seq": {**_COUNT, "description": "seq of the alert event"}}
 _STATUS_CHANGE = {
     "seq": _COUNT, "ts": _NUMBER,
     "status": {"type": "string", "enum": ["scheduled", "running", "retrying", "done", "failed", "early_stopped"]},
@@ -98,7 +111,8 @@ _EXPERIMENT_DETAIL = {
     **_EXPERIMENT_ROW, "config": _nullable(_OBJECT),
     "status_history": {"type": "array", "items": _ref("StatusChange")}, "traceback": _nullable(_STRING),
     "checkpoints": {"type": "array", "items": _ref("CheckpointEvent")},
-    "train_status": _nullable({"type": "string", "enum": ["training", "done", "early_stopped"]})}
+    "train_status": _nullable({"type": "string", "enum": ["training", "done", "early_stopped"]}),
+    "alerts": {"type": "array", "items": _ref("Alert"), "description": "the last 100 alert events"}}
 
 _SCHEMAS: dict[str, Any] = {
     "Error": _strict({"error": _STRING}),
@@ -116,6 +130,7 @@ _SCHEMAS: dict[str, Any] = {
     "Experiment": _strict(_EXPERIMENT_ROW),
     "ExperimentDetail": _strict(_EXPERIMENT_DETAIL),
     "StatusChange": _strict(_STATUS_CHANGE),
+    "Alert": _strict(_ALERT, doc="an alert event of the experiment (docs/events.md)"),
     "CheckpointEvent": _strict(_CHECKPOINT_EVENT, optional=("checkpoint_seq",),
                                doc="a checkpoint event of the experiment; fields an action does not have are null"),
     "Results": _strict({"strategy": _nullable(_STRING), "columns": {"type": "array", "items": _STRING},

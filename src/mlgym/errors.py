@@ -71,3 +71,7 @@ class JobFailedError(MLgymError):
     def __init__(self, message: str, traceback_text: str = "") -> None:
         super().__init__(message)
         self.traceback_text = traceback_text
+
+
+class TrainingStopped(MLgymError):
+    """The trainer's health checks stopped a job: a non-finite loss, or an alert whose action is `stop`."""

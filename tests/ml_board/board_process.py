@@ -110,9 +110,9 @@ def write_sample_run(log_dir: Path, grid_search_id: str, num_experiments: int = 
     for k, eid in enumerate(ids):
         log.append("job_status", {"status": "running", "device": "cpu", "worker": 0, "pid": 1, "attempt": 0}, eid)
         for epoch in range(1, num_epochs + 1):
-            for batch in range(batches_per_epoch):
-                log.append("experiment_status", {"status": "training", "epoch": epoch, "num_epochs": num_epochs,
-                                                 "batch": batch, "num_batches": batches_per_epoch}, eid)
+            log.append("experiment_status", {"status": "training", "epoch": epoch, "num_epochs": num_epochs}, eid)
+            for step in range(1, batches_per_epoch + 1):
+                log.append("training_progress", _step(epoch, step, batches_per_epoch), eid)
             accuracy = 0.5 + 0.1 * epoch + 0.01 * k
             log.append("evaluation_result", {
                 "epoch": epoch, "split": "val",
@@ -130,11 +130,15 @@ def write_sample_run(log_dir: Path, grid_search_id: str, num_experiments: int = 
     return log
 
 
+def _step(epoch: int, step: int, num_steps: int) -> dict[str, Any]:
+    return {"epoch": epoch, "step": step, "num_steps": num_steps, "global_step": (epoch - 1) * num_steps + step,
+            "loss": 1.0 / (epoch * num_steps + step), "lr": 0.01, "samples_per_s": 1000.0}
+
+
 def append_filler(log: EventLog, count: int, experiment_id: str = "gp00000000") -> None:
-    """`count` progress events, to make a log long."""
+    """`count` step-progress events (epoch 1 of a job reporting every step), to make a log long."""
     for i in range(count):
-        log.append("experiment_status", {"status": "training", "epoch": 1, "num_epochs": 3, "batch": i,
-                                         "num_batches": count}, experiment_id)
+        log.append("training_progress", _step(1, i + 1, count), experiment_id)
 
 
 def append_troubles(log: EventLog, experiment_id: str = "gp00000000") -> None:

@@ -71,8 +71,7 @@ def grid_search_events(*, lrs=(0.01, 0.1), batch_sizes=(16, 32), num_epochs: int
                                      "fold": None if k is None else {"k": k}}, exp)
         yield ("job_status", {"status": "running", "device": "cpu", "worker": 0, "pid": 1, "attempt": 0}, exp)
         for epoch in range(1, num_epochs + 1):
-            yield ("experiment_status", {"status": "training", "epoch": epoch, "num_epochs": num_epochs,
-                                         "batch": 0, "num_batches": 10}, exp)
+            yield ("experiment_status", {"status": "training", "epoch": epoch, "num_epochs": num_epochs}, exp)
             if n in fail and epoch == 2:
                 break
             for split in splits:

@@ -173,3 +173,60 @@ def write_synthetic_log(folder: Path) -> Path:
     torn = '{"seq": 999, "event_type": "job_status", "experiment_id": "C.f0", "payload": {"status": "do'
     path.write_text("\n".join(log.lines) + "\n" + torn)
     return path
+
+
+def write_training_log(folder: Path) -> Path:
+    """A grid search with step-level `training_progress`, `alert` events and a training-pass `train` loss: a resume
+    that re-trains steps, a loader without a length, skipped steps, no `num_epochs`, more alerts than are kept."""
+    gs = "synthetic-training"
+    log = _Log(gs)
+    log.add("grid_search_started", strategy="grid_search", num_experiments=4, sweep_paths=[],
+            selection={"split": "val", "metric": "accuracy", "mode": "max"},
+            score_directions={"accuracy": "max", "cross_entropy": "min"})
+    for eid in ("T1", "T2", "T4"):
+        log.add("experiment_config", eid, grid_point_id=eid, hyperparameters={}, num_epochs=3, role="train",
+                fold=None, score_directions={"accuracy": "max", "cross_entropy": "min"})
+    for eid in ("T1", "T2", "T3", "T4"):
+        log.add("job_scheduled", eid, job_id=eid, depends_on=[], attempt=0)
+
+    def step(eid: str, epoch: int, s: int, n: int | None, g: int, loss: float | None, **extra: Any) -> None:
+        log.add("training_progress", eid, epoch=epoch, step=s, num_steps=n, global_step=g, loss=loss, lr=0.01,
+                samples_per_s=100.0 + g, **extra)
+
+    # T1: a training_progress while scheduled -> running; 4 steps an epoch, reported every 2nd
+    for epoch in (1, 2):
+        for s in (2, 4):
+            step("T1", epoch, s, 4, (epoch - 1) * 4 + s, 1.0 / (epoch * s))
+        log.add("evaluation_result", "T1", epoch=epoch, split="train", metric_scores=[], source="training_pass",
+                loss_scores=[{"loss": "cross_entropy", "split": "train", "score": 1.0 / (epoch * 4)}])
+        log.scores("T1", epoch, "val", {"accuracy": 0.5 + 0.1 * epoch}, {"cross_entropy": 1.0 / epoch})
+    log.add("alert", "T1", when="val/accuracy > 0.6", action="warn", key="val/accuracy", value=0.7, epoch=2,
+            message="alert 'val/accuracy > 0.6' (warn): val/accuracy = 0.7 at epoch 2")
+    # its worker died during epoch 3 (step 2 reported); resumed from epoch 2's checkpoint, epoch 3 re-trained
+    step("T1", 3, 2, 4, 10, 0.09)
+    log.add("job_status", "T1", status="retrying", error="WorkerDied")
+    log.add("checkpoint", "T1", action="restored", epoch=2, path="checkpoints/T1/epoch_2.pt", checkpoint_seq=3)
+    step("T1", 3, 2, 4, 10, 0.09)
+    step("T1", 3, 3, 4, 11, 0.085)  # not a multiple of 2: a reader takes whatever comes
+    # T2: a loader without a length (num_steps null), skipped steps, memory, a non-finite running loss, 102 alerts
+    log.add("job_status", "T2", status="running")
+    step("T2", 1, 50, None, 50, 0.5, skipped_steps=2, max_memory_allocated=123456)
+    step("T2", 2, 10, None, 60, None, skipped_steps=1)
+    for i in range(102):
+        log.add("alert", "T2", when="val/cross_entropy > 1", action="warn", key="val/cross_entropy",
+                value=None if i % 2 else 1.5 + i, epoch=2, message=f"alert {i}")
+    # T3: no experiment_config (no num_epochs): progress 0; a stop alert, then the job fails
+    log.add("job_status", "T3", status="running")
+    step("T3", 1, 1, 8, 1, 3.0)
+    log.add("alert", "T3", when="train/cross_entropy > 2", action="stop", key="train/cross_entropy", value=3.0,
+            epoch=1, message="alert 'train/cross_entropy > 2' (stop): train/cross_entropy = 3 at epoch 1")
+    log.add("job_status", "T3", status="failed",
+            error="TrainingStopped: stopped by alert 'train/cross_entropy > 2' (stop): train/cross_entropy = 3 at "
+                  "epoch 1")
+    # T4: a step past num_steps counts as the epoch's end; then done -> progress 1
+    log.add("job_status", "T4", status="running")
+    step("T4", 2, 7, 5, 12, 0.3)
+    path = folder / gs / "event_storage.log"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(log.lines) + "\n")
+    return path

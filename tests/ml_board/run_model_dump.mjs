@@ -15,7 +15,8 @@ for (const exp of model.list) {
   experiments[exp.id] = {
     status: exp.status, epoch: exp.epoch, num_epochs: exp.numEpochs, latest: exp.latest, best: exp.best,
     best_epochs: exp.bestEpoch, best_epoch: exp.selectionEpoch, scores_at_best: exp.scoresAtBest(),
-    directions: exp.directions(model.scoreDirections),
+    directions: exp.directions(model.scoreDirections), progress: exp.progress(),
+    step_progress: exp.stepProgress, num_alerts: exp.numAlerts, alerts: exp.alerts,
   };
 }
 const cv = {};

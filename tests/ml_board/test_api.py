@@ -105,7 +105,9 @@ def test_one_experiment_has_config_history_and_checkpoints(board: SampleBoard) -
     assert detail["config"] == {"optimizer": {"config": {"lr": 0.1}}}
     assert [h["status"] for h in detail["status_history"]][:2] == ["scheduled", "running"]
     assert [c["epoch"] for c in detail["checkpoints"]] == [1, 2, 3]
-    assert detail["traceback"] is None and detail["train_status"] == "training"  # the filler comes last
+    assert detail["traceback"] is None and detail["train_status"] == "done"
+    assert detail["step_progress"]["step"] == detail["step_progress"]["num_steps"] == 2500  # the filler comes last
+    assert detail["progress"] == 1.0 and detail["alerts"] == [] and detail["num_alerts"] == 0
     missing = board.api.get(f"/api/grid_searches/{GS}/experiments/nope")
     assert (missing.status_code, missing.json()) == (404, {"error": f"unknown experiment 'nope' in grid search "
                                                                     f"'{GS}'"})

@@ -25,7 +25,12 @@ def detail(**changes: Any) -> dict[str, Any]:
            "status_history": [{"seq": 3, "ts": 1.0, "status": "running", "event_type": "job_status"}],
            "traceback": None, "train_status": "done",
            "checkpoints": [{"action": "deleted", "epoch": 1, "path": "checkpoints/gp0/epoch_1.pt", "bytes": None,
-                            "sha256": None, "reason": "last", "error": None, "seq": 9}]}
+                            "sha256": None, "reason": "last", "error": None, "seq": 9}],
+           "progress": 1.0, "num_alerts": 1,
+           "step_progress": {"epoch": 1, "step": 6, "num_steps": 6, "global_step": 6, "loss": 0.7, "lr": 0.01,
+                             "samples_per_s": 900.0, "skipped_steps": 0, "max_memory_allocated": None},
+           "alerts": [{"epoch": 1, "when": "val/acc < 0.6", "action": "warn", "key": "val/acc", "value": 0.5,
+                       "message": "alert 'val/acc < 0.6' (warn): val/acc = 0.5 at epoch 1", "seq": 8}]}
     return {**row, **changes}
 
 
@@ -44,7 +49,9 @@ def test_a_conforming_detail_with_nulls_passes(checker: OpenApiChecker) -> None:
     ({k: v for k, v in detail().items() if k != "scores_at_best"}, "'scores_at_best' is a required property"),
     (detail(checkpoints=[{**detail()["checkpoints"][0], "bytes": "10"}]), "'10' is not of type 'integer'"),
     (detail(latest={"val/acc": "high"}), "'high' is not of type 'number'"),
-], ids=["type", "enum", "extra-key", "missing-key", "nested-type", "score-type"])
+    (detail(progress=1.5), "1.5 is greater than the maximum of 1"),
+    (detail(alerts=[{**detail()["alerts"][0], "action": "panic"}]), "'panic' is not one of"),
+], ids=["type", "enum", "extra-key", "missing-key", "nested-type", "score-type", "progress-range", "alert-action"])
 def test_a_drifted_body_is_refused(checker: OpenApiChecker, body: dict, message: str) -> None:
     with pytest.raises(SpecViolation, match=message.replace("(", r"\(").replace(")", r"\)")):
         checker.check("get", EXP, json_answer(body))

@@ -19,7 +19,7 @@ from mlgym.events.event_log import read_events
 from mlgym.events.projection import GridSearchProjection
 from mlgym.events.results import project
 from tests.conftest import run_cli
-from tests.ml_board.read_model_logs import run_real_logs, write_synthetic_log
+from tests.ml_board.read_model_logs import run_real_logs, write_synthetic_log, write_training_log
 
 NODE = shutil.which("node")
 DUMP = Path(__file__).with_name("run_model_dump.mjs")
@@ -45,7 +45,8 @@ def python_dump(projection: GridSearchProjection) -> dict[str, Any]:
     experiments = {
         eid: {"status": v.status, "epoch": v.epoch, "num_epochs": v.num_epochs, "latest": v.latest, "best": v.best,
               "best_epochs": v.best_epochs, "best_epoch": v.best_epoch, "scores_at_best": v.scores_at_best,
-              "directions": v.directions(projection.score_directions)}
+              "directions": v.directions(projection.score_directions), "progress": v.progress,
+              "step_progress": v.step_progress, "num_alerts": v.num_alerts, "alerts": v.alerts}
         for eid, v in projection.views().items()}
     cv = {key: projection.cv_stats(key) for key in projection.score_keys()}
     return {"applied_all": True, "last_seq": projection.last_seq, "selection": projection.selection,
@@ -101,6 +102,30 @@ def test_dashboard_reads_a_real_run_like_the_projection(real_logs: dict[str, Pat
 @needs_node
 def test_dashboard_reads_an_old_log_like_the_projection(synthetic_log: Path) -> None:
     assert_parity(synthetic_log)
+
+
+@pytest.fixture(scope="session")
+def training_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_training_log(tmp_path_factory.mktemp("read_model_training"))
+
+
+@needs_node
+def test_dashboard_reads_step_progress_and_alerts_like_the_projection(training_log: Path) -> None:
+    assert_parity(training_log)
+
+
+def test_step_progress_and_alerts_follow_the_read_model_rules(training_log: Path) -> None:
+    views = projection_of(training_log).views()
+    t1, t2, t3, t4 = (views[e] for e in ("T1", "T2", "T3", "T4"))
+    assert t1.status == "running" and t1.epoch == 2 and t1.progress == pytest.approx((2 + 3 / 4) / 3, abs=1e-15)
+    assert t1.step_progress == {"epoch": 3, "step": 3, "num_steps": 4, "global_step": 11, "loss": 0.085,
+                                "lr": 0.01, "samples_per_s": 111.0, "skipped_steps": 0, "max_memory_allocated": None}
+    assert t1.latest["train/cross_entropy"] == 0.125 and t1.best_epoch == 2 and t1.num_alerts == 1
+    assert t2.progress == pytest.approx(0.0) and t2.step_progress["skipped_steps"] == 1  # no num_steps: epochs only
+    assert t2.step_progress["loss"] is None and t2.num_alerts == 102 and len(t2.alerts) == 100
+    assert t2.alerts[0]["message"] == "alert 2" and t2.alerts[-1]["value"] is None
+    assert t3.status == "failed" and t3.progress == 0.0 and t3.alerts[0]["action"] == "stop"
+    assert t4.progress == pytest.approx(2 / 3, abs=1e-15)  # step 7 of 5: the end of epoch 2
 
 
 def test_old_log_follows_the_read_model_rules(synthetic_log: Path) -> None:

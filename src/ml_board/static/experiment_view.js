@@ -92,6 +92,8 @@ export class ExperimentView {
     const latest = Object.entries(d.latest || {}).sort();
     const history = d.status_history || [];
     const cps = d.checkpoints || [];
+    const alerts = d.alerts || [];
+    const sp = d.step_progress;
     const fold = d.fold ? Object.entries(d.fold).filter(([, v]) => v != null).map(([k, v]) => `${k} ${v}`).join(" · ") : "";
     this.root.innerHTML = `
       <section class="card"><div class="card-head"><h1 class="mono">${esc(d.experiment_id)}</h1><span id="exp-status">${badge(d.status)}</span></div>
@@ -99,10 +101,16 @@ export class ExperimentView {
           <div class="stat"><span>Grid point</span><b class="mono">${esc(d.grid_point_id ?? "")}</b></div>
           <div class="stat"><span>Role</span><b>${esc(d.role ?? "")}${fold ? ` <span class="muted">${esc(fold)}</span>` : ""}</b></div>
           <div class="stat"><span>Epoch</span><b>${esc(d.epoch ?? 0)}${d.num_epochs ? ` / ${esc(d.num_epochs)}` : ""}</b></div>
+          <div class="stat"><span>Progress</span><b id="exp-progress">${esc(((d.progress ?? 0) * 100).toFixed(0))}%</b></div>
+          ${sp ? `<div class="stat" id="exp-step"><span>Last step</span><b>epoch ${esc(sp.epoch)} · step ${esc(sp.step)}${sp.num_steps ? `/${esc(sp.num_steps)}` : ""} · loss ${esc(num(sp.loss))} · lr ${esc(num(sp.lr))}${sp.skipped_steps ? ` · ${esc(sp.skipped_steps)} skipped` : ""}</b></div>` : ""}
           ${hp.map(([k, v]) => `<div class="stat" title="${esc(k)}"><span>${esc(shortPath(k))}</span><b class="mono">${esc(num(v))}</b></div>`).join("")}
         </div></section>
       ${d.status === "failed" || d.error || d.traceback ? `<section class="card failure" id="exp-failure"><h2>Failed</h2>
         <p class="error-text">${esc(d.error || "no error message")}</p>${d.traceback ? `<pre class="trace">${esc(d.traceback)}</pre>` : ""}</section>` : ""}
+      ${alerts.length ? `<section class="card" id="exp-alerts"><div class="card-head"><h2>Alerts</h2><span class="muted">${esc(d.num_alerts)} in all</span></div>
+        <table class="grid"><thead><tr><th class="num">Epoch</th><th>Action</th><th>Alert</th></tr></thead><tbody>
+        ${alerts.map((a) => `<tr><td class="num">${esc(a.epoch ?? "")}</td><td><span class="badge alert-${a.action === "stop" ? "stop" : "warn"}">${esc(a.action ?? "")}</span></td><td>${esc(a.message ?? "")}</td></tr>`).join("")}
+        </tbody></table></section>` : ""}
       <div class="two-col">
         <section class="card"><div class="card-head"><h2>Scores</h2><span class="muted">latest · best (epoch ${esc(d.best_epoch ?? "–")})</span></div>
           ${latest.length ? `<table class="grid"><thead><tr><th>Split / name</th><th class="num">Latest</th><th class="num">Best</th></tr></thead><tbody>

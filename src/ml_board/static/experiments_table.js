@@ -117,12 +117,17 @@ export class ExperimentsTable {
     const key = this.key;
     this.tbody.innerHTML = rows.map((exp) => {
       const pct = (exp.progress() * 100).toFixed(0);
-      const epochs = exp.numEpochs ? `${exp.epoch}/${exp.numEpochs}` : exp.epoch ? String(exp.epoch) : "–";
+      const sp = exp.stepProgress;
+      const inEpoch = sp && exp.status === "running" && sp.epoch > exp.epoch && sp.num_steps;
+      const epochs = inEpoch ? `epoch ${sp.epoch}/${exp.numEpochs ?? "?"} · step ${sp.step}/${sp.num_steps}`
+        : exp.numEpochs ? `${exp.epoch}/${exp.numEpochs}` : exp.epoch ? String(exp.epoch) : "–";
+      const last = exp.alerts[exp.alerts.length - 1];
+      const alerts = exp.numAlerts ? ` <span class="badge alert-${exp.alerts.some((a) => a.action === "stop") ? "stop" : "warn"} alert-badge" title="${esc(last?.message ?? "")}">⚠ ${exp.numAlerts}</span>` : "";
       const phase = exp.phase && exp.phase !== exp.status && exp.status === "running" ? `<span class="muted small">${esc(exp.phase)}</span>` : "";
       const err = exp.error ? ` title="${esc(exp.error)}"` : "";
       return `<tr data-exp="${esc(exp.id)}" class="${exp.index === this.highlighted ? "hl" : ""}">
         <td><i class="swatch" style="background:${colorOf(exp.index)}"></i><a class="mono" href="${this.linkOf(exp)}">${esc(exp.id)}</a></td>
-        <td${err}>${badge(exp.status)} ${phase}</td>
+        <td${err}>${badge(exp.status)} ${phase}${alerts}</td>
         <td><div class="progress progress-${exp.status}"><i style="width:${pct}%"></i></div><span class="small muted">${epochs}</span></td>
         ${showFold ? `<td class="small">${esc(foldText(exp))}</td>` : ""}
         ${paths.map((p) => `<td class="num mono">${esc(num(exp.hp[p]))}</td>`).join("")}

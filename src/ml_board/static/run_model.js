@@ -17,6 +17,12 @@ export class NewerSchemaError extends Error {
 
 const JOB_STATUS = { running: "running", retrying: "running", done: "done", failed: "failed" };
 const CV_ROLES = ["cv_fold", "inner"];
+const STEP_FIELDS = ["epoch", "step", "num_steps", "global_step", "loss", "lr", "samples_per_s", "skipped_steps",
+  "max_memory_allocated"];
+const ALERT_FIELDS = ["epoch", "when", "action", "key", "value", "message"];
+const MAX_ALERTS = 100;
+
+const isNumber = (v) => typeof v === "number" && Number.isFinite(v);
 
 /** One experiment (one training job) as the table and charts need it. */
 export class Experiment {
@@ -42,13 +48,49 @@ export class Experiment {
     this.firstMetric = new Map();  // split -> the first metric name scored on it
     this.error = null;
     this.series = new Map();       // key -> array indexed by epoch (null where not evaluated or not finite)
+    this.stepProgress = null;      // the last training_progress (STEP_FIELDS)
+    this.alerts = [];              // the last MAX_ALERTS alert events (ALERT_FIELDS + seq)
+    this.numAlerts = 0;
+    this.steps = { x: [], loss: [] };  // global_step -> running mean training loss, every training_progress
   }
 
-  /** Fraction of the planned epochs evaluated, 0..1. */
+  /**
+   * Fraction of the planned training done, 0..1: done -> 1; else max(evaluated epochs, epochs before the last
+   * reported step + its fraction of that epoch's steps) / num_epochs; 0 without num_epochs.
+   */
   progress() {
     if (this.status === "done") return 1;
     if (!this.numEpochs) return 0;
-    return Math.min(1, this.epoch / this.numEpochs);
+    let done = this.epoch;
+    const sp = this.stepProgress;
+    if (sp && isNumber(sp.epoch) && isNumber(sp.step) && isNumber(sp.num_steps) && sp.num_steps > 0) {
+      done = Math.max(done, sp.epoch - 1 + Math.min(sp.step, sp.num_steps) / sp.num_steps);
+    }
+    return Math.min(1, done / this.numEpochs);
+  }
+
+  addStepProgress(p) {
+    const sp = {};
+    for (const k of STEP_FIELDS) sp[k] = p[k] ?? null;
+    if (sp.skipped_steps == null) sp.skipped_steps = 0;
+    this.stepProgress = sp;
+    // the step curve keeps x increasing: steps re-trained after a resume replace the ones logged before
+    const g = sp.global_step;
+    if (!isNumber(g)) return;
+    const { x, loss } = this.steps;
+    let n = x.length;
+    while (n > 0 && x[n - 1] >= g) n--;
+    if (n < x.length) { x.length = n; loss.length = n; }
+    x.push(g);
+    loss.push(isNumber(sp.loss) ? sp.loss : null);
+  }
+
+  addAlert(p, seq) {
+    this.numAlerts++;
+    const a = { seq };
+    for (const k of ALERT_FIELDS) a[k] = p[k] ?? null;
+    this.alerts.push(a);
+    if (this.alerts.length > MAX_ALERTS) this.alerts.splice(0, this.alerts.length - MAX_ALERTS);
   }
 
   /** This experiment's `score_directions`, else the grid search's, else the loss/metric fallback. */
@@ -133,6 +175,8 @@ export class RunModel {
     this.lastTs = null;
     this.structureVersion = 0;     // bumped when experiments or keys appear: charts must be rebuilt
     this.dirtyKeys = new Set();    // keys with new points since the charts last drew
+    this.stepsDirty = false;       // a step-level loss point arrived since the step chart last drew
+    this.numAlerts = 0;            // alert events of the grid search
     this.tableDirty = true;
     this.summaryDirty = true;
   }
@@ -175,6 +219,8 @@ export class RunModel {
       case "job_status": this.onJobStatus(this.experiment(ev.experiment_id), p); break;
       case "experiment_status": this.onExperimentStatus(this.experiment(ev.experiment_id), p); break;
       case "evaluation_result": this.onEvaluation(this.experiment(ev.experiment_id), p); break;
+      case "training_progress": this.onTrainingProgress(this.experiment(ev.experiment_id), p); break;
+      case "alert": this.onAlert(this.experiment(ev.experiment_id), p, ev.seq); break;
       case "checkpoint": this.experiment(ev.experiment_id); break;
       default: break;
     }
@@ -248,6 +294,18 @@ export class RunModel {
       exp.addScore(score, epoch, this.scoreDirections, this.givenSelection);
       this.dirtyKeys.add(score.key);
     }
+  }
+
+  onTrainingProgress(exp, p) {
+    if (exp.status === "scheduled") exp.status = "running";
+    exp.addStepProgress(p);
+    this.stepsDirty = true;
+  }
+
+  onAlert(exp, p, seq) {
+    exp.addAlert(p, seq);
+    this.numAlerts++;
+    this.summaryDirty = true;
   }
 
   growTo(epoch) {

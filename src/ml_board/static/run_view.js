@@ -3,6 +3,7 @@ import { ApiError, getJSON, gsPath, openEventStream, readEvents } from "./api.js
 import { RunModel } from "./run_model.js";
 import { ExperimentsTable } from "./experiments_table.js";
 import { ChartGrid } from "./chart_grid.js";
+import { StepChart } from "./step_chart.js";
 import { renderCvSummary } from "./cv_summary.js";
 import { badge, datetime, duration, esc } from "./format.js";
 
@@ -38,7 +39,11 @@ export class RunView {
         </div>
         <div id="table" class="table-wrap"></div>
       </section>
+      <section class="card" id="alerts-card" hidden></section>
       <section class="card" id="cv" hidden></section>
+      <section class="card" id="steps-card" hidden><div class="card-head"><h2>Training loss over steps</h2>
+        <span class="muted">from training_progress events; long runs are drawn with each stretch's lowest and highest point</span></div>
+        <div id="steps" class="charts"></div></section>
       <section class="card" id="charts-card" hidden><div class="card-head"><h2>Scores over epochs</h2>
         <span class="muted">hover a line to see its values; hover a row to find its lines; drag to zoom, double-click to reset</span></div>
         <div id="charts" class="charts"></div></section>
@@ -53,6 +58,7 @@ export class RunView {
     clearTimeout(this.tableTimer);
     if (this.unsubscribe) this.unsubscribe();
     if (this.charts) this.charts.destroy();
+    if (this.steps) this.steps.destroy();
   }
 
   async start() {
@@ -92,11 +98,12 @@ export class RunView {
     this.root.querySelector("#run-body").hidden = false;
     this.root.querySelector("#charts-card").hidden = false;
     this.table = new ExperimentsTable($("#table"), this.model, {
-      onHover: (exp) => { this.charts.focus(exp); this.table.highlight(exp); },
-      onFilter: (hidden) => this.charts.setHidden(hidden),
+      onHover: (exp) => { this.charts.focus(exp); this.steps.focus(exp); this.table.highlight(exp); },
+      onFilter: (hidden) => { this.charts.setHidden(hidden); this.steps.setHidden(hidden); },
       linkOf: (exp) => `#/gs/${encodeURIComponent(this.gs)}/exp/${encodeURIComponent(exp.id)}`,
     });
     this.charts = new ChartGrid($("#charts"), this.model, (exp) => this.table.highlight(exp));
+    this.steps = new StepChart($("#steps"), this.model);
     $("#metric").addEventListener("change", (e) => { this.key = e.target.value; this.renderTable(); });
     $("#split").addEventListener("change", (e) => { this.charts.setSplit(e.target.value); this.schedule(); });
     const filter = () => this.table.setQuery($("#filter").value, $("#status-filter").value);
@@ -158,7 +165,10 @@ export class RunView {
   renderTable() {
     const m = this.model;
     this.lastTable = performance.now();
-    if (m.summaryDirty) this.renderHead();
+    if (m.summaryDirty) { this.renderHead(); this.renderAlerts(); }
+    if (m.stepsDirty || (this.steps.u && this.steps.lines !== m.list.length)) {
+      this.root.querySelector("#steps-card").hidden = !this.steps.draw();
+    }
     if (!m.tableDirty && this.table.key === this.key) return;
     this.table.key = this.key;
     this.table.render();
@@ -185,8 +195,25 @@ export class RunView {
         ${stat("Experiments", total)}
         ${stat("Done", c.done, "c-done")}${stat("Running", c.running, "c-running")}${stat("Failed", c.failed, "c-failed")}
         ${stat("Scheduled", c.scheduled)}
+        ${m.numAlerts ? stat("Alerts", `<a href="#alerts-card" class="alert-count">${m.numAlerts}</a>`, "c-alert") : ""}
         ${env.git_commit ? stat("Commit", `<span class="mono">${esc(String(env.git_commit).slice(0, 10))}${env.git_dirty ? " (dirty)" : ""}</span>`) : ""}
       </div>`;
+  }
+
+  /** The newest alerts of every experiment (each keeps its last 100), newest first. */
+  renderAlerts() {
+    const card = this.root.querySelector("#alerts-card");
+    const all = [];
+    for (const exp of this.model.list) for (const a of exp.alerts) all.push({ exp, a });
+    card.hidden = !all.length;
+    if (!all.length) return;
+    all.sort((x, y) => y.a.seq - x.a.seq);
+    const shown = all.slice(0, 20);
+    card.innerHTML = `<div class="card-head"><h2>Alerts</h2><span class="muted">${this.model.numAlerts} in all${all.length > 20 ? " · newest 20" : ""}</span></div>
+      <table class="grid" id="alerts"><thead><tr><th>Experiment</th><th class="num">Epoch</th><th>Action</th><th>Alert</th></tr></thead><tbody>
+      ${shown.map(({ exp, a }) => `<tr data-exp="${esc(exp.id)}"><td class="mono">${esc(exp.id)}</td><td class="num">${esc(a.epoch ?? "")}</td>
+        <td><span class="badge alert-${a.action === "stop" ? "stop" : "warn"}">${esc(a.action ?? "")}</span></td><td>${esc(a.message ?? a.when ?? "")}</td></tr>`).join("")}
+      </tbody></table>`;
   }
 
   /** For tests and the benchmark: what the page has applied. */
@@ -197,5 +224,9 @@ export class RunView {
 
   points(key) {
     return this.charts ? this.charts.pointsOf(key) : null;
+  }
+
+  stepPoints() {
+    return this.steps ? this.steps.points() : null;
   }
 }

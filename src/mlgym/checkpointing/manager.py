@@ -46,7 +46,8 @@ class CheckpointManager:
         run = self.run
         return {"epoch": run.epoch, "experiment_id": run.spec.experiment_id, "config": run.spec.config,
                 "model": run.model.state_dict(), "optimizer": run.trainer.optimizer.state_dict(),
-                "lr_scheduler": _state_of(run.trainer.lr_scheduler), "early_stopping": _state_of(run.early_stopping),
+                "lr_scheduler": _state_of(run.trainer.lr_scheduler), "trainer": _state_of(run.trainer),
+                "early_stopping": _state_of(run.early_stopping),
                 "strategy": _state_of(self.strategy), "history": run.history, "stopped_early": run.stopped_early,
                 "rng": capture_rng()}
 
@@ -69,6 +70,7 @@ class CheckpointManager:
         run.model.load_state_dict(state["model"])
         run.trainer.optimizer.load_state_dict(state["optimizer"])
         _load_into(run.trainer.lr_scheduler, state["lr_scheduler"])
+        _load_into(run.trainer, state.get("trainer"))  # global step, fp16 grad scaler (absent in older checkpoints)
         _load_into(run.early_stopping, state["early_stopping"])
         _load_into(self.strategy, state["strategy"])
         run.history = {int(k): v for k, v in state["history"].items()}

@@ -50,6 +50,8 @@ class Progress:
             return
         if eid is None:
             return
+        if kind == "alert":
+            self._say(f"[{self._counts()}] {eid}: ALERT {p.get('message') or p.get('when')}")
         if kind == "job_status" and p.get("status") in ("done", "failed"):
             error = f" ({p.get('error')})" if p["status"] == "failed" else ""
             self._say(f"[{self._counts()}] {eid}: {p['status']}{error}")
@@ -83,19 +85,30 @@ class Progress:
             self._live.update(self._table())
         elif self._live is None and now - self._last_draw > self.line_interval_s:
             self._last_draw = now
-            running = [f"{eid} epoch {v.epoch}/{v.num_epochs}" for eid, v in self._views().items()
+            running = [f"{eid} {self._where(v)}" for eid, v in self._views().items()
                        if v.status == "running" and v.num_epochs]
             if running:
                 more = f" (+{len(running) - 4} more)" if len(running) > 4 else ""
                 self._say(f"[{self._counts()}] " + ", ".join(running[:4]) + more)
 
+    @staticmethod
+    def _where(view: ExperimentView) -> str:
+        """`epoch 2/8`, or inside an epoch `epoch 3/8 step 40/60 (45%)` from the last training_progress."""
+        sp = view.step_progress
+        if sp and sp.get("epoch") and sp["epoch"] > view.epoch and sp.get("num_steps"):
+            return (f"epoch {sp['epoch']}/{view.num_epochs} step {sp['step']}/{sp['num_steps']} "
+                    f"({view.progress:.0%})")
+        return f"epoch {view.epoch}/{view.num_epochs}"
+
     def _table(self) -> Table:
         views = self._views()
         table = Table(title=self._counts() if views else "starting", expand=False)
-        for col in ("experiment", "status", "epoch", "latest"):
+        any_alerts = any(v.num_alerts for v in views.values())
+        for col in ("experiment", "status", "epoch", "latest", *(("alerts",) if any_alerts else ())):
             table.add_column(col)
         for eid, v in views.items():
             if v.status in ("running", "failed") or len(views) <= 16:
-                epochs = f"{v.epoch}/{v.num_epochs}" if v.num_epochs else "-"
-                table.add_row(eid, v.status, epochs, self._score(v))
+                epochs = self._where(v).removeprefix("epoch ") if v.num_epochs else "-"
+                alerts = (f"{v.num_alerts}: {v.alerts[-1]['when']}" if v.alerts else "",) if any_alerts else ()
+                table.add_row(eid, v.status, epochs, self._score(v), *alerts)
         return table

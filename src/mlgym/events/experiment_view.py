@@ -8,6 +8,10 @@ from typing import Any
 from mlgym.events.read_rules import Score, declared, fallback_direction, improves
 
 NOT_SCORED = math.nan  # an epoch without a (finite) score of a key in `ExperimentView.series`
+STEP_FIELDS = ("epoch", "step", "num_steps", "global_step", "loss", "lr", "samples_per_s", "skipped_steps",
+               "max_memory_allocated")
+ALERT_FIELDS = ("epoch", "when", "action", "key", "value", "message")
+MAX_ALERTS = 100
 
 
 class ExperimentView:
@@ -36,6 +40,9 @@ class ExperimentView:
         self.kinds: dict[str, str] = {}  # score name -> "metric" | "loss", as first seen
         self.first_metric: dict[str, str] = {}  # split -> the first metric name scored on it
         self.series: dict[str, array] = {}  # key -> score per epoch (index = epoch), NaN where none
+        self.step_progress: dict[str, Any] | None = None  # the last `training_progress` (STEP_FIELDS)
+        self.alerts: list[dict[str, Any]] = []  # the last MAX_ALERTS `alert` events (ALERT_FIELDS + seq)
+        self.num_alerts = 0
         self._latest_epoch: dict[str, int] = {}
         self._best_selected: float | None = None
 
@@ -62,7 +69,33 @@ class ExperimentView:
         metric = selection.get("metric") or self.first_metric.get(split)
         return None if metric is None else f"{split}/{metric}"
 
+    @property
+    def progress(self) -> float:
+        """Fraction of the planned training done, 0..1: done -> 1; else max(evaluated epochs, epochs before the
+        last reported step + its fraction of that epoch's steps) / num_epochs; 0 without num_epochs."""
+        if self.status == "done":
+            return 1.0
+        if not self.num_epochs:
+            return 0.0
+        done = float(self.epoch)
+        sp = self.step_progress
+        if sp is not None and _number(sp.get("epoch")) and _number(sp.get("step")) and _number(sp.get("num_steps")) \
+                and sp["num_steps"] > 0:
+            done = max(done, sp["epoch"] - 1 + min(sp["step"], sp["num_steps"]) / sp["num_steps"])
+        return min(1.0, done / self.num_epochs)
+
     # -- applying --------------------------------------------------------------------------------------------
+    def add_step_progress(self, payload: dict[str, Any]) -> None:
+        self.step_progress = {k: payload.get(k) for k in STEP_FIELDS}
+        if self.step_progress["skipped_steps"] is None:
+            self.step_progress["skipped_steps"] = 0
+
+    def add_alert(self, payload: dict[str, Any], seq: int) -> None:
+        self.num_alerts += 1
+        self.alerts.append({k: payload.get(k) for k in ALERT_FIELDS} | {"seq": seq})
+        if len(self.alerts) > MAX_ALERTS:
+            del self.alerts[:-MAX_ALERTS]
+
     def add_score(self, score: Score, epoch: int, grid_directions: dict[str, Any],
                   selection: dict[str, Any]) -> None:
         self.kinds.setdefault(score.name, score.kind)
@@ -110,8 +143,14 @@ class ExperimentView:
                 "fold": self.fold, "hyperparameters": self.hyperparameters, "status": self.status,
                 "epoch": self.epoch, "num_epochs": self.num_epochs, "latest": self.latest, "best": self.best,
                 "best_epoch": self.best_epoch, "scores_at_best": self.scores_at_best, "error": self.error,
-                "directions": self.directions(grid_directions)}
+                "directions": self.directions(grid_directions), "progress": self.progress,
+                "step_progress": self.step_progress, "num_alerts": self.num_alerts}
 
     def detail(self, grid_directions: dict[str, Any]) -> dict[str, Any]:
         return {**self.row(grid_directions), "config": self.config, "status_history": self.status_history,
-                "traceback": self.traceback, "checkpoints": self.checkpoints, "train_status": self.train_status}
+                "traceback": self.traceback, "checkpoints": self.checkpoints, "train_status": self.train_status,
+                "alerts": self.alerts}
+
+
+def _number(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)

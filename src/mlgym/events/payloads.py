@@ -133,13 +133,45 @@ class LossScore(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class EvaluationResult(Payload, frozen=True, kw_only=True):
-    """The scores of one split after an epoch (epochs count from 1)."""
+    """The scores of one split after an epoch (epochs count from 1). `source: training_pass`: the mean loss of the
+    epoch's training batches, taken while training (split `train`, no metrics), instead of a second pass."""
 
     event_type: ClassVar[str] = "evaluation_result"
     epoch: int
     split: str
     metric_scores: list[MetricScore]
     loss_scores: list[LossScore]
+    source: Literal["evaluation", "training_pass"] | None = None
+
+
+class TrainingProgress(Payload, frozen=True, kw_only=True):
+    """Every `log_every_n_steps` optimizer steps, and at an epoch's last step: where training is and how it goes.
+    `step` counts the epoch's optimizer steps from 1 (`num_steps` of them; null when the loader has no length),
+    `loss` is the mean training loss of the epoch so far (null: not finite), `lr` the learning rate of that step."""
+
+    event_type: ClassVar[str] = "training_progress"
+    epoch: int
+    step: int
+    num_steps: int | None
+    global_step: int
+    loss: float | None
+    lr: float
+    samples_per_s: float
+    max_memory_allocated: int | None = None
+    skipped_steps: int = 0
+
+
+class Alert(Payload, frozen=True, kw_only=True):
+    """An alert rule of the trainer (`when: "val/cross_entropy > 10"`) held on a score: `warn` only tells, `stop`
+    stops the job (its `job_status` `failed` names the alert). `value` is null when it is not a finite number."""
+
+    event_type: ClassVar[str] = "alert"
+    when: str
+    action: Literal["warn", "stop"]
+    key: str
+    value: float | None
+    epoch: int
+    message: str
 
 
 class Checkpoint(Payload, frozen=True, kw_only=True):
@@ -159,7 +191,7 @@ class Checkpoint(Payload, frozen=True, kw_only=True):
 
 PAYLOAD_TYPES: dict[str, type[Payload]] = {cls.event_type: cls for cls in (
     GridSearchStarted, GridSearchFinished, ExperimentConfig, JobScheduled, JobStatus, ExperimentStatus,
-    EvaluationResult, Checkpoint)}
+    EvaluationResult, TrainingProgress, Alert, Checkpoint)}
 
 _DECODERS = {name: msgspec.json.Decoder(cls) for name, cls in PAYLOAD_TYPES.items()}
 

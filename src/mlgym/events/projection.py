@@ -138,6 +138,19 @@ class GridSearchProjection:
                 self._first_metric.setdefault(score.split, score.name)
             exp.add_score(score, epoch, self.score_directions, selection)
 
+    def _on_training_progress(self, event: dict[str, Any], p: dict[str, Any]) -> None:
+        exp = self._exp(event)
+        if exp is None:
+            return
+        if exp.status == "scheduled":
+            exp.status = "running"
+        exp.add_step_progress(p)
+
+    def _on_alert(self, event: dict[str, Any], p: dict[str, Any]) -> None:
+        exp = self._exp(event)
+        if exp is not None:
+            exp.add_alert(p, event["seq"])
+
     def _on_checkpoint(self, event: dict[str, Any], p: dict[str, Any]) -> None:
         exp = self._exp(event)
         if exp is None:

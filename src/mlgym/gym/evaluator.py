@@ -12,10 +12,12 @@ from mlgym.registry import component
 
 @component("evaluator", "default")
 class Evaluator:
-    """Scores `model` on `splits` (default: every split of `data_loaders`) with `loss` and `metrics`."""
+    """Scores `model` on `splits` (default: every split of `data_loaders` but `train_split`, whose loss the trainer
+    reports from its training pass) with `loss` and `metrics`."""
 
     def __init__(self, model: torch.nn.Module, loss: Callable[..., Any], metrics: Any,
-                 data_loaders: Mapping[str, Any], splits: list[str] | None = None) -> None:
+                 data_loaders: Mapping[str, Any], splits: list[str] | None = None,
+                 train_split: str = "train") -> None:
         unknown = [s for s in (splits or []) if s not in data_loaders]
         if unknown:
             raise ValueError(f"splits {unknown} are not among the data loaders' splits {list(data_loaders)}")
@@ -23,7 +25,7 @@ class Evaluator:
         self.loss = loss
         self.metrics = metrics
         self.data_loaders = data_loaders
-        self.splits = list(splits) if splits else list(data_loaders)
+        self.splits = list(splits) if splits else [s for s in data_loaders if s != train_split]
 
     @torch.no_grad()
     def evaluate(self, device: torch.device) -> dict[str, dict[str, dict[str, float]]]:

@@ -1,13 +1,17 @@
 """One experiment job: build the component graph, then train and evaluate epoch by epoch, emitting events."""
 from __future__ import annotations
 
+import inspect
+import math
 import time
 from typing import Any
 
 import torch
 
 from mlgym.config.loader import SourceMap
-from mlgym.events.payloads import EvaluationResult, ExperimentStatus, LossScore, MetricScore
+from mlgym.errors import TrainingStopped
+from mlgym.events.payloads import Alert, EvaluationResult, ExperimentStatus, LossScore, MetricScore
+from mlgym.gym.alerts import AlertMonitor
 from mlgym.gym.device import resolve_device
 from mlgym.gym.seeding import seed_everything
 from mlgym.gym.spec import ExperimentSpec
@@ -22,11 +26,29 @@ def flatten_scores(results: dict[str, dict[str, dict[str, float]]]) -> dict[str,
             for group in ("metrics", "losses") for name, score in r[group].items()}
 
 
-def evaluation_payload(epoch: int, split: str, result: dict[str, dict[str, float]]) -> EvaluationResult:
+def _finite(score: float | None) -> float | None:
+    return score if score is not None and math.isfinite(score) else None
+
+
+def evaluation_payload(epoch: int, split: str, result: dict[str, dict[str, float]],
+                       source: str | None = None) -> EvaluationResult:
     return EvaluationResult(
         epoch=epoch, split=split,
-        metric_scores=[MetricScore(metric=m, split=split, score=s) for m, s in result["metrics"].items()],
-        loss_scores=[LossScore(loss=m, split=split, score=s) for m, s in result["losses"].items()])
+        metric_scores=[MetricScore(metric=m, split=split, score=_finite(s)) for m, s in result["metrics"].items()],
+        loss_scores=[LossScore(loss=m, split=split, score=_finite(s)) for m, s in result["losses"].items()],
+        source=source)
+
+
+def alert_payload(fired: Any) -> Alert:
+    return Alert(when=fired.rule.when, action=fired.rule.action, key=fired.rule.key, value=fired.finite_value,
+                 epoch=fired.epoch, message=fired.message)
+
+
+def _accepts(method: Any, name: str) -> bool:
+    try:
+        return name in inspect.signature(method).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def build_graph(spec: ExperimentSpec) -> ComponentGraph:
@@ -58,6 +80,9 @@ class ExperimentRun:
         for watcher in (self.early_stopping, self.checkpointing):
             if watcher is not None and hasattr(watcher, "use_directions"):
                 watcher.use_directions(spec.score_directions or self._directions())
+        if hasattr(self.trainer, "prepare"):  # before a checkpoint restores the schedule it builds
+            self.trainer.prepare(self.device, spec.num_epochs)
+        self.alerts = AlertMonitor(getattr(self.trainer, "alerts", None) or [])
         self.history: dict[int, dict[str, float]] = {}
         self.epoch = 0
         self.stopped_early = False
@@ -71,16 +96,36 @@ class ExperimentRun:
 
     def _epoch(self, epoch: int, num_epochs: int, manager: Any) -> None:
         self.emit(ExperimentStatus(status="training", epoch=epoch, num_epochs=num_epochs))
-        self.trainer.train_epoch(epoch, self.device)
-        results = self.evaluator.evaluate(self.device)
-        for split, result in results.items():
+        if _accepts(self.trainer.train_epoch, "emit"):
+            train_loss = self.trainer.train_epoch(epoch, self.device, emit=self.emit)
+        else:
+            train_loss = self.trainer.train_epoch(epoch, self.device)
+        evaluated = self.evaluator.evaluate(self.device)
+        results = evaluated
+        train_split = getattr(self.trainer, "train_split", None)
+        if train_split is not None and train_split not in evaluated and hasattr(self.trainer, "loss_name"):
+            # the training pass's mean loss, unless the evaluator scores the train split itself
+            pass_result = {"metrics": {}, "losses": {
+                self.trainer.loss_name: math.nan if train_loss is None else float(train_loss)}}
+            self.emit(evaluation_payload(epoch, train_split, pass_result, source="training_pass"))
+            results = {train_split: pass_result, **evaluated}
+        for split, result in evaluated.items():
             self.emit(evaluation_payload(epoch, split, result))
         scores = flatten_scores(results)
         self.history[epoch] = scores
         self.epoch = epoch
+        self._check_alerts(epoch, scores)
         if self.early_stopping is not None and self.early_stopping.update(epoch, scores):
             self.stopped_early = True
         manager.after_epoch(epoch, scores, final=self.epoch >= num_epochs or self.stopped_early)
+
+    def _check_alerts(self, epoch: int, scores: dict[str, float | None]) -> None:
+        fired = self.alerts.check(epoch, scores)
+        for alert in fired:
+            self.emit(alert_payload(alert))
+        stop = next((a for a in fired if a.rule.action == "stop"), None)
+        if stop is not None:
+            raise TrainingStopped(f"stopped by {stop.message}")
 
     def run(self) -> dict[str, Any]:
         from mlgym.checkpointing.manager import CheckpointManager
