@@ -75,7 +75,7 @@ def test_step_and_cosine_schedules(model) -> None:
     assert opt.param_groups[0]["lr"] == pytest.approx(0.1)
     restored = cosine_scheduler(sgd(model, lr=1.0), t_max=2, eta_min=0.1)
     restored.load_state_dict(sched.state_dict())
-    assert restored.last_epoch == 2
+    assert restored.scheduler.last_epoch == 2
 
 
 def test_no_scheduler_is_a_falsy_no_op(model) -> None:

@@ -19,7 +19,7 @@ def test_streamed_scores_and_loss_equal_the_whole_split() -> None:
     splits = random_split(sklearn_dataset("wine"), ratios={"train": 0.5, "val": 0.5}, seed=0)
     model = torch.nn.Sequential(torch.nn.Linear(13, 3))
     loaders = default_data_loaders(splits, batch_size=7, standardize=True)  # 89 val rows: a smaller last batch
-    results = Evaluator(model, CrossEntropy(), MetricSet(SPECS), loaders).evaluate(torch.device("cpu"))
+    results = Evaluator(model, CrossEntropy(), MetricSet(SPECS), loaders, splits=["train", "val"]).evaluate(torch.device("cpu"))
     with torch.no_grad():
         for split in ("train", "val"):
             x = loaders.scaler(torch.stack([splits[split][i][0] for i in range(len(splits[split]))]))
