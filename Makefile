@@ -19,7 +19,7 @@ demo: install
 	cd example/grid_search && ../../$(PY) run.py train --gs_config_path gs_config.yml --run_config_path run_config.yml
 
 test: install
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q --durations=20 tests
 
 board: install
 	$(VENV)/bin/ml_board --host 127.0.0.1 --port 5001 --event_storage_path event_storage

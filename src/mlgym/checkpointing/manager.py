@@ -49,7 +49,7 @@ class CheckpointManager:
                 "lr_scheduler": _state_of(run.trainer.lr_scheduler), "trainer": _state_of(run.trainer),
                 "early_stopping": _state_of(run.early_stopping),
                 "strategy": _state_of(self.strategy), "history": run.history, "stopped_early": run.stopped_early,
-                "rng": capture_rng()}
+                "rng": capture_rng(), "evaluations": list(run.evaluations)}
 
     def restore_latest(self) -> int:
         """Load the newest checkpoint that verifies; corrupt ones are reported and skipped. Returns its epoch (0: none)."""
@@ -60,8 +60,15 @@ class CheckpointManager:
                 self._emit(action="corrupt", epoch=epoch, path=self._relative(self.store.path(epoch)), error=str(e))
                 continue
             self._apply(state)
+            checkpoint_seq = self.store.last_seq(epoch)
             self._emit(action="restored", epoch=epoch, path=self._relative(self.store.path(epoch)),
-                       checkpoint_seq=self.store.last_seq(epoch))
+                       checkpoint_seq=checkpoint_seq)
+            if checkpoint_seq is None:
+                # the main process never logged this checkpoint's `saved` event (the job died first, e.g. with its
+                # node, and may have trained on for a while), so scores of any epoch up to it may be missing from
+                # the log: emit them all again (readers keep the last event per experiment, epoch and split)
+                for payload in state.get("evaluations", []):
+                    self.run.emit(payload)
             return epoch
         return 0
 
@@ -74,6 +81,7 @@ class CheckpointManager:
         _load_into(run.early_stopping, state["early_stopping"])
         _load_into(self.strategy, state["strategy"])
         run.history = {int(k): v for k, v in state["history"].items()}
+        run.evaluations = list(state.get("evaluations", []))
         run.epoch = state["epoch"]
         run.stopped_early = state["stopped_early"]
         restore_rng(state["rng"])

@@ -5,6 +5,7 @@ import hashlib
 import io
 import json
 import os
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,9 @@ class CorruptCheckpoint(Exception):
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
+    # a temp name of its own per writer: an attempt on a node that was declared dead may still be writing the same
+    # checkpoint for a moment while its retry does; both write the same bytes and the last rename wins
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     with open(tmp, "wb") as f:
         f.write(data)
         f.flush()

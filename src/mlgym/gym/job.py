@@ -84,6 +84,7 @@ class ExperimentRun:
             self.trainer.prepare(self.device, spec.num_epochs)
         self.alerts = AlertMonitor(getattr(self.trainer, "alerts", None) or [])
         self.history: dict[int, dict[str, float]] = {}
+        self.evaluations: list[Any] = []  # every evaluation_result payload so far
         self.epoch = 0
         self.stopped_early = False
 
@@ -107,10 +108,10 @@ class ExperimentRun:
             # the training pass's mean loss, unless the evaluator scores the train split itself
             pass_result = {"metrics": {}, "losses": {
                 self.trainer.loss_name: math.nan if train_loss is None else float(train_loss)}}
-            self.emit(evaluation_payload(epoch, train_split, pass_result, source="training_pass"))
+            self._emit_evaluation(evaluation_payload(epoch, train_split, pass_result, source="training_pass"))
             results = {train_split: pass_result, **evaluated}
         for split, result in evaluated.items():
-            self.emit(evaluation_payload(epoch, split, result))
+            self._emit_evaluation(evaluation_payload(epoch, split, result))
         scores = flatten_scores(results)
         self.history[epoch] = scores
         self.epoch = epoch
@@ -118,6 +119,12 @@ class ExperimentRun:
         if self.early_stopping is not None and self.early_stopping.update(epoch, scores):
             self.stopped_early = True
         manager.after_epoch(epoch, scores, final=self.epoch >= num_epochs or self.stopped_early)
+
+    def _emit_evaluation(self, payload: Any) -> None:
+        """Emit an epoch's evaluation and keep it for the checkpoint: when a job resumes from a checkpoint whose
+        events never reached the log (its node died first), it emits them again."""
+        self.evaluations.append(payload)
+        self.emit(payload)
 
     def _check_alerts(self, epoch: int, scores: dict[str, float | None]) -> None:
         fired = self.alerts.check(epoch, scores)

@@ -64,6 +64,9 @@ def test_node_killed_mid_run_its_job_resumes_on_the_other_node_and_the_run_ends_
     assert retrying["error"].startswith("WorkerDied: Ray worker ") and f"on node {second[:12]}" in retrying["error"]
     restored = [e["payload"] for e in events if e["event_type"] == "checkpoint"
                 and e["experiment_id"] == killer.victim and e["payload"]["action"] == "restored"]
-    assert len(restored) == 1 and restored[0]["epoch"] >= 2 and restored[0]["checkpoint_seq"] is not None
+    # checkpoint_seq is absent when the dead node's job wrote that checkpoint but its `saved` event never reached
+    # the driver (the job may run on for a moment after its raylet died): the resumed job then logs the checkpoint's
+    # scores again, which the identical final scores above show
+    assert len(restored) == 1 and restored[0]["epoch"] >= 2
     others = [e for e in events if e["event_type"] == "job_status" and e["experiment_id"] != killer.victim]
     assert [e["payload"]["status"] for e in others] == ["running", "done"]
