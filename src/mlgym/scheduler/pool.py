@@ -10,9 +10,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
-import pickle
 import signal
-import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
@@ -23,7 +21,7 @@ from mlgym.scheduler.graph import TaskGraph
 from mlgym.scheduler.interrupts import sigterm_raises
 from mlgym.scheduler.job_events import JobEvents, Placement
 from mlgym.scheduler.task import EventCallback, Executor, SchedulerError, Task, TaskResult
-from mlgym.scheduler.worker import Initializer, describe, worker_main
+from mlgym.scheduler.worker import Initializer, task_blob, worker_main
 
 _WAIT_S = 1.0
 _JOIN_S = 3.0
@@ -210,12 +208,9 @@ class _Run:
         """Pickle (fn, args) once per task; a failing `prepare` or an unpicklable task fails the task."""
         if task.task_id in self.blobs:
             return self.blobs[task.task_id]
-        try:
-            args = task.prepare(self.graph.dependency_results(task)) if task.prepare else task.args
-            blob = pickle.dumps((task.fn, tuple(args)), protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception as exc:  # noqa: BLE001 - the task fails, the run goes on
-            self._finish(TaskResult(task.task_id, ok=False, error=describe(exc), attempts=0,
-                                    traceback=traceback.format_exc()), None, 0)
+        blob = task_blob(task, self.graph.dependency_results(task))
+        if isinstance(blob, TaskResult):
+            self._finish(blob, None, 0)
             return None
         self.blobs[task.task_id] = blob
         return blob

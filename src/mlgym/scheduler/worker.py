@@ -30,6 +30,16 @@ Initializer = Callable[[], Any] | tuple[Callable[..., Any], tuple]
 _PARENT_POLL_S = 0.5
 
 
+def task_blob(task: Any, dependency_results: dict[str, Any]) -> bytes | TaskResult:
+    """The pickled `(fn, args)` an executor sends for `task` (its `prepare` hook applied), or the failed result
+    when `prepare` raises or the task cannot be pickled: the task fails, the run goes on."""
+    try:
+        args = task.prepare(dependency_results) if task.prepare else task.args
+        return pickle.dumps((task.fn, tuple(args)), protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:  # noqa: BLE001
+        return TaskResult(task.task_id, ok=False, error=describe(exc), attempts=0, traceback=traceback.format_exc())
+
+
 def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
