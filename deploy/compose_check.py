@@ -6,12 +6,14 @@
 - GET /api/grid_searches/<id>/experiments shows every experiment done;
 - the board stored every event of the gym's local log (LOCAL_LOG_DIR/<id>/event_storage.log), byte for byte;
 - MODE ray: every `job_status` event of a started job names the `node` it ran on, and that node is one of the
-  Ray workers (WORKER_ID: their hostnames and IP addresses). Other modes: a `node` field, if any, is reported.
+  Ray workers (WORKER_ID: their Ray node ids, hostnames and IP addresses), and with at least as many jobs as
+  workers (RAY_WORKERS in the environment), every worker ran one. Other modes: a `node` field, if any, is reported.
 Prints what it found; exit status 1 with the reason on the first failed check.
 """
 from __future__ import annotations
 
 import json
+import os
 import sys
 import urllib.request
 from pathlib import Path
@@ -61,6 +63,9 @@ def main(board: str, log_dir: str, expected: int, mode: str, workers: list[str])
         if elsewhere:
             fail(f"jobs ran on {elsewhere}, which are not Ray workers ({workers})")
         print(f"ray: all {len(started)} jobs ran on Ray workers: {sorted(set(nodes))}")
+        worker_count = int(os.environ.get("RAY_WORKERS", "1"))
+        if len(started) >= worker_count and len(set(nodes)) < worker_count:
+            fail(f"{len(started)} jobs ran on {len(set(nodes))} of the {worker_count} Ray workers")
     else:
         known = sorted({n for n in nodes if n is not None})
         print(f"{mode}: {len(started)} jobs ran in the gym container" + (f" (nodes {known})" if known else ""))

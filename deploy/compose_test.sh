@@ -4,13 +4,13 @@
 # served by its REST API, then tear everything down (also when a step fails).
 # Needs root podman, podman-compose, debootstrap, runc (see .ci/run). No container registry is used: the base
 # image is debootstrapped (deploy/base_image.sh). Env: PIP (default .venv/bin/pip), BASE_IMAGE, MLGYM_IMAGE,
-# RAY_WORKERS (1), RAY_WORKER_CPUS (2), MLGYM_NUM_EPOCHS (2), MLGYM_COMPOSE_CACHE, KEEP_STACK=1 (no teardown).
+# RAY_WORKERS (2), RAY_WORKER_CPUS (1), MLGYM_NUM_EPOCHS (2), MLGYM_COMPOSE_CACHE, KEEP_STACK=1 (no teardown).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CONTAINERS_CONF=${CONTAINERS_CONF:-$PWD/deploy/containers.conf}
 export BASE_IMAGE=${BASE_IMAGE:-localhost/debian:bookworm}
 export MLGYM_IMAGE=${MLGYM_IMAGE:-localhost/mlgym:compose-test}
-export RAY_WORKERS=${RAY_WORKERS:-1} RAY_WORKER_CPUS=${RAY_WORKER_CPUS:-2} MLGYM_NUM_EPOCHS=${MLGYM_NUM_EPOCHS:-2}
+export RAY_WORKERS=${RAY_WORKERS:-2} RAY_WORKER_CPUS=${RAY_WORKER_CPUS:-1} MLGYM_NUM_EPOCHS=${MLGYM_NUM_EPOCHS:-2}
 export MLBOARD_INGEST_TOKEN MLBOARD_PORT
 MLBOARD_INGEST_TOKEN=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
 MLBOARD_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -97,9 +97,10 @@ wait_healthy() {  # podman without systemd runs no healthcheck timers, so the te
   done
 }
 
-worker_ids() {  # hostnames and IP addresses of the Ray workers, as jobs may report either
+worker_ids() {  # Ray node ids, hostnames and IP addresses of the Ray workers
   local c
   for c in $(containers ray-worker); do
+    podman exec "$c" healthcheck.py ray-node-id
     podman exec "$c" hostname
     podman inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' "$c"
   done | tr ' ' '\n' | sed '/^$/d'
@@ -134,10 +135,9 @@ timed base-image deploy/base_image.sh "$BASE_IMAGE"
 can_run_containers
 timed wheelhouse env PIP="${PIP:-.venv/bin/pip}" deploy/wheelhouse.sh
 timed image build_image
-# The gym's executor: local processes by default for now. COMPOSE_TEST_ENVIRONMENT=ray runs the grid search on the
-# Ray workers, which the executor's cluster check still refuses in this stack (it sees no worker CPUs: issue 11).
-MODE=${COMPOSE_TEST_ENVIRONMENT:-multiprocessing}
-say "the gym runs its jobs with --environment $MODE (COMPOSE_TEST_ENVIRONMENT=ray: on the Ray workers)"
+# The gym's executor: the Ray workers (COMPOSE_TEST_ENVIRONMENT=multiprocessing: local processes in the gym container).
+MODE=${COMPOSE_TEST_ENVIRONMENT:-ray}
+say "the gym runs its jobs with --environment $MODE"
 export MLGYM_ENVIRONMENT=$MODE
 timed stack-up stack_up
 timed healthy wait_stack_healthy

@@ -25,6 +25,8 @@ if [ "$environment" = ray ]; then
   # A driver must sit on a node of the cluster: join it holding no resources, so every job runs on a worker.
   ray start --address "$RAY_ADDRESS" --num-cpus 0 --num-gpus 0 >/tmp/ray-start.log 2>&1 \
     || { cat /tmp/ray-start.log >&2; exit 1; }
+  # Started with the stack, the gym may come before the workers have joined: wait for one.
+  healthcheck.py wait-ray-cpus "$RAY_ADDRESS" 300
   set -- --environment ray --ray_address "$RAY_ADDRESS" "$@"
 else
   set -- --environment "$environment" --process_count "${MLGYM_PROCESS_COUNT:-2}" "$@"

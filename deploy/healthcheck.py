@@ -5,6 +5,11 @@
     healthcheck.py ray-head [PORT]      the GCS server runs and accepts connections on PORT (default 6379)
     healthcheck.py ray-worker           a raylet runs in this container
     healthcheck.py wait-board URL [S]   wait up to S seconds (default 300) for the board at URL
+    healthcheck.py ray-node-id          print the Ray node id of the raylet in this container
+    healthcheck.py wait-ray-cpus ADDRESS [S]
+                                        wait up to S seconds (default 300) until the Ray cluster at ADDRESS has
+                                        a live node with CPUs (a gym started with the stack must not see a
+                                        cluster whose workers have not joined yet; imports ray)
 """
 from __future__ import annotations
 
@@ -23,17 +28,44 @@ def board_ok(url: str) -> bool:
         return False
 
 
-def process_running(name: str) -> bool:
-    """Whether a process whose executable is `name` runs (read from /proc: slim images have no pgrep)."""
+def command_lines() -> list[list[str]]:
+    """The argv of every process in this container (read from /proc: slim images have no pgrep)."""
+    found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
-                argv0 = f.read().split(b"\0", 1)[0].decode(errors="replace")
+                found.append(f.read().decode(errors="replace").split("\0"))
         except OSError:
             continue
-        if os.path.basename(argv0) == name:
-            return True
-    return False
+    return found
+
+
+def process_running(name: str) -> bool:
+    return any(os.path.basename(argv[0]) == name for argv in command_lines())
+
+
+def raylet_node_id() -> str | None:
+    for argv in command_lines():
+        for arg in argv:
+            if arg.startswith("--node_id="):
+                return arg.split("=", 1)[1]
+    return None
+
+
+def wait_ray_cpus(address: str, seconds: float) -> bool:
+    import ray  # only this command needs it
+
+    ray.init(address=address, log_to_driver=False, logging_level="ERROR")
+    deadline = time.monotonic() + seconds
+    try:
+        while not any(node["Alive"] and node["Resources"].get("CPU", 0) > 0 for node in ray.nodes()):
+            if time.monotonic() > deadline:
+                print(f"healthcheck: no Ray node with CPUs joined {address} within {seconds:g} s", file=sys.stderr)
+                return False
+            time.sleep(1)
+        return True
+    finally:
+        ray.shutdown()
 
 
 def port_open(port: int) -> bool:
@@ -61,6 +93,15 @@ def main(argv: list[str]) -> int:
                 return 1
             time.sleep(1)
         return 0
+    if what == "ray-node-id":
+        node_id = raylet_node_id()
+        if node_id is None:
+            print("healthcheck: no raylet runs in this container", file=sys.stderr)
+            return 1
+        print(node_id)
+        return 0
+    if what == "wait-ray-cpus" and len(argv) >= 2:
+        return 0 if wait_ray_cpus(argv[1], float(argv[2]) if len(argv) > 2 else 300) else 1
     print(__doc__, file=sys.stderr)
     return 2
 
