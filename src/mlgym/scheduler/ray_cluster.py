@@ -10,6 +10,7 @@ import math
 import os
 import socket
 import sys
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any
 from mlgym.errors import ConfigError
 
 _CONNECT_TIMEOUT_S = 3.0
+_DNS_RETRY_S = 15.0
 _EPSILON = 1e-9  # Ray keeps resources in units of 1/10000; a fraction like 1/3 must not lose a slot to rounding
 
 
@@ -106,13 +108,26 @@ def check_reachable(address: str) -> None:
         return
     host, port = _host_port(address)
     try:
-        with socket.create_connection((host, port), timeout=_CONNECT_TIMEOUT_S):
-            pass
+        _connect(host, port)
     except OSError as e:
         reason = e.strerror or type(e).__name__
         raise ConfigError(f"cannot reach the Ray cluster at {address}: {reason}", key_path="environment.address",
                           hint=f"start its head with `ray start --head --port {port}` there, or give the address "
                                "`ray start` printed (--ray_address HOST:PORT)") from None
+
+
+def _connect(host: str, port: int) -> None:
+    # A resolver that answers "temporary failure" (EAI_AGAIN: e.g. a container network's DNS under load) is asked
+    # again for a few seconds; any other failure is final.
+    deadline = time.monotonic() + _DNS_RETRY_S
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=_CONNECT_TIMEOUT_S):
+                return
+        except socket.gaierror as e:
+            if e.errno != socket.EAI_AGAIN or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
 
 
 def worker_pythonpath() -> str:
