@@ -10,6 +10,11 @@ and measures, in one run, medians over `--repeats`:
 - per_event_emit_events_per_s: the baseline, one Socket.IO emit per event (what mlgym did), all acks awaited;
 - replay_events_per_s: GET /events?format=ndjson of the largest grid search, lines counted by the client;
 - board_rss_mb: the board's resident memory after storing everything and serving summaries of all grid searches.
+
+`--baseline werkzeug` (the default) also runs the sink ingest, per-event emits and replay against the same board
+app under Werkzeug's development server (bench/werkzeug_board.py, what `ml_board` ran on before gevent), each
+repetition on a fresh pair of boards in alternating order, and prints `werkzeug_*` lines and the production
+server's ratios to it (`ingest_vs_werkzeug_ratio`: gevent events/s / Werkzeug events/s; > 1 is better).
 """
 from __future__ import annotations
 
@@ -82,9 +87,17 @@ def write_log(log_dir: Path, grid_search_id: str, num_events: int, num_experimen
     return path
 
 
-def start_board(storage: Path, port: int) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "ml_board.cli", "--port", str(port), "--event_storage_path",
-                             str(storage)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+BOARD_COMMANDS = {
+    "gevent": lambda port, storage: [sys.executable, "-m", "ml_board.cli", "--port", str(port),
+                                     "--event_storage_path", str(storage)],
+    "werkzeug": lambda port, storage: [sys.executable, str(Path(__file__).with_name("werkzeug_board.py")),
+                                       str(port), str(storage)],
+}
+
+
+def start_board(storage: Path, port: int, server: str = "gevent") -> subprocess.Popen:
+    proc = subprocess.Popen(BOARD_COMMANDS[server](port, storage), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -180,6 +193,61 @@ def bench_replay(url: str, grid_search_id: str, expected: int) -> float:
     return count / elapsed
 
 
+def measure_pair(server: str, local: Path, work: Path, rep: int, events: int, per_event_events: int
+                 ) -> dict[str, float]:
+    """One repetition on a fresh board under `server`: sink ingest, per-event emits, replay, RSS."""
+    storage, port = work / f"store-{server}-{rep}", free_port()
+    url = f"http://127.0.0.1:{port}"
+    board = start_board(storage, port, server)
+    try:
+        rate, cpu = bench_sink(write_log(local, f"{server}-batched-{rep}", events), url, storage,
+                               psutil.Process(board.pid))
+        per_event = bench_per_event(write_log(local, f"{server}-per-event-{rep}", per_event_events), url)
+        replay = bench_replay(url, f"{server}-batched-{rep}", events)
+        rss_mb = psutil.Process(board.pid).memory_info().rss / 2 ** 20
+    finally:
+        os.kill(board.pid, signal.SIGTERM)
+        try:
+            board.wait(10)
+        except subprocess.TimeoutExpired:
+            board.kill()
+            board.wait()
+        shutil.rmtree(storage, ignore_errors=True)
+    return {"ingest": rate, "cpu": cpu, "per_event": per_event, "replay": replay, "rss_mb": rss_mb}
+
+
+def measure_baseline(args: argparse.Namespace, local: Path, work: Path) -> dict[str, dict[str, list[float]]]:
+    """Fresh gevent and baseline boards per repetition, in alternating order (so neither always runs second)."""
+    results: dict[str, dict[str, list[float]]] = {}
+    for rep in range(args.repeats):
+        order = ["gevent", args.baseline] if rep % 2 == 0 else [args.baseline, "gevent"]
+        for server in order:
+            found = measure_pair(server, local, work, rep, args.events, args.per_event_events)
+            for key, value in found.items():
+                results.setdefault(server, {}).setdefault(key, []).append(value)
+            print(f"# side by side {rep} {server}: ingest {found['ingest']:.0f}/s (board CPU "
+                  f"{found['cpu'] * 1e6:.2f} us/event), per-event {found['per_event']:.0f}/s, replay "
+                  f"{found['replay']:.0f}/s, RSS {found['rss_mb']:.1f} MB; load {os.getloadavg()[0]:.2f}", flush=True)
+    return results
+
+
+def report_baseline(name: str, results: dict[str, dict[str, list[float]]], *_: object) -> None:
+    median = {server: {key: statistics.median(values) for key, values in found.items()}
+              for server, found in results.items()}
+    base, prod = median[name], median["gevent"]
+    print(f"{name}_ingest_events_per_s: {base['ingest']:.0f}")
+    print(f"{name}_board_cpu_us_per_event: {base['cpu'] * 1e6:.2f}")
+    print(f"{name}_per_event_emit_events_per_s: {base['per_event']:.0f}")
+    print(f"{name}_replay_events_per_s: {base['replay']:.0f}")
+    print(f"{name}_board_rss_mb: {base['rss_mb']:.1f}")
+    print(f"side_by_side_gevent_ingest_events_per_s: {prod['ingest']:.0f}")
+    print(f"ingest_vs_{name}_ratio: {prod['ingest'] / base['ingest']:.2f}")
+    print(f"board_cpu_vs_{name}_ratio: {prod['cpu'] / base['cpu']:.2f}")
+    print(f"per_event_vs_{name}_ratio: {prod['per_event'] / base['per_event']:.2f}")
+    print(f"replay_vs_{name}_ratio: {prod['replay'] / base['replay']:.2f}")
+    print(f"rss_vs_{name}_ratio: {prod['rss_mb'] / base['rss_mb']:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000, help="events per batched-ingest repetition")
@@ -187,6 +255,8 @@ def main() -> None:
                         help="events per repetition of the JSON-array batches (0: skip them)")
     parser.add_argument("--per_event_events", type=int, default=20_000, help="events per baseline repetition")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--baseline", choices=["werkzeug", "none"], default="werkzeug",
+                        help="also measure the board under this server, side by side (none: skip)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="mlboard-bench-"))
     storage, local = work / "store", work / "local"
@@ -210,6 +280,7 @@ def main() -> None:
                   f"per-event {per_event[-1]:.0f}/s; load average {os.getloadavg()[0]:.2f}", flush=True)
         for rep in range(args.repeats):
             replay.append(bench_replay(url, "batched-0", args.events))
+        baseline = measure_baseline(args, local, work) if args.baseline != "none" else None
         summaries = requests.get(f"{url}/api/grid_searches", timeout=600).json()
         requests.get(f"{url}/api/grid_searches/batched-0/experiments", timeout=600).raise_for_status()
         stored = sum(s["last_seq"] + 1 for s in summaries)
@@ -223,6 +294,8 @@ def main() -> None:
         print(f"replay_events_per_s: {statistics.median(replay):.0f}")
         print(f"board_rss_mb: {rss_mb:.1f}")
         print(f"ingest_speedup_vs_per_event: {statistics.median(ingest) / statistics.median(per_event):.1f}")
+        if baseline:
+            report_baseline(args.baseline, baseline, ingest, board_cpu, per_event, replay)
     finally:
         os.kill(board.pid, signal.SIGTERM)
         board.wait(10)
