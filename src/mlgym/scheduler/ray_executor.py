@@ -5,7 +5,9 @@ torch stays imported between jobs and MLgym, not Ray, decides the order (retries
 the pool). Each job's events stream back on a Ray streaming generator, in batches, and the driver calls
 `on_event` for them in its main thread, so the event log keeps its single writer. A node that dies takes its
 actors with it: their jobs are retried on the surviving slots (`job_status` retrying, like a dead pool worker),
-and a replacement actor is started that runs as soon as the cluster has room for it again.
+and a replacement actor is started that runs as soon as the cluster has room for it again. A job handed to an
+actor that died before it began (an idle actor on a node that died) is not an attempt: it goes back to the queue.
+While jobs wait for a slot, the executor looks for room every few seconds: a node that joins mid-run gets actors.
 """
 from __future__ import annotations
 
@@ -18,12 +20,15 @@ from typing import Any
 from mlgym.scheduler.graph import TaskGraph
 from mlgym.scheduler.interrupts import sigterm_raises
 from mlgym.scheduler.job_events import JobEvents, Placement
-from mlgym.scheduler.ray_cluster import JobResources, check_capacity, connect, live_nodes, main_module_path
+from mlgym.scheduler.ray_cluster import (JobResources, check_capacity, connect, live_nodes, main_module_path,
+                                         total_slots)
 from mlgym.scheduler.task import EventCallback, Executor, SchedulerError, Task, TaskResult
 from mlgym.scheduler.worker import Initializer, task_blob
 
 _WAIT_S = 1.0
 _CAPACITY_CHECK_S = 5.0
+_GROW_CHECK_S = 2.0
+_MAX_UNSTARTED_LOSSES = 3  # a task whose actors keep dying before it begins fails after this many
 
 
 @dataclass
@@ -39,6 +44,7 @@ class _Slot:
     task_id: str | None = None
     attempt: int = 0
     stream: Any = None
+    started: bool = False
 
     @property
     def ready(self) -> bool:
@@ -68,6 +74,7 @@ class RayExecutor(Executor):
         self.max_slots = max_slots
         self._slots: list[_Slot] = []
         self._actor_class: Any = None
+        self._slot_limit: int | None = max_slots
 
     # --- the cluster and its actors ---------------------------------------------------------------------
     def connect(self) -> int:
@@ -80,10 +87,20 @@ class RayExecutor(Executor):
         if self._slots:
             return
         count = self.connect()
-        for limit in (max_jobs, self.max_slots):
-            if limit is not None:
-                count = min(count, limit)
+        self._slot_limit = min((x for x in (max_jobs, self.max_slots) if x is not None), default=None)
+        if self._slot_limit is not None:
+            count = min(count, self._slot_limit)
         self._slots = [self._new_slot(i) for i in range(max(1, count))]
+
+    def grow(self) -> int:
+        """Start actors for room the cluster gained since `start` (a node that joined), up to the slot limit;
+        returns how many were started."""
+        capacity = total_slots(live_nodes(), self.resources)
+        if self._slot_limit is not None:
+            capacity = min(capacity, self._slot_limit)
+        added = [self._new_slot(index) for index in range(len(self._slots), capacity)]
+        self._slots.extend(added)
+        return len(added)
 
     def wait_ready(self, timeout: float = 120.0) -> None:
         """Block until every slot's actor has started (a warm executor, as after a run's first seconds)."""
@@ -173,7 +190,9 @@ class _RayRun:
         self.on_event = on_event
         self.attempts = {task_id: 0 for task_id in graph.tasks}
         self.blobs: dict[str, bytes] = {}
+        self.unstarted_losses = {task_id: 0 for task_id in graph.tasks}
         self.last_capacity_check = time.monotonic()
+        self.last_grow_check = time.monotonic()
 
     def loop(self) -> None:
         import ray
@@ -199,6 +218,7 @@ class _RayRun:
                     self._on_stream(slot)
             if not ready:
                 self._check_capacity()
+            self._grow_when_jobs_wait()
 
     # --- dispatch -------------------------------------------------------------------------------------
     def _dispatch(self) -> None:
@@ -222,9 +242,9 @@ class _RayRun:
         return blob
 
     def _send(self, slot: _Slot, task: Task, blob: bytes) -> None:
+        """Hand a task to an actor; its `running` event is sent when the actor says it began."""
         attempt = self.attempts[task.task_id]
-        slot.task_id, slot.attempt = task.task_id, attempt
-        self.events.running(task.task_id, slot.placement(), attempt)
+        slot.task_id, slot.attempt, slot.started = task.task_id, attempt, False
         slot.stream = slot.actor.run.options(num_returns="streaming").remote(task.task_id, attempt, blob)
 
     # --- messages from actors -------------------------------------------------------------------------
@@ -255,7 +275,10 @@ class _RayRun:
             self._failed(slot, f"the Ray worker failed: {_first_line(exc)}")
             return
         kind, body = message
-        if kind == "events":
+        if kind == "started":
+            slot.started = True
+            self.events.running(slot.task_id, slot.placement(), slot.attempt)  # type: ignore[arg-type]
+        elif kind == "events":
             for event_type, payload, experiment_id in body:
                 self.on_event(event_type, payload, experiment_id)
         else:
@@ -281,9 +304,14 @@ class _RayRun:
 
     # --- dead actors and nodes ------------------------------------------------------------------------
     def _handle_death(self, slot: _Slot, exc: BaseException) -> None:
-        placement, task_id, attempt = slot.placement(), slot.task_id, slot.attempt
+        placement, task_id, attempt, started = slot.placement(), slot.task_id, slot.attempt, slot.started
         self.executor.replace(slot)
         assert task_id is not None
+        if not started and self.unstarted_losses[task_id] < _MAX_UNSTARTED_LOSSES:
+            # the actor was gone before the task reached it: nothing ran, so no attempt was spent
+            self.unstarted_losses[task_id] += 1
+            self.graph.requeue(task_id)
+            return
         node = (placement.node or "?")[:12]
         error = (f"WorkerDied: Ray worker {slot.index} (pid {placement.pid}) on node {node} died while running "
                  f"{task_id!r} (attempt {attempt}): {_first_line(exc)}")
@@ -294,6 +322,16 @@ class _RayRun:
         else:
             self._finish(TaskResult(task_id, ok=False, error=error, traceback="", attempts=attempt + 1),
                          placement, attempt)
+
+    def _grow_when_jobs_wait(self) -> None:
+        """Every few seconds while ready jobs wait for a slot, start actors on room a joining node brought."""
+        if not self.graph.has_ready() or any(s.ready and s.task_id is None for s in self.executor.slots):
+            return
+        now = time.monotonic()
+        if now - self.last_grow_check < _GROW_CHECK_S:
+            return
+        self.last_grow_check = now
+        self.executor.grow()
 
     def _check_capacity(self) -> None:
         """With nothing running and nothing starting up for a while, fail clearly if no node can run a job."""

@@ -52,7 +52,8 @@ class JobRunner:
         return self.node_id, os.getpid(), self.device
 
     def run(self, task_id: str, attempt: int, blob: bytes) -> Iterator[tuple[str, Any]]:
-        """Yields ("events", [(event_type, payload, experiment_id), ...]) batches, then ("result", TaskResult)."""
+        """Yields ("started", None) as it begins, then ("events", [(event_type, payload, experiment_id), ...])
+        batches, then ("result", TaskResult)."""
         messages: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
 
         def emit(event_type: str, payload: Any = None, experiment_id: str | None = None) -> None:
@@ -65,6 +66,7 @@ class JobRunner:
             apply_torch_threads(self.threads)  # torch may have been imported by the previous task
             messages.put(("result", _picklable(execute(task_id, attempt, blob, context_of))))
 
+        yield "started", None
         threading.Thread(target=body, name=f"mlgym-job-{task_id}", daemon=True).start()
         while True:
             batch, result = [], None

@@ -136,3 +136,14 @@ def wait_for_nodes(count: int, timeout: float = 60) -> list[str]:
         if len(alive) >= count or time.monotonic() > deadline:
             return alive
         time.sleep(0.2)
+
+
+def wait_for_death(node_id: str, timeout: float = 60) -> bool:
+    """Whether the connected cluster declared `node_id` dead within `timeout` seconds."""
+    import ray
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not any(n["NodeID"] == node_id and n.get("Alive") for n in ray.nodes()):
+            return True
+        time.sleep(0.2)
+    return False

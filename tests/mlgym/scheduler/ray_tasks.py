@@ -29,3 +29,15 @@ def where_it_ran(*, context: TaskContext) -> dict:
 def write_text(path: str, text: str, *, context: TaskContext) -> str:
     Path(path).write_text(text)
     return text
+
+
+def where_once_nodes_joined(nodes: int, then_sleep_s: float, timeout_s: float, *, context: TaskContext) -> str:
+    """Wait until the cluster has `nodes` live nodes, sleep a little, return the id of the node this ran on."""
+    import ray
+    deadline = time.monotonic() + timeout_s
+    while sum(1 for n in ray.nodes() if n.get("Alive")) < nodes:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the cluster did not reach {nodes} live nodes within {timeout_s} s")
+        time.sleep(0.2)
+    time.sleep(then_sleep_s)
+    return ray.get_runtime_context().get_node_id()

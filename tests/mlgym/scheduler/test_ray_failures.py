@@ -13,7 +13,7 @@ from mlgym.run import ExecutionSettings, RunRequest, start
 from mlgym.run.execution import RaySettings
 from tests.conftest import CONFIGS
 from tests.mlgym.scheduler.conftest import RAY_EPOCHS, final_scores, the_log
-from tests.mlgym.scheduler.local_ray_cluster import LocalRayCluster
+from tests.mlgym.scheduler.local_ray_cluster import LocalRayCluster, wait_for_death
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -70,3 +70,48 @@ def test_node_killed_mid_run_its_job_resumes_on_the_other_node_and_the_run_ends_
     assert len(restored) == 1 and restored[0]["epoch"] >= 2
     others = [e for e in events if e["event_type"] == "job_status" and e["experiment_id"] != killer.victim]
     assert [e["payload"]["status"] for e in others] == ["running", "done"]
+
+
+def test_an_idle_worker_lost_with_its_node_costs_no_attempt_and_a_node_joining_mid_run_gets_jobs(
+        ray_cluster: LocalRayCluster, two_nodes: list[str]) -> None:
+    import threading
+
+    from mlgym.scheduler import Task
+    from mlgym.scheduler.ray_executor import RayExecutor
+    from tests.mlgym.scheduler import ray_tasks as rt
+    from tests.mlgym.scheduler.scheduler_recorder import Recorder
+
+    head = next(n for n in two_nodes if ray_cluster.is_head(n))
+    second = next(n for n in two_nodes if n != head)
+    lost = Recorder()
+    with RayExecutor(ray_cluster.address) as executor:
+        executor.wait_ready()
+        assert {slot.node for slot in executor.slots} == {head, second}
+        ray_cluster.raylet(second).send_signal(signal.SIGKILL)  # the actor there is idle
+        assert wait_for_death(second), "the killed node was not declared dead"
+        results = executor.run([Task(f"where{i}", rt.where_it_ran) for i in range(4)], lost)
+
+    assert all(r.ok and r.attempts == 1 for r in results.values()), [r.error for r in results.values()]
+    statuses = [(e.payload["status"], e.payload["attempt"]) for e in lost.events if e.event_type == "job_status"]
+    assert statuses.count(("running", 0)) == 4 and statuses.count(("done", 0)) == 4 and len(statuses) == 8, (
+        f"a job handed to the lost idle worker was counted as an attempt: {statuses}")
+    assert {r.value["node"] for r in results.values()} == {head}
+
+    # a fresh executor sees one node, so one slot; the jobs hold it until a second node is live, then some go there
+    joined = Recorder()
+    tasks = [Task(f"job{i}", rt.where_once_nodes_joined, (2, 1.0, 90.0)) for i in range(6)]
+    with RayExecutor(ray_cluster.address) as executor:
+        assert len(executor.slots) == 1
+        joiner = threading.Thread(target=ray_cluster.add_node)
+        joiner.start()
+        try:
+            results = executor.run(tasks, joined)
+        finally:
+            joiner.join()
+        assert len(executor.slots) == 2
+
+    assert all(r.ok for r in results.values()), [r.error for r in results.values() if not r.ok]
+    ran_on = {r.value for r in results.values()}
+    assert head in ran_on and len(ran_on - {head, second}) == 1, (
+        f"the node that joined mid-run ran no job: jobs ran on {ran_on}, head {head[:12]}")
+    assert {e.payload["node"] for e in joined.events if e.event_type == "job_status"} == ran_on
