@@ -56,8 +56,9 @@ class LocalRayCluster:
         return {**os.environ, **HEALTH_CHECK, "PYTHONPATH": pythonpath.rstrip(os.pathsep),
                 "RAY_USAGE_STATS_ENABLED": "0", "RAY_enable_metrics_collection": "0"}
 
-    def _start(self, *args: str) -> int:
-        command = [RAY, "start", *args, "--num-cpus", str(self.cpus_per_node), "--object-store-memory",
+    def _start(self, *args: str, cpus: int | None = None) -> int:
+        command = [RAY, "start", *args, "--num-cpus", str(self.cpus_per_node if cpus is None else cpus),
+                   "--object-store-memory",
                    "200000000", "--disable-usage-stats", "--node-ip-address", "127.0.0.1", *_node_ports()]
         process = subprocess.Popen(command, env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                    text=True, start_new_session=True)
@@ -74,9 +75,14 @@ class LocalRayCluster:
             self.add_node()
         return self
 
-    def add_node(self) -> int:
-        """Start one more worker node; returns its session id."""
-        return self._start("--address", self.address)
+    def add_node(self, cpus: int | None = None, gpus: int = 0) -> int:
+        """Start one more worker node (`gpus`: GPUs it declares, real or not); returns its session id."""
+        return self._start("--address", self.address, "--num-gpus", str(gpus), cpus=cpus)
+
+    def remove_node(self, session: int) -> None:
+        """Kill one node added by `add_node` (every process of its session)."""
+        self.kill_session(session)
+        self.sessions.remove(session)
 
     def processes(self, session: int) -> list[psutil.Process]:
         found = []

@@ -41,3 +41,17 @@ def where_once_nodes_joined(nodes: int, then_sleep_s: float, timeout_s: float, *
         time.sleep(0.2)
     time.sleep(then_sleep_s)
     return ray.get_runtime_context().get_node_id()
+
+
+def meet_on_gpu(folder: str, name: str, others: int, timeout_s: float, *, context: TaskContext) -> dict:
+    """Leave a mark in `folder`, wait until `others` more jobs have left theirs (so all ran at the same time),
+    and say where this ran: node, the GPU ids Ray gave it, CUDA_VISIBLE_DEVICES and the job's device."""
+    import ray
+    Path(folder, name).write_text(name)
+    deadline = time.monotonic() + timeout_s
+    while len(os.listdir(folder)) < others + 1:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{name} ran alone: the other jobs did not start within {timeout_s} s")
+        time.sleep(0.05)
+    return {"node": ray.get_runtime_context().get_node_id(), "gpu_ids": [str(g) for g in ray.get_gpu_ids()],
+            "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"), "device": context.device}

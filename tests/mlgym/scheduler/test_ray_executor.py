@@ -11,7 +11,7 @@ from mlgym.scheduler import Task
 from mlgym.scheduler.ray_cluster import JobResources, check_reachable
 from tests.mlgym.scheduler import ray_tasks as rt
 from tests.mlgym.scheduler import scheduler_tasks as st
-from tests.mlgym.scheduler.local_ray_cluster import LocalRayCluster, free_port
+from tests.mlgym.scheduler.local_ray_cluster import LocalRayCluster, free_port, wait_for_death, wait_for_nodes
 from tests.mlgym.scheduler.scheduler_recorder import Recorder
 
 pytestmark = pytest.mark.timeout(180)
@@ -93,6 +93,32 @@ def test_a_job_bigger_than_every_node_is_refused_before_anything_runs(ray_cluste
     assert f"no node of the Ray cluster at {ray_cluster.address} can run a job that needs {needs}" in str(error.value)
     assert "(CPU 1, GPU 0)" in str(error.value)
     assert recorder.events == []
+
+
+def test_gpus_per_job_half_puts_two_jobs_on_one_gpu_at_once(ray_cluster: LocalRayCluster, two_nodes: list[str],
+                                                           tmp_path: Path) -> None:
+    """A node that declares one GPU (this machine has none, Ray only counts it): with gpus_per_job 0.5 both jobs run
+    there at the same time, given the same GPU, and their job_status names it cuda:0."""
+    session = ray_cluster.add_node(cpus=2, gpus=1)
+    try:
+        gpu_node = next(n for n in wait_for_nodes(3) if n not in two_nodes)
+        recorder = Recorder()
+        tasks = [Task(name, rt.meet_on_gpu, (str(tmp_path), name, 1, 60.0)) for name in ("a", "b")]
+        with executor(ray_cluster, resources=JobResources(cpus=1, gpus=0.5)) as ray_executor:
+            assert len(ray_executor.slots) == 2
+            results = ray_executor.run(tasks, recorder)
+    finally:
+        ray_cluster.remove_node(session)
+    assert wait_for_death(gpu_node)
+
+    assert all(r.ok for r in results.values()), [r.error for r in results.values() if not r.ok]
+    where = [results[name].value for name in ("a", "b")]
+    assert [w["node"] for w in where] == [gpu_node, gpu_node]
+    assert where[0]["gpu_ids"] == where[1]["gpu_ids"] == ["0"]
+    assert where[0]["cuda_visible_devices"] == where[1]["cuda_visible_devices"] == "0"
+    assert [w["device"] for w in where] == ["cuda:0", "cuda:0"]
+    running = [e.payload for e in recorder.events if e.event_type == "job_status" and e.payload["status"] == "running"]
+    assert [(p["device"], p["node"]) for p in running] == [("cuda:0", gpu_node)] * 2
 
 
 def test_an_unreachable_address_is_refused_at_once() -> None:
