@@ -101,9 +101,10 @@ _STATUS_CHANGE = {
 _CHECKPOINT_EVENT = {
     "action": {"type": "string", "enum": ["saved", "deleted", "corrupt", "restored"]},
     "epoch": _nullable(_INT), "path": _nullable({**_STRING, "description": "relative to the grid search folder"}),
+    "step": _nullable({**_COUNT, "description": "mid-epoch checkpoints: optimizer steps into `epoch` (else null)"}),
     "bytes": _nullable({**_COUNT, "description": "saved only"}),
     "sha256": _nullable({**_STRING, "description": "saved only"}),
-    "reason": _nullable({**_STRING, "description": "the strategy: last, every, last_k, best (saved, deleted)"}),
+    "reason": _nullable({**_STRING, "description": "the strategy: last, every, last_k, best, every_n_steps, every_n_minutes (saved, deleted)"}),
     "error": _nullable({**_STRING, "description": "corrupt only"}),
     "seq": {**_COUNT, "description": "seq of the checkpoint event"},
     "checkpoint_seq": _nullable({**_INT, "description": "restored: seq of the restored checkpoint's saved event"})}

@@ -123,7 +123,7 @@ export class ExperimentView {
       </div>
       <section class="card"><div class="card-head"><h2>Checkpoints</h2></div>
         ${cps.length ? `<table class="grid" id="checkpoints"><thead><tr><th class="num">Epoch</th><th>File</th><th>Action</th><th class="num">Size</th><th>SHA-256</th></tr></thead><tbody>
-        ${cps.map((c) => `<tr><td class="num">${esc(c.epoch)}</td><td>${c.action === "saved" ? `<a class="mono" download href="${esc(checkpointUrl(this.gs, c.path))}">${esc(c.path)}</a>` : `<span class="mono muted">${esc(c.path)}</span>`}</td>
+        ${cps.map((c) => `<tr><td class="num">${esc(c.epoch)}${c.step != null ? ` <span class="muted small">step ${esc(c.step)}</span>` : ""}</td><td>${c.action === "saved" ? `<a class="mono" download href="${esc(checkpointUrl(this.gs, c.path))}">${esc(c.path)}</a>` : `<span class="mono muted">${esc(c.path)}</span>`}</td>
           <td>${esc(c.action)}</td><td class="num">${esc(bytes(c.bytes))}</td><td class="mono small muted">${esc(String(c.sha256 || "").slice(0, 16))}</td></tr>`).join("")}
         </tbody></table>` : `<p class="muted pad">No checkpoints.</p>`}</section>
       <section class="card"><div class="card-head"><h2>Resolved config</h2></div><pre class="config" id="config">${esc(JSON.stringify(d.config ?? {}, null, 2))}</pre></section>`;

@@ -1,10 +1,16 @@
-"""Save a job's whole state after an epoch as its strategy says, and resume it from the newest good checkpoint."""
+"""Save a job's whole state after an epoch or a step as its strategy says; resume from the newest good checkpoint.
+
+A mid-epoch checkpoint holds the state after `step` optimizer steps of `epoch`: the trainer's running sums of the
+epoch come with it, and the resumed trainer skips the batches already consumed (the order of an epoch's batches is
+a function of (seed, epoch)), so the resumed job ends exactly as an uninterrupted one.
+"""
 from __future__ import annotations
 
 import os
 from pathlib import Path
 from typing import Any
 
+from mlgym.checkpointing.position import Position
 from mlgym.checkpointing.rng import capture_rng, restore_rng
 from mlgym.checkpointing.store import CheckpointStore, CorruptCheckpoint
 from mlgym.checkpointing.strategies import CheckpointStrategy
@@ -34,7 +40,7 @@ class CheckpointManager:
         self.run_dir = Path(run.spec.checkpoint_base)
         self.store = CheckpointStore(checkpoint_dir(self.run_dir, run.spec.experiment_id))
         self.writer: CheckpointWriter | None = None
-        self._pending: set[int] = set()  # epochs submitted to the writer, maybe not on disk yet
+        self._pending: set[Position] = set()  # submitted to the writer, maybe not on disk yet
 
     def _emit(self, **fields: Any) -> None:
         self.run.emit(Checkpoint(**fields))
@@ -51,17 +57,18 @@ class CheckpointManager:
                 "strategy": _state_of(self.strategy), "history": run.history, "stopped_early": run.stopped_early,
                 "rng": capture_rng(), "evaluations": list(run.evaluations)}
 
-    def restore_latest(self) -> int:
-        """Load the newest checkpoint that verifies; corrupt ones are reported and skipped. Returns its epoch (0: none)."""
-        for epoch in reversed(self.store.epochs()):
+    def restore_latest(self) -> Position | None:
+        """Load the newest checkpoint that verifies; corrupt ones are reported and skipped. Returns its position."""
+        for position in reversed(self.store.positions()):
+            path = self._relative(self.store.path(position))
             try:
-                state = self.store.load(epoch)
+                state = self.store.load(position)
             except CorruptCheckpoint as e:
-                self._emit(action="corrupt", epoch=epoch, path=self._relative(self.store.path(epoch)), error=str(e))
+                self._emit(action="corrupt", epoch=position.epoch, step=position.step, path=path, error=str(e))
                 continue
             self._apply(state)
-            checkpoint_seq = self.store.last_seq(epoch)
-            self._emit(action="restored", epoch=epoch, path=self._relative(self.store.path(epoch)),
+            checkpoint_seq = self.store.last_seq(position)
+            self._emit(action="restored", epoch=position.epoch, step=position.step, path=path,
                        checkpoint_seq=checkpoint_seq)
             if checkpoint_seq is None:
                 # the main process never logged this checkpoint's `saved` event (the job died first, e.g. with its
@@ -69,8 +76,8 @@ class CheckpointManager:
                 # the log: emit them all again (readers keep the last event per experiment, epoch and split)
                 for payload in state.get("evaluations", []):
                     self.run.emit(payload)
-            return epoch
-        return 0
+            return position
+        return None
 
     def _apply(self, state: dict[str, Any]) -> None:
         run = self.run
@@ -88,23 +95,30 @@ class CheckpointManager:
 
     def after_epoch(self, epoch: int, scores: dict[str, float], final: bool) -> None:
         """Snapshot the state and decide what to delete now; write and delete in the background."""
-        if not self.strategy.should_save(epoch, scores, final):
-            return
+        if self.strategy.should_save(epoch, scores, final):
+            self._save(Position(epoch))
+
+    def after_step(self, epoch: int, step: int) -> None:
+        """Called by the trainer after each optimizer step: a mid-epoch checkpoint when the strategy wants one."""
+        if self.strategy.should_save_step(epoch, step, self.run.trainer.global_step):
+            self._save(Position(epoch, step))
+
+    def _save(self, position: Position) -> None:
         data = self.store.serialize(self.state())
-        saved = sorted(set(self.store.epochs()) | self._pending | {epoch})
-        drop = self.strategy.to_delete(saved, epoch)
-        self._pending = (self._pending | {epoch}) - set(drop)
+        saved = sorted(set(self.store.positions()) | self._pending | {position})
+        drop = self.strategy.to_delete(saved, position)
+        self._pending = (self._pending | {position}) - set(drop)
         if self.writer is None:
             self.writer = CheckpointWriter()
-        self.writer.submit(lambda: self._write(epoch, data, drop))
+        self.writer.submit(lambda: self._write(position, data, drop))
 
-    def _write(self, epoch: int, data: bytes, drop: list[int]) -> None:
-        saved = self.store.write(epoch, data)
-        self._emit(action="saved", epoch=epoch, path=self._relative(saved["path"]), sha256=saved["sha256"],
-                   bytes=saved["bytes"], reason=self.strategy.reason)
+    def _write(self, position: Position, data: bytes, drop: list[Position]) -> None:
+        saved = self.store.write(position, data)
+        self._emit(action="saved", epoch=position.epoch, step=position.step, path=self._relative(saved["path"]),
+                   sha256=saved["sha256"], bytes=saved["bytes"], reason=self.strategy.reason)
         for old in drop:
             self.store.delete(old)
-            self._emit(action="deleted", epoch=old, path=self._relative(self.store.path(old)),
+            self._emit(action="deleted", epoch=old.epoch, step=old.step, path=self._relative(self.store.path(old)),
                        reason=self.strategy.reason)
 
     def close(self) -> None:

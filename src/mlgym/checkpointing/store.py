@@ -11,6 +11,8 @@ from typing import Any
 
 import torch
 
+from mlgym.checkpointing.position import Position
+
 
 class CorruptCheckpoint(Exception):
     """A checkpoint file whose bytes do not match its checksum, or that torch cannot load."""
@@ -33,17 +35,14 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 
 class CheckpointStore:
-    """The checkpoints of one experiment: `<dir>/epoch_<n>.pt` plus `epoch_<n>.pt.json` (checksum, size)."""
+    """The checkpoints of one experiment: `<dir>/epoch_<n>.pt` (end of epoch n) or `epoch_<n>_step_<s>.pt` (s
+    optimizer steps into epoch n), each with a `.json` sidecar (checksum, size) written last."""
 
     def __init__(self, directory: str | Path) -> None:
         self.directory = Path(directory)
 
-    def path(self, epoch: int) -> Path:
-        return self.directory / f"epoch_{epoch}.pt"
-
-    def save(self, epoch: int, state: dict[str, Any]) -> dict[str, Any]:
-        """Write `state` for `epoch` now; returns {path, sha256, bytes}."""
-        return self.write(epoch, self.serialize(state))
+    def path(self, position: Position) -> Path:
+        return self.directory / position.file_name
 
     @staticmethod
     def serialize(state: dict[str, Any]) -> bytes:
@@ -51,30 +50,25 @@ class CheckpointStore:
         torch.save(state, buffer)
         return buffer.getvalue()
 
-    def write(self, epoch: int, data: bytes) -> dict[str, Any]:
+    def write(self, position: Position, data: bytes) -> dict[str, Any]:
         """Write serialized state durably. The sidecar is written last: it marks the checkpoint complete."""
         self.directory.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256(data).hexdigest()
-        path = self.path(epoch)
+        path = self.path(position)
         _atomic_write(path, data)
-        meta = {"epoch": epoch, "sha256": digest, "bytes": len(data)}
+        meta = {"epoch": position.epoch, "step": position.step, "sha256": digest, "bytes": len(data)}
         _atomic_write(path.with_name(path.name + ".json"), json.dumps(meta).encode())
         return {"path": str(path), **meta}
 
-    def epochs(self) -> list[int]:
-        """Epochs with a complete checkpoint (sidecar present), oldest first."""
+    def positions(self) -> list[Position]:
+        """Positions with a complete checkpoint (sidecar present), oldest first."""
         if not self.directory.is_dir():
             return []
-        found = []
-        for meta in self.directory.glob("epoch_*.pt.json"):
-            try:
-                found.append(int(meta.name[len("epoch_"):-len(".pt.json")]))
-            except ValueError:
-                continue
-        return sorted(found)
+        found = (Position.of_file(meta.name[:-len(".json")]) for meta in self.directory.glob("epoch_*.pt.json"))
+        return sorted(position for position in found if position is not None)
 
-    def load(self, epoch: int) -> dict[str, Any]:
-        path = self.path(epoch)
+    def load(self, position: Position) -> dict[str, Any]:
+        path = self.path(position)
         try:
             meta = json.loads(path.with_name(path.name + ".json").read_text())
             data = path.read_bytes()
@@ -87,14 +81,15 @@ class CheckpointStore:
         except Exception as e:  # torch raises many types for a damaged file
             raise CorruptCheckpoint(f"{path}: {e}") from e
 
-    def last_seq(self, epoch: int) -> int | None:
+    def last_seq(self, position: Position) -> int | None:
         """The seq of the `saved` event of this checkpoint (written by the main process), if known."""
+        path = self.path(position)
         try:
-            return int(self.path(epoch).with_name(f"epoch_{epoch}.pt.seq").read_text())
+            return int(path.with_name(path.name + ".seq").read_text())
         except (OSError, ValueError):
             return None
 
-    def delete(self, epoch: int) -> None:
-        path = self.path(epoch)
+    def delete(self, position: Position) -> None:
+        path = self.path(position)
         for p in (path.with_name(path.name + ".json"), path, path.with_name(path.name + ".seq")):
             p.unlink(missing_ok=True)

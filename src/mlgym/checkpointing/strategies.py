@@ -1,20 +1,30 @@
-"""Checkpointing strategies: which epochs to save and which saved ones to keep (component kind `checkpointing`)."""
+"""Checkpointing strategies: which epochs (and steps) to save and which saved ones to keep (kind `checkpointing`).
+
+Saved checkpoints are named by their `Position` (end of an epoch, or a step inside one), ordered by training time.
+"""
 from __future__ import annotations
 
-from typing import Literal
+import time
+from typing import Annotated, Literal
 
+from mlgym.checkpointing.position import Position
 from mlgym.registry import component
+from mlgym.registry.constraints import Positive
 
 
 class CheckpointStrategy:
-    """Decides after each epoch whether to save, and which saved epochs may be deleted."""
+    """Decides after each epoch (and each optimizer step) whether to save, and which saved checkpoints may go."""
 
     reason = "none"
 
     def should_save(self, epoch: int, scores: dict[str, float], final: bool) -> bool:
         return False
 
-    def to_delete(self, saved: list[int], epoch: int) -> list[int]:
+    def should_save_step(self, epoch: int, step: int, global_step: int) -> bool:
+        """Save a mid-epoch checkpoint now, `step` optimizer steps into `epoch`?"""
+        return False
+
+    def to_delete(self, saved: list[Position], current: Position) -> list[Position]:
         return []
 
     def use_directions(self, directions: dict[str, str]) -> None:
@@ -35,8 +45,8 @@ class SaveLast(CheckpointStrategy):
     def should_save(self, epoch: int, scores: dict[str, float], final: bool) -> bool:
         return True
 
-    def to_delete(self, saved: list[int], epoch: int) -> list[int]:
-        return [e for e in saved if e != epoch]
+    def to_delete(self, saved: list[Position], current: Position) -> list[Position]:
+        return [p for p in saved if p != current]
 
 
 @component("checkpointing", "every")
@@ -68,7 +78,7 @@ class SaveLastK(CheckpointStrategy):
     def should_save(self, epoch: int, scores: dict[str, float], final: bool) -> bool:
         return True
 
-    def to_delete(self, saved: list[int], epoch: int) -> list[int]:
+    def to_delete(self, saved: list[Position], current: Position) -> list[Position]:
         return sorted(saved)[:-self.k]
 
 
@@ -106,8 +116,8 @@ class SaveBest(CheckpointStrategy):
             self.best_epoch, self.best_score = epoch, score
         return True
 
-    def to_delete(self, saved: list[int], epoch: int) -> list[int]:
-        return [e for e in saved if e not in (epoch, self.best_epoch)]
+    def to_delete(self, saved: list[Position], current: Position) -> list[Position]:
+        return [p for p in saved if p not in (current, Position(self.best_epoch))]
 
     def state_dict(self) -> dict[str, object]:
         return {"best_epoch": self.best_epoch, "best_score": self.best_score}
@@ -115,3 +125,69 @@ class SaveBest(CheckpointStrategy):
     def load_state_dict(self, state: dict[str, object]) -> None:
         self.best_epoch = state["best_epoch"]  # type: ignore[assignment]
         self.best_score = state["best_score"]  # type: ignore[assignment]
+
+
+class _MidEpoch(CheckpointStrategy):
+    """Saves inside epochs (when `_due` says so) and at the end of every epoch; keeps the newest `keep`."""
+
+    def __init__(self, keep: int) -> None:
+        if keep < 1:
+            raise ValueError("keep must be >= 1")
+        self.keep = keep
+
+    def should_save(self, epoch: int, scores: dict[str, float], final: bool) -> bool:
+        self._saved_now()
+        return True
+
+    def should_save_step(self, epoch: int, step: int, global_step: int) -> bool:
+        if not self._due(global_step):
+            return False
+        self._saved_now()
+        return True
+
+    def _due(self, global_step: int) -> bool:
+        raise NotImplementedError
+
+    def _saved_now(self) -> None:
+        """A checkpoint is taken now (time-based strategies restart their clock)."""
+
+    def to_delete(self, saved: list[Position], current: Position) -> list[Position]:
+        return sorted(saved)[:-self.keep]
+
+
+@component("checkpointing", "every_n_steps")
+class SaveEveryNSteps(_MidEpoch):
+    """Saves every `n` optimizer steps (counted over the whole run) and at the end of every epoch; keeps the
+    newest `keep`. A job killed mid-epoch resumes from its last step checkpoint."""
+
+    reason = "every_n_steps"
+
+    def __init__(self, n: Annotated[int, Positive], keep: Annotated[int, Positive] = 1) -> None:
+        if n < 1:
+            raise ValueError("n must be >= 1")
+        super().__init__(keep)
+        self.n = n
+
+    def _due(self, global_step: int) -> bool:
+        return global_step % self.n == 0
+
+
+@component("checkpointing", "every_n_minutes")
+class SaveEveryNMinutes(_MidEpoch):
+    """Saves at the first optimizer step `minutes` after the previous checkpoint (of this process), and at the end
+    of every epoch; keeps the newest `keep`. Bounds the training time a crash can lose, whatever the step speed."""
+
+    reason = "every_n_minutes"
+
+    def __init__(self, minutes: Annotated[float, Positive], keep: Annotated[int, Positive] = 1) -> None:
+        if minutes <= 0:
+            raise ValueError("minutes must be > 0")
+        super().__init__(keep)
+        self.minutes = minutes
+        self._last = time.monotonic()
+
+    def _due(self, global_step: int) -> bool:
+        return time.monotonic() - self._last >= self.minutes * 60
+
+    def _saved_now(self) -> None:
+        self._last = time.monotonic()

@@ -19,6 +19,7 @@ fits its own scaler on its own training rows.
 """
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator, Mapping
 from typing import Annotated, Any
 
@@ -91,6 +92,18 @@ class EpochDataLoader(DataLoader):
         super().__init__(*args, **kwargs)
         self.base_seed = seed
         self.epoch = 0
+        self._skip = 0  # batches the next iteration leaves out (a resumed epoch)
+        self._skipping = 0
+
+    def skip_next(self, batches: int) -> None:
+        """The next iteration starts after its first `batches` batches: their indices are drawn (so the order is
+        that of (seed, epoch)) but not loaded."""
+        self._skip = batches
+
+    @property
+    def _index_sampler(self) -> Any:  # what DataLoader's iterators draw batch indices from
+        sampler = super()._index_sampler
+        return _Skipping(sampler, self._skipping) if self._skipping else sampler
 
     def __iter__(self) -> Iterator[Any]:
         seed = epoch_seed(self.base_seed, self.epoch)
@@ -101,7 +114,27 @@ class EpochDataLoader(DataLoader):
             # a fresh iterator draws its workers' base seed first; a reused (persistent) one does not, so draw it
             # here: the shuffle then takes the same numbers, and the order stays that of (seed, epoch)
             torch.empty((), dtype=torch.int64).random_(generator=self.generator)
-        return super().__iter__()
+        self._skipping, self._skip = self._skip, 0
+        try:
+            if self.persistent_workers and self._iterator is not None:
+                # a reused iterator keeps the index sampler it was created with: give it this iteration's
+                self._iterator._index_sampler = self._index_sampler
+            return super().__iter__()  # a new iterator takes its index sampler now
+        finally:
+            self._skipping = 0
+
+
+class _Skipping:
+    """A batch sampler without its first `skip` batches (still drawn, so the rest are the same)."""
+
+    def __init__(self, sampler: Any, skip: int) -> None:
+        self.sampler, self.skip = sampler, skip
+
+    def __iter__(self) -> Iterator[Any]:
+        return itertools.islice(iter(self.sampler), self.skip, None)
+
+    def __len__(self) -> int:
+        return max(0, len(self.sampler) - self.skip)
 
 
 def feature_chunks(split: Dataset, rows: int = 65536) -> Iterator[torch.Tensor]:

@@ -176,12 +176,14 @@ class Alert(Payload, frozen=True, kw_only=True):
 
 class Checkpoint(Payload, frozen=True, kw_only=True):
     """A checkpoint was saved, deleted, found corrupt, or restored; `path` is relative to the grid search folder
-    (`<checkpoint_storage>/<grid_search_id>/` when `grid_search_started` names a checkpoint storage)."""
+    (`<checkpoint_storage>/<grid_search_id>/` when `grid_search_started` names a checkpoint storage). `step` is
+    set for a mid-epoch checkpoint: taken `step` optimizer steps into `epoch` (else it is the end of `epoch`)."""
 
     event_type: ClassVar[str] = "checkpoint"
     action: Literal["saved", "deleted", "corrupt", "restored"]
     epoch: int
     path: str
+    step: int | None = None
     sha256: str | None = None
     bytes: int | None = None
     reason: str | None = None

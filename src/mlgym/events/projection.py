@@ -155,8 +155,8 @@ class GridSearchProjection:
         exp = self._exp(event)
         if exp is None:
             return
-        exp.checkpoints.append({k: p.get(k) for k in ("action", "epoch", "path", "bytes", "sha256", "reason",
-                                                      "error", "checkpoint_seq")} | {"seq": event["seq"]})
+        exp.checkpoints.append({k: p.get(k) for k in ("action", "epoch", "step", "path", "bytes", "sha256",
+                                                      "reason", "error", "checkpoint_seq")} | {"seq": event["seq"]})
         if len(exp.checkpoints) > 1000:
             del exp.checkpoints[:-1000]
 

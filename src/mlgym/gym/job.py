@@ -97,10 +97,9 @@ class ExperimentRun:
 
     def _epoch(self, epoch: int, num_epochs: int, manager: Any) -> None:
         self.emit(ExperimentStatus(status="training", epoch=epoch, num_epochs=num_epochs))
-        if _accepts(self.trainer.train_epoch, "emit"):
-            train_loss = self.trainer.train_epoch(epoch, self.device, emit=self.emit)
-        else:
-            train_loss = self.trainer.train_epoch(epoch, self.device)
+        hooks = {name: hook for name, hook in (("emit", self.emit), ("on_step", manager.after_step))
+                 if _accepts(self.trainer.train_epoch, name)}
+        train_loss = self.trainer.train_epoch(epoch, self.device, **hooks)
         evaluated = self.evaluator.evaluate(self.device)
         results = evaluated
         train_split = getattr(self.trainer, "train_split", None)

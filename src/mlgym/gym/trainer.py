@@ -4,9 +4,14 @@ Per optimizer step it accumulates the gradients of `grad_accumulation_steps` mic
 its share of the group's samples, so the update equals that of one big batch), runs the forward pass under
 `torch.autocast` for mixed precision, checks the loss is finite, clips, steps the optimizer and a per-step LR
 schedule, and every `log_every_n_steps` steps reports a `training_progress` event.
+
+After each step it calls `on_step(epoch, step)` (the checkpoint manager's hook). Its `state_dict` taken inside an
+epoch holds where it is and the epoch's running sums; a trainer loaded from it resumes that epoch at the next step,
+skipping the batches already consumed without loading them when the loader can (`skip_next`).
 """
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -60,6 +65,13 @@ class _EpochMeter:
         self.window_samples = 0
         self.window_start = time.perf_counter()
 
+    def state_dict(self) -> dict[str, Any]:
+        return {"loss_sum": float(self.loss_sum), "samples": self.samples, "skipped": self.skipped}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.loss_sum.fill_(state["loss_sum"])
+        self.samples, self.skipped = int(state["samples"]), int(state["skipped"])
+
     def add(self, group_loss: torch.Tensor, samples: int) -> None:
         self.loss_sum += group_loss.detach().double() * samples
         self.samples += samples
@@ -111,6 +123,8 @@ class Trainer:
         self.global_step = 0
         self.scaler: Any = None
         self._device: torch.device | None = None
+        self._in_epoch: tuple[int, int, _EpochMeter] | None = None  # (epoch, step, meter) while training
+        self._resume: dict[str, Any] | None = None  # from a mid-epoch checkpoint, used by the next train_epoch
 
     @staticmethod
     def check_config(config: dict[str, Any]) -> list[tuple[str, str, str | None]]:
@@ -155,17 +169,24 @@ class Trainer:
 
     # -- checkpoint state ------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        return {"global_step": self.global_step, "scaler": self.scaler.state_dict() if self.scaler else None}
+        state = {"global_step": self.global_step, "scaler": self.scaler.state_dict() if self.scaler else None}
+        if self._in_epoch is not None:
+            epoch, step, meter = self._in_epoch
+            state["in_epoch"] = {"epoch": epoch, "step": step, "meter": meter.state_dict()}
+        return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.global_step = int(state.get("global_step", 0))
         if self.scaler is not None and state.get("scaler"):
             self.scaler.load_state_dict(state["scaler"])
+        self._resume = state.get("in_epoch")
 
     # -- training --------------------------------------------------------------------------------------------
     def train_epoch(self, epoch: int, device: torch.device,
-                    emit: Callable[[TrainingProgress], None] | None = None) -> float | None:
-        """Run one epoch; returns the mean training loss over its (not skipped) samples, None if not finite."""
+                    emit: Callable[[TrainingProgress], None] | None = None,
+                    on_step: Callable[[int, int], None] | None = None) -> float | None:
+        """Run one epoch (or its rest, after a mid-epoch checkpoint of it was loaded); returns the mean training
+        loss over its (not skipped) samples, None if not finite."""
         self.prepare(device)
         if hasattr(self.data_loaders, "set_epoch"):
             self.data_loaders.set_epoch(epoch)
@@ -173,23 +194,49 @@ class Trainer:
         num_steps = self.steps_per_epoch()
         interval = self._interval()
         meter = _EpochMeter(device)
-        step, reported = 0, 0
-        for step, group in enumerate(groups_of(self.data_loaders[self.train_split],
-                                               self.grad_accumulation_steps), start=1):
-            lr = float(self.optimizer.param_groups[0]["lr"])
-            samples = self._step(epoch, step, group, device, meter)
-            meter.window_samples += samples
-            self.global_step += 1
-            if interval == "step":
-                self.lr_scheduler.step()
-            if emit is not None and step % self.log_every_n_steps == 0:
-                emit(self._progress(epoch, step, num_steps, lr, meter, device))
-                reported = step
+        start = self._resume_step(epoch, meter)
+        step, reported, lr = start, start, float(self.optimizer.param_groups[0]["lr"])
+        try:
+            for step, group in enumerate(groups_of(self._batches(start), self.grad_accumulation_steps),
+                                         start=start + 1):
+                lr = float(self.optimizer.param_groups[0]["lr"])
+                samples = self._step(epoch, step, group, device, meter)
+                meter.window_samples += samples
+                self.global_step += 1
+                if interval == "step":
+                    self.lr_scheduler.step()
+                if emit is not None and step % self.log_every_n_steps == 0:
+                    emit(self._progress(epoch, step, num_steps, lr, meter, device))
+                    reported = step
+                if on_step is not None:
+                    self._in_epoch = (epoch, step, meter)
+                    on_step(epoch, step)
+        finally:
+            self._in_epoch = None
         if emit is not None and step and reported != step:
             emit(self._progress(epoch, step, num_steps or step, lr, meter, device))
         if interval == "epoch":
             self.lr_scheduler.step()
         return meter.mean()
+
+    def _resume_step(self, epoch: int, meter: _EpochMeter) -> int:
+        """Optimizer steps of `epoch` already done by the run a mid-epoch checkpoint came from (0: start afresh)."""
+        resume, self._resume = self._resume, None
+        if resume is None or resume["epoch"] != epoch:
+            return 0
+        meter.load_state_dict(resume["meter"])
+        return int(resume["step"])
+
+    def _batches(self, start_step: int) -> Iterable[Any]:
+        """The train split's batches, after the first `start_step` optimizer steps' worth."""
+        loader = self.data_loaders[self.train_split]
+        skip = start_step * self.grad_accumulation_steps
+        if skip == 0:
+            return loader
+        if hasattr(loader, "skip_next"):
+            loader.skip_next(skip)  # the sampler skips them: nothing is loaded
+            return loader
+        return itertools.islice(loader, skip, None)  # any other iterable: load and drop them
 
     def _step(self, epoch: int, step: int, group: list[Any], device: torch.device, meter: _EpochMeter) -> int:
         """One optimizer step over a group of micro-batches; returns its samples."""
