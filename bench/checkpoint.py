@@ -1,7 +1,9 @@
-"""Cost of checkpointing: the example ConvNet trained with a checkpoint every epoch vs none, side by side.
+"""Cost of checkpointing: the example ConvNet trained with a checkpoint every epoch vs none, side by side; and
+with mid-epoch checkpoints every 50 optimizer steps (`every_n_steps`, which also saves at each epoch's end) vs none.
 
-Runs the example's gs_config (one grid point) in this process, alternating the two settings, and prints
-`checkpoint_overhead_ratio: X` = median of (time with `every` / time with `none`).
+Runs the example's gs_config (one grid point) in this process, alternating the settings, and prints
+`checkpoint_overhead_ratio: X` = median of (time with `every` / time with `none`) and
+`step_checkpoint_overhead_ratio: Y` = the same for `every_n_steps` with n = 50.
 
     .venv/bin/python bench/checkpoint.py [--repeats 5] [--epochs 8]
 """
@@ -26,12 +28,26 @@ from paired import paired_medians  # noqa: E402
 from mlgym.run import ExecutionSettings, RunRequest, start  # noqa: E402
 
 
+STEP_CHECKPOINTS = """imports: [{example}]
+checkpointing:
+  component_type_key: checkpointing
+  variant_key: every_n_steps
+  config: {{n: 50}}
+"""
+
+
 def run(strategy: str, epochs: int, log_dir: Path) -> float:
     """Seconds per epoch of one experiment, from its first `training` event to its `done` (which waits for the
-    last checkpoint write), so process start-up and config loading do not dilute the comparison."""
-    overrides = ("data_loaders.config.batch_size=32", "optimizer.config.lr=0.001",
-                 f"checkpointing.variant_key={strategy}")
-    outcome = start(RunRequest(gs_config_path=EXAMPLE / "gs_config.yml", log_dir=log_dir, num_epochs=epochs,
+    last checkpoint write), so process start-up and config loading do not dilute the comparison. `strategy`: a
+    checkpointing variant (`every_n_steps`: with n = 50)."""
+    config = EXAMPLE / "gs_config.yml"
+    overrides: tuple[str, ...] = (f"checkpointing.variant_key={strategy}",)
+    if strategy == "every_n_steps":
+        config = log_dir / "every_50_steps.yml"
+        config.write_text(STEP_CHECKPOINTS.format(example=EXAMPLE / "gs_config.yml"))
+        overrides = ()
+    overrides = ("data_loaders.config.batch_size=32", "optimizer.config.lr=0.001", *overrides)
+    outcome = start(RunRequest(gs_config_path=config, log_dir=log_dir, num_epochs=epochs,
                                overrides=overrides, execution=ExecutionSettings(kind="main_process")))
     assert outcome.status == "done", outcome.results
     events = [e for e in read_events(outcome.log_path) if e["event_type"] == "experiment_status"]
@@ -53,6 +69,13 @@ def main() -> None:
     print(f"epoch_s_every_median: {every:.4f}")
     print(f"epoch_s_none_median: {none:.4f}")
     print(f"checkpoint_overhead_ratio: {ratio:.3f}")
+    with tempfile.TemporaryDirectory() as tmp:
+        run("every_n_steps", 1, Path(tmp))
+        steps, none, step_ratio = paired_medians(lambda: run("every_n_steps", args.epochs, Path(tmp)),
+                                                 lambda: run("none", args.epochs, Path(tmp)), args.repeats)
+    print(f"epoch_s_every_50_steps_median: {steps:.4f}")
+    print(f"epoch_s_none_median_2: {none:.4f}")
+    print(f"step_checkpoint_overhead_ratio: {step_ratio:.3f}")
 
 
 if __name__ == "__main__":
