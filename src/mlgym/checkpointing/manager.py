@@ -53,7 +53,7 @@ class CheckpointManager:
         return {"epoch": run.epoch, "experiment_id": run.spec.experiment_id, "config": run.spec.config,
                 "model": run.model.state_dict(), "optimizer": run.trainer.optimizer.state_dict(),
                 "lr_scheduler": _state_of(run.trainer.lr_scheduler), "trainer": _state_of(run.trainer),
-                "early_stopping": _state_of(run.early_stopping),
+                "early_stopping": _state_of(run.early_stopping), "alerts": _state_of(run.alerts),
                 "strategy": _state_of(self.strategy), "history": run.history, "stopped_early": run.stopped_early,
                 "rng": capture_rng(), "evaluations": list(run.evaluations)}
 
@@ -86,6 +86,7 @@ class CheckpointManager:
         _load_into(run.trainer.lr_scheduler, state["lr_scheduler"])
         _load_into(run.trainer, state.get("trainer"))  # global step, fp16 grad scaler (absent in older checkpoints)
         _load_into(run.early_stopping, state["early_stopping"])
+        _load_into(run.alerts, state.get("alerts"))  # absent in older checkpoints
         _load_into(self.strategy, state["strategy"])
         run.history = {int(k): v for k, v in state["history"].items()}
         run.evaluations = list(state.get("evaluations", []))

@@ -135,3 +135,10 @@ class AlertMonitor:
             self._active.add(i)
             fired.append(Fired(rule, None if value is None else float(value), epoch))
         return fired
+
+    def state_dict(self) -> dict[str, list[int]]:
+        """The rules whose condition holds now (checkpointed: a resumed job does not warn again for them)."""
+        return {"active": sorted(self._active)}
+
+    def load_state_dict(self, state: dict[str, list[int]]) -> None:
+        self._active = set(state.get("active", []))

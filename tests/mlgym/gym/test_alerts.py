@@ -44,3 +44,13 @@ def test_warn_fires_when_the_condition_becomes_true_stop_every_time() -> None:
     assert monitor.check(5, {"val/loss": math.nan}) == []  # NaN satisfies no comparison but !=
     [stop] = monitor.check(6, {"val/acc": 0.25, "val/loss": 0.1})
     assert stop.rule.action == "stop" and stop.value == 0.25
+
+
+def test_a_monitor_restored_from_its_state_does_not_warn_again_for_a_condition_that_still_holds() -> None:
+    rules = parse_rules([{"when": "val/loss > 1"}])
+    monitor = AlertMonitor(rules)
+    assert monitor.check(1, {"val/loss": 2.0})
+    resumed = AlertMonitor(rules)
+    resumed.load_state_dict(monitor.state_dict())
+    assert resumed.check(2, {"val/loss": 3.0}) == []
+    assert AlertMonitor(rules).check(2, {"val/loss": 3.0}), "a fresh monitor warns: the state is what prevents it"
