@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from mlgym.events.event_log import read_events
+from mlgym.run import ExecutionSettings, RunRequest, start, warm_start
 from tests.conftest import CONFIGS, run_cli
 
 CONFIG = CONFIGS / "digits_mlp.yml"
@@ -142,19 +143,23 @@ def test_killed_worker_is_retried_from_its_checkpoint(tmp_path: Path, reference:
     assert restored and restored[0]["payload"]["epoch"] > 0, "the retry should resume from a checkpoint"
 
 
+def train_in_process(log_dir: Path, num_epochs: int, *overrides: str, config: Path = CONFIG) -> Path:
+    """A run of the whole job in this process (set-up for tests about what happens after it); its event log."""
+    outcome = start(RunRequest(gs_config_path=config, log_dir=log_dir, num_epochs=num_epochs, overrides=overrides,
+                               execution=ExecutionSettings(kind="main_process")))
+    assert outcome.status == "done", outcome.results
+    return outcome.log_path
+
+
 def test_corrupt_checkpoint_is_reported_and_the_previous_one_used(tmp_path: Path) -> None:
-    base = ["--gs_config_path", str(CONFIG), "-c", "checkpointing.variant_key=every",
-            "-c", "optimizer.config.lr=0.01", "--environment", "main_process"]
-    ref = run_cli("train", *base, "--log_dir", str(tmp_path / "ref"), "--num_epochs", "4")
-    assert ref.returncode == 0, ref.stderr
-    first = run_cli("train", *base, "--log_dir", str(tmp_path / "run"), "--num_epochs", "3")
-    assert first.returncode == 0, first.stderr
-    log = the_log(tmp_path / "run")
+    overrides = ("checkpointing.variant_key=every", "optimizer.config.lr=0.01")
+    reference = train_in_process(tmp_path / "ref", 4, *overrides)
+    log = train_in_process(tmp_path / "run", 3, *overrides)
     checkpoint = next(log.parent.glob("checkpoints/*/epoch_3.pt"))
     checkpoint.write_bytes(checkpoint.read_bytes()[:100])
-    result = run_cli("warmstart", "--grid_search_id", log.parent.name, "--log_dir", str(tmp_path / "run"),
-                     "--num_epochs", "4", "--environment", "main_process")
-    assert result.returncode == 0, result.stderr
+    outcome = warm_start(tmp_path / "run", log.parent.name, 4, ExecutionSettings(kind="main_process"),
+                         announce=lambda _: None)
+    assert outcome.status == "done", outcome.results
     events = list(read_events(log))
     corrupt = [e["payload"] for e in events if e["event_type"] == "checkpoint" and e["payload"]["action"] == "corrupt"]
     restored = [e["payload"] for e in events if e["event_type"] == "checkpoint" and e["payload"]["action"] == "restored"]
@@ -163,7 +168,7 @@ def test_corrupt_checkpoint_is_reported_and_the_previous_one_used(tmp_path: Path
     saved_2 = next(e["seq"] for e in events if e["event_type"] == "checkpoint"
                    and e["payload"]["action"] == "saved" and e["payload"]["epoch"] == 2)
     assert restored[0]["checkpoint_seq"] == saved_2
-    assert final_scores(log) == final_scores(the_log(tmp_path / "ref"))
+    assert final_scores(log) == final_scores(reference)
 
 
 def test_warm_start_refusals_and_nothing_to_do(tmp_path: Path) -> None:
@@ -171,10 +176,7 @@ def test_warm_start_refusals_and_nothing_to_do(tmp_path: Path) -> None:
     assert unknown.returncode == 2 and "unknown grid search id 'no-such-run'" in unknown.stderr
     config = tmp_path / "gs.yml"
     config.write_text(CONFIG.read_text())
-    done = run_cli("train", "--gs_config_path", str(config), "--log_dir", str(tmp_path), "--num_epochs", "1",
-                   "--environment", "main_process")
-    assert done.returncode == 0, done.stderr
-    gs_id = the_log(tmp_path).parent.name
+    gs_id = train_in_process(tmp_path, 1, config=config).parent.name
     size = the_log(tmp_path).stat().st_size
     again = run_cli("warmstart", "--grid_search_id", gs_id, "--log_dir", str(tmp_path))
     assert again.returncode == 0 and "nothing to do" in again.stdout
