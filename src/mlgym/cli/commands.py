@@ -68,6 +68,18 @@ def _execution(args: argparse.Namespace, settings: dict[str, Any], source: Sourc
                              checkpoint_storage=str(Path(storage).resolve()) if storage else None)
 
 
+def _search(args: argparse.Namespace, settings: dict[str, Any], source: SourceMap):
+    """The search settings from the flags, else the run config's `search` section (errors name where)."""
+    from mlgym.search import Origin, parse_search
+    given = {}
+    for key, flag in (("searcher", "searcher"), ("num_samples", "num_samples"), ("seed", "search_seed")):
+        if getattr(args, flag) is not None:
+            given[key] = (getattr(args, flag), Origin(f"--{flag}"))
+        elif flag in settings:  # the run config's settings carry the flags' names
+            given[key] = (settings[flag], Origin(run_config_path(source, "search", key), source))
+    return parse_search(given)
+
+
 def _servers(args: argparse.Namespace, settings: dict[str, Any]) -> tuple[tuple[str, ...], str | None]:
     servers = tuple(_pick(args.websocket_logging_servers, settings, "websocket_logging_servers", ()) or ())
     token = args.ingest_token or settings.get("ingest_token") or os.environ.get("MLBOARD_INGEST_TOKEN")
@@ -90,7 +102,7 @@ def train(args: argparse.Namespace) -> int:
                          validation_config_path=Path(validation) if validation else None,
                          execution=_execution(args, settings, run_config_source), websocket_servers=servers,
                          ingest_token=token,
-                         run_config=raw_run_config)
+                         run_config=raw_run_config, search=_search(args, settings, run_config_source))
     with Progress() as progress:
         outcome = start(request, listeners=(progress,))
     return _finish(outcome)
@@ -119,7 +131,10 @@ def _finish(outcome: Any) -> int:
 def validate(args: argparse.Namespace) -> int:
     from mlgym.validation.experiment_plan import check_strategy, resolve_grid_search
     from mlgym.validation.settings import load_validation
-    resolved = resolve_grid_search(args.gs_config_path, args.overrides)
+    run_settings, _, run_config_source = load_run_config(args.run_config_path)
+    search = _search(args, run_settings, run_config_source).with_run_seed(
+        _pick(args.seed, run_settings, "seed", 0))
+    resolved = resolve_grid_search(args.gs_config_path, args.overrides, search)
     settings = load_validation(args.validation_config_path)
     check_strategy(settings, resolved)
     n = len(resolved.grid)
@@ -129,8 +144,9 @@ def validate(args: argparse.Namespace) -> int:
         jobs = settings.num_outer_loop_folds * (n * settings.num_inner_loop_folds + 1)
     else:
         jobs = n
+    drawn = f"; random search, seed {search.seed}" if search.searcher == "random" else ""
     print(f"{resolved.gs_config_path}: valid; {n} experiment configs "
-          f"({', '.join(resolved.sweep_paths) or 'no sweeps'}); strategy {settings.strategy}: {jobs} jobs")
+          f"({', '.join(resolved.sweep_paths) or 'no sweeps'}){drawn}; strategy {settings.strategy}: {jobs} jobs")
     return 0
 
 

@@ -29,6 +29,11 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--websocket_logging_servers", nargs="*", help="MLboard URLs to stream events to")
         p.add_argument("--ingest_token", help="token for MLboard ingest (or MLBOARD_INGEST_TOKEN)")
 
+    def search_flags(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--searcher", help="grid (default: every grid point) or random (--num_samples draws)")
+        p.add_argument("--num_samples", type=int, help="how many configs a random search draws")
+        p.add_argument("--search_seed", type=int, help="the random search's seed (default: --seed)")
+
     train = sub.add_parser("train", help="run a grid search (or cross-validation / nested CV)")
     train.add_argument("--gs_config_path", help="the gs_config.yml")
     train.add_argument("--run_config_path", help="run_config.yml with run_configuration/environment/logging")
@@ -39,11 +44,15 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("-c", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
                        help="override a config value; the key path must exist")
     execution_flags(train)
+    search_flags(train)
 
     validate = sub.add_parser("validate", help="check configs and count experiments; trains nothing")
     validate.add_argument("--gs_config_path", required=True)
     validate.add_argument("--validation_config_path")
     validate.add_argument("-c", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE")
+    validate.add_argument("--run_config_path", help="run_config.yml: its search section is used")
+    validate.add_argument("--seed", type=int, help="the run's seed (a random search's default seed)")
+    search_flags(validate)
 
     report = sub.add_parser("report", help="results table rebuilt from the event log")
     report.add_argument("--grid_search_id", required=True)

@@ -45,7 +45,10 @@ class Progress:
         self.projection.apply(event)
         kind, p, eid = event["event_type"], event["payload"], event["experiment_id"]
         if kind == "grid_search_started":
-            self._say(f"grid search {event['grid_search_id']} ({p.get('strategy')}): "
+            search = p.get("search") or {}
+            drawn = (f", random search of {search.get('num_samples')} (seed {search.get('seed')})"
+                     if search.get("searcher") == "random" else "")
+            self._say(f"grid search {event['grid_search_id']} ({p.get('strategy')}{drawn}): "
                       f"{self.projection.num_experiments} experiments")
             return
         if eid is None:

@@ -1,4 +1,5 @@
-"""`run_config.yml` in mlgym's sections (`run_configuration`, `environment`, `logging`), merged under the flags."""
+"""`run_config.yml` in mlgym's sections (`run_configuration`, `environment`, `logging`) and MLgym's `search`,
+merged under the flags."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,6 +12,7 @@ SECTIONS = {
     "environment": {"type", "process_count", "computation_device_ids", "max_retries", "address", "cpus_per_job",
                     "gpus_per_job", "checkpoint_storage"},
     "logging": {"log_dir", "websocket_logging_servers", "ingest_token"},
+    "search": {"searcher", "num_samples", "seed"},
 }
 
 
@@ -42,12 +44,12 @@ def load_run_config(path: str | Path | None) -> tuple[dict[str, Any], dict[str, 
     data, source = load_yaml(path)
     data = data or {}
     if not isinstance(data, dict):
-        raise source.error("a run config is a mapping with run_configuration, environment and logging", "")
+        raise source.error("a run config is a mapping with run_configuration, environment, logging and search", "")
     unknown = set(data) - set(SECTIONS)
     if unknown:
         raise source.error(f"unknown section(s) {sorted(unknown)}; allowed: {', '.join(SECTIONS)}",
                            sorted(unknown)[0])
-    run, env, logging = (_section(data, name, source) for name in SECTIONS)
+    run, env, logging, search = (_section(data, name, source) for name in SECTIONS)
     flat: dict[str, Any] = {}
     for key in ("num_epochs", "seed", "gs_config_path", "validation_config_path"):
         if key in run:
@@ -66,6 +68,11 @@ def load_run_config(path: str | Path | None) -> tuple[dict[str, Any], dict[str, 
     if "websocket_logging_servers" in logging:
         servers = logging["websocket_logging_servers"]
         flat["websocket_logging_servers"] = servers if isinstance(servers, list) else [servers]
+    for key in ("searcher", "num_samples"):
+        if key in search:
+            flat[key] = search[key]
+    if "seed" in search:
+        flat["search_seed"] = search["seed"]
     base = Path(path).resolve().parent
     for key in ("gs_config_path", "validation_config_path", "log_dir", "checkpoint_storage"):
         if key in flat:

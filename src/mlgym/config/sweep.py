@@ -1,17 +1,22 @@
-"""Sweep expansion: every `{sweep: absolute, values: [...]}` is an axis; the grid is their cartesian product."""
+"""Sweeps: find every `{sweep: <kind>, ...}` in a config (in document order) and expand the finite ones into a grid,
+the cartesian product of their values. What each kind means is `distributions.py`."""
 from __future__ import annotations
 
 import copy
-import difflib
 import hashlib
 import itertools
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
+from mlgym.config.distributions import SWEEP_KINDS, Distribution, FiniteDistribution, parse_sweep
 from mlgym.config.loader import SourceMap
 
-SWEEP_KINDS = ("absolute",)
+__all__ = ["SWEEP_KINDS", "MAX_GRID_POINTS", "GridPoint", "config_id", "find_sweeps", "resolve_point",
+           "expand_sweeps"]
+
+MAX_GRID_POINTS = 100_000  # a bigger grid is a mistake (an int range of millions), refused before it is listed
 
 
 @dataclass(frozen=True)
@@ -29,28 +34,12 @@ def config_id(config: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
-def _check_sweep(node: dict[str, Any], path: str, source: SourceMap) -> list[Any]:
-    kind = node.get("sweep")
-    if kind not in SWEEP_KINDS:
-        near = difflib.get_close_matches(str(kind), SWEEP_KINDS, n=1, cutoff=0.3)
-        raise source.error(f"unknown sweep kind '{kind}'; known kinds: {', '.join(SWEEP_KINDS)}",
-                           f"{path}.sweep", hint=f"did you mean '{near[0]}'?" if near else None)
-    extra = set(node) - {"sweep", "values"}
-    if extra:
-        raise source.error(f"unexpected key(s) {sorted(extra)} in sweep; a sweep has 'sweep' and 'values'", path)
-    values = node.get("values")
-    if not isinstance(values, list) or not values:
-        raise source.error("a sweep needs a non-empty list of values", f"{path}.values" if "values" in node
-                           else path, hint="write values: [0.1, 0.01]")
-    return values
-
-
-def find_sweeps(config: Any, source: SourceMap, path: str = "") -> dict[str, list[Any]]:
-    """Key path -> values of every sweep in `config`, in document order."""
-    found: dict[str, list[Any]] = {}
+def find_sweeps(config: Any, source: SourceMap, path: str = "") -> dict[str, Distribution]:
+    """Key path -> distribution of every sweep in `config`, in document order; each checked (ConfigError)."""
+    found: dict[str, Distribution] = {}
     if isinstance(config, dict):
         if "sweep" in config:
-            found[path] = _check_sweep(config, path, source)
+            found[path] = parse_sweep(config, path, source)
             return found
         for key, value in config.items():
             found.update(find_sweeps(value, source, f"{path}.{key}" if path else str(key)))
@@ -71,14 +60,34 @@ def _set(config: Any, path: str, value: Any) -> None:
         config[last] = value
 
 
+def resolve_point(config: dict[str, Any], hyperparameters: dict[str, Any]) -> GridPoint:
+    """`config` with each sweep path set to its value, and the id of the result."""
+    resolved = copy.deepcopy(config)
+    for path, value in hyperparameters.items():
+        _set(resolved, path, copy.deepcopy(value))
+    return GridPoint(config_id(resolved), resolved, dict(hyperparameters))
+
+
+def _grid_axes(sweeps: dict[str, Distribution], source: SourceMap) -> dict[str, FiniteDistribution]:
+    for path, dist in sweeps.items():
+        if not isinstance(dist, FiniteDistribution):
+            raise source.error(
+                f"sweep '{dist.kind}' is continuous: a grid search cannot list its values", f"{path}.sweep",
+                hint="sample it with a random search (run config `search: {searcher: random, num_samples: 20}`, "
+                     "or --searcher random --num_samples 20), or make it finite: choice, range, linspace, "
+                     "logspace, int or logint")
+    axes = {path: dist for path, dist in sweeps.items() if isinstance(dist, FiniteDistribution)}
+    size = math.prod(dist.size() for dist in axes.values())
+    if size > MAX_GRID_POINTS:
+        sizes = ", ".join(f"{path}: {dist.size()}" for path, dist in axes.items())
+        raise source.error(f"the grid has {size} points ({sizes}), more than {MAX_GRID_POINTS}",
+                           next(iter(axes)), hint="sample it with a random search (run config `search: "
+                                                  "{searcher: random, num_samples: 100}`) or use fewer values")
+    return axes
+
+
 def expand_sweeps(config: dict[str, Any], source: SourceMap) -> list[GridPoint]:
-    """All grid points of `config`; a config without sweeps is a grid of one."""
-    sweeps = find_sweeps(config, source)
-    points = []
-    for combo in itertools.product(*sweeps.values()):
-        resolved = copy.deepcopy(config)
-        hyper = dict(zip(sweeps, combo))
-        for path, value in hyper.items():
-            _set(resolved, path, copy.deepcopy(value))
-        points.append(GridPoint(config_id(resolved), resolved, hyper))
-    return points
+    """All grid points of `config`; a config without sweeps is a grid of one. A continuous sweep is refused."""
+    axes = _grid_axes(find_sweeps(config, source), source)
+    values = [dist.finite_values() for dist in axes.values()]
+    return [resolve_point(config, dict(zip(axes, combo))) for combo in itertools.product(*values)]

@@ -30,6 +30,15 @@ class Selection(msgspec.Struct, frozen=True, kw_only=True):
     mode: Direction | None = None
 
 
+class Search(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """How the experiments' configs were chosen: `grid` (every grid point), or `random` (`num_samples` draws
+    seeded by `seed`; the same settings give the same trials, which is how warm start rebuilds them)."""
+
+    searcher: str = "grid"
+    num_samples: int | None = None
+    seed: int | None = None
+
+
 class GridSearchStarted(Payload, frozen=True, kw_only=True):
     """A grid search (or a warm start of one) begins: its configs, environment, selection and directions.
 
@@ -52,6 +61,7 @@ class GridSearchStarted(Payload, frozen=True, kw_only=True):
     score_directions: dict[str, Direction] = {}
     warm_start: bool = False
     checkpoint_storage: str | None = None
+    search: Search | None = None  # left out by older versions: a grid search
 
 
 class GridSearchFinished(Payload, frozen=True, kw_only=True):

@@ -9,6 +9,7 @@ from typing import Any
 
 from mlgym.run.execution import ExecutionSettings
 from mlgym.scheduler.task import TaskResult
+from mlgym.search.settings import SearchSettings
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class RunRequest:
     websocket_servers: tuple[str, ...] = ()
     ingest_token: str | None = None
     run_config: dict[str, Any] = field(default_factory=dict)
+    search: SearchSettings = field(default_factory=SearchSettings)
 
 
 @dataclass

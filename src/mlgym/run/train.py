@@ -44,12 +44,13 @@ def started_payload(resolved: ResolvedGridSearch, settings: ValidationSettings, 
         environment=environment_info(resolved.gs_config_path.parent), seed=request.seed,
         num_epochs=request.num_epochs, selection=settings.selection.to_dict(),
         score_directions=grid_directions(resolved), warm_start=warm_start,
-        checkpoint_storage=request.execution.checkpoint_storage)
+        checkpoint_storage=request.execution.checkpoint_storage, search=resolved.search.to_payload())
 
 
 def start(request: RunRequest, listeners: tuple[EventListener, ...] = ()) -> RunOutcome:
     """Validate everything, then run a new grid search. Nothing is created on disk if validation fails."""
-    resolved = resolve_grid_search(request.gs_config_path, list(request.overrides))
+    search = request.search.with_run_seed(request.seed)
+    resolved = resolve_grid_search(request.gs_config_path, list(request.overrides), search)
     settings = load_validation(request.validation_config_path)
     check_strategy(settings, resolved)
     settings = with_resolved_selection(settings, resolved)

@@ -15,7 +15,8 @@ from mlgym.run.grid_search_run import EventListener, GridSearchRun, RefitConfigL
 from mlgym.run.request import RunOutcome, RunRequest
 from mlgym.run.train import checkpoint_root, started_payload, with_resolved_selection
 from mlgym.scheduler.task import TaskResult
-from mlgym.validation.experiment_plan import ResolvedGridSearch, check_grid, file_sha256
+from mlgym.search.settings import search_from_log
+from mlgym.validation.experiment_plan import ResolvedGridSearch, file_sha256, resolve_points
 from mlgym.validation.plan import Plan, RunSettings, build_plan
 from mlgym.validation.settings import ValidationSettings, parse_validation
 
@@ -94,9 +95,7 @@ def warm_start(log_dir: Path, grid_search_id: str, num_epochs: int | None, execu
 
 
 def _resolved_from_log(started: dict[str, Any]) -> ResolvedGridSearch:
-    from mlgym.config.sweep import expand_sweeps
-    config = started["gs_config"]
-    source = SourceMap()
-    grid = expand_sweeps(config, source)
-    return ResolvedGridSearch(Path(started["gs_config_path"]), config, started["gs_config_sha256"], source,
-                              grid, started.get("sweep_paths", []), check_grid(grid, source))
+    """The logged config's points, chosen again by the logged search (a random search's seed is in the log, so
+    it draws the same trials)."""
+    return resolve_points(Path(started["gs_config_path"]), started["gs_config"], started["gs_config_sha256"],
+                          SourceMap(), search_from_log(started.get("search")))

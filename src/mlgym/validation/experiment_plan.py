@@ -9,12 +9,14 @@ from typing import Any
 
 from mlgym.config.loader import SourceMap, load_config
 from mlgym.config.overrides import apply_overrides
-from mlgym.config.sweep import GridPoint, expand_sweeps, find_sweeps
+from mlgym.config.sweep import GridPoint, find_sweeps
 from mlgym.errors import ConfigError
 from mlgym.gym.builtins import load_builtins
 from mlgym.gym.scores import score_directions_of_nodes
 from mlgym.registry.graph import Node, nodes_of_kind, parse_nodes
 from mlgym.registry.registry import registry
+from mlgym.search.searchers import trial_points
+from mlgym.search.settings import SearchSettings
 from mlgym.validation.settings import ValidationSettings
 
 REQUIRED_KINDS = ("model", "trainer", "evaluator")
@@ -24,6 +26,7 @@ REQUIRED_KINDS = ("model", "trainer", "evaluator")
 class ResolvedGridSearch:
     """A gs_config loaded, overridden, validated and expanded into its grid.
 
+    `grid` holds the points the searcher chose: every grid point, or a random search's trials (in trial order).
     `nodes[i]` are the parsed component nodes of `grid[i]`: the config is parsed once per grid point in the main
     process, and the strategy check and the plan reuse them (they stay here; workers get only the config).
     """
@@ -35,6 +38,7 @@ class ResolvedGridSearch:
     grid: list[GridPoint]
     sweep_paths: list[str]
     nodes: tuple[dict[str, Node], ...]
+    search: SearchSettings = SearchSettings()
 
     @cached_property
     def score_directions(self) -> dict[str, dict[str, str]]:
@@ -65,15 +69,22 @@ def check_grid(grid: list[GridPoint], source: SourceMap) -> tuple[dict[str, Node
     return tuple(check_grid_point(point, source) for point in grid)
 
 
-def resolve_grid_search(gs_config_path: str | Path, overrides: list[str] | None = None) -> ResolvedGridSearch:
-    """Load, override, expand and check every grid point; raises ConfigError with file, line and key path."""
+def resolve_grid_search(gs_config_path: str | Path, overrides: list[str] | None = None,
+                        search: SearchSettings | None = None) -> ResolvedGridSearch:
+    """Load, override, expand (or sample: `search`, its seed filled in) and check every point; raises
+    ConfigError with file, line and key path."""
     path = Path(gs_config_path).resolve()
     config, source = load_config(path)
     apply_overrides(config, overrides or [], source)
+    return resolve_points(path, config, file_sha256(path), source, search or SearchSettings())
+
+
+def resolve_points(path: Path, config: dict[str, Any], sha256: str, source: SourceMap,
+                   search: SearchSettings) -> ResolvedGridSearch:
+    """The searcher's points of a loaded config, each checked (also used by warm start, on the logged config)."""
     sweeps = find_sweeps(config, source)
-    grid = expand_sweeps(config, source)
-    nodes = check_grid(grid, source)
-    return ResolvedGridSearch(path, config, file_sha256(path), source, grid, list(sweeps), nodes)
+    grid = trial_points(config, source, search)
+    return ResolvedGridSearch(path, config, sha256, source, grid, list(sweeps), check_grid(grid, source), search)
 
 
 def check_strategy(settings: ValidationSettings, resolved: ResolvedGridSearch) -> None:

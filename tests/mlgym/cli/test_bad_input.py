@@ -35,6 +35,9 @@ CASES = [
      "sweep: absolute", ["optimizer.config.lr.values", "non-empty list of values"]),
     ("unknown_sweep_kind", "{sweep: absolute, values: [0.01, 0.05]}", "{sweep: absolut, values: [0.01]}",
      "sweep: absolut", ["optimizer.config.lr.sweep", "unknown sweep kind 'absolut'", "did you mean 'absolute'?"]),
+    ("loguniform_low_not_positive", "{sweep: absolute, values: [0.01, 0.05]}",
+     "{sweep: loguniform, low: 0, high: 0.1}", "sweep: loguniform",
+     ["optimizer.config.lr.low", "sweep 'loguniform': low must be > 0 on a log scale, got 0"]),
     ("non_positive_batch_size", "    batch_size: 16", "    batch_size: 0", "batch_size: 0",
      ["data_loaders.config.batch_size", "expected a number > 0"]),
 ]

@@ -1,8 +1,11 @@
-"""Layering: planning (`mlgym.validation`) imports nothing that starts threads or processes, or writes logs."""
+"""Layering: planning (`mlgym.validation`, `mlgym.search`) imports nothing that starts threads or processes, or
+writes logs."""
 from __future__ import annotations
 
 import ast
 from pathlib import Path
+
+import pytest
 
 SRC = Path(__file__).resolve().parents[3] / "src"
 
@@ -62,8 +65,10 @@ def _chain(seen: dict[str, str], name: str) -> str:
     return " <- ".join(chain)
 
 
-def test_validation_imports_nothing_that_starts_threads_or_processes() -> None:
-    roots = [f"mlgym.validation.{p.stem}" for p in (SRC / "mlgym" / "validation").glob("*.py") if p.stem != "__init__"]
+@pytest.mark.parametrize("package", ["validation", "search"])
+def test_planning_imports_nothing_that_starts_threads_or_processes(package: str) -> None:
+    roots = [f"mlgym.{package}.{p.stem}" for p in (SRC / "mlgym" / package).glob("*.py") if p.stem != "__init__"]
+    assert roots
     seen = _closure(roots)
     bad = sorted(_chain(seen, m) for m in seen
                  if any(m == s or m.startswith(f"{s}.") for s in SIDE_EFFECT_MODULES))
