@@ -151,6 +151,19 @@ class DataLoaders(Mapping):
         for loader in self._loaders.values():
             loader.epoch = epoch
 
+    def close(self) -> None:
+        """Stop the persistent loader workers now (a later iteration starts new ones).
+
+        Left to the garbage collector, a loader whose job's objects form a reference cycle is shut down after
+        multiprocessing has already closed its queues (weakref callbacks run before `__del__` in a collection), so
+        each worker misses the stop message and is joined with torch's 5 s timeout: 30 s for 3 loaders x 2 workers,
+        stalling whatever runs when the collection happens (bench/RESULTS.md, "Training throughput")."""
+        for loader in self._loaders.values():
+            iterator = getattr(loader, "_iterator", None)
+            if iterator is not None and hasattr(iterator, "_shutdown_workers"):
+                iterator._shutdown_workers()
+            loader._iterator = None
+
     def __repr__(self) -> str:
         sizes = ", ".join(f"{k}: {len(v.dataset)}" for k, v in self._loaders.items())
         return f"DataLoaders({sizes})"
