@@ -1,5 +1,6 @@
 """example/image_folder end to end: its run.py draws the image folder on the first run, then trains the example's
-ResNet on it in a pool worker with 2 loader workers, bf16 autocast and step events; the drawing is deterministic."""
+ResNet on it in a pool worker with 2 loader workers, bf16 autocast, step events and step checkpoints; the drawing
+is deterministic."""
 from __future__ import annotations
 
 import hashlib
@@ -44,6 +45,10 @@ def test_run_py_generates_the_folder_then_trains_above_chance(tmp_path: Path) ->
     # 2100 training images in batches of 32: 66 steps an epoch, reported every 10 steps and at the last one
     assert [(p["epoch"], p["step"]) for p in progress] == [(e, s) for e in (1, 2) for s in (10, 20, 30, 40, 50, 60, 66)]
     assert all(p["num_steps"] == 66 and p["samples_per_s"] > 0 and p["loss"] > 0 for p in progress)
+    saved = [(e["payload"]["epoch"], e["payload"].get("step")) for e in events
+             if e["event_type"] == "checkpoint" and e["payload"]["action"] == "saved"]
+    # a step checkpoint every 20 optimizer steps of the run (66 an epoch) and one at each epoch's end
+    assert saved == [(1, 20), (1, 40), (1, 60), (1, None), (2, 14), (2, 34), (2, 54), (2, None)]
     assert [e["payload"]["status"] for e in events if e["event_type"] == "job_status"] == ["running", "done"]
     assert events[-1]["event_type"] == "grid_search_finished" and events[-1]["payload"]["status"] == "done"
     scores = {(e["payload"]["epoch"], s["split"], s["metric"]): s["score"] for e in events
