@@ -40,6 +40,7 @@ compose-test: install
 
 bench: install
 	$(PY) bench/overhead.py
+	$(PY) bench/throughput.py
 	$(PY) bench/scheduler.py
 	$(PY) bench/ingest.py
 	$(PY) bench/checkpoint.py
