@@ -118,10 +118,12 @@ class JobStatus(Payload, frozen=True, kw_only=True):
 
 
 class ExperimentStatus(Payload, frozen=True, kw_only=True):
-    """The training loop of an experiment started an epoch (`training`) or ended."""
+    """The training loop of an experiment started an epoch (`training`) or ended: `done` after `num_epochs`,
+    `early_stopped`, or `paused` at an ASHA rung before `num_epochs` (a promotion resumes it from its checkpoint;
+    a trial the search stops stays paused)."""
 
     event_type: ClassVar[str] = "experiment_status"
-    status: Literal["training", "done", "early_stopped"]
+    status: Literal["training", "done", "early_stopped", "paused"]
     epoch: int
     num_epochs: int
 
