@@ -72,7 +72,8 @@ def _search(args: argparse.Namespace, settings: dict[str, Any], source: SourceMa
     """The search settings from the flags, else the run config's `search` section (errors name where)."""
     from mlgym.search import Origin, parse_search
     given = {}
-    for key, flag in (("searcher", "searcher"), ("num_samples", "num_samples"), ("seed", "search_seed")):
+    for key, flag in (("searcher", "searcher"), ("num_samples", "num_samples"), ("seed", "search_seed"),
+                      ("sampler", "sampler"), ("scheduler", "scheduler")):
         if getattr(args, flag) is not None:
             given[key] = (getattr(args, flag), Origin(f"--{flag}"))
         elif flag in settings:  # the run config's settings carry the flags' names

@@ -41,6 +41,7 @@ class SearchSettings:
     seed: int | None = None
     sampler: str | None = None  # optuna: tpe (default) | cmaes | qmc
     scheduler: "SchedulerSettings | None" = None  # None: no scheduler (every trial trains every epoch)
+    max_concurrent: int | None = None  # adaptive searches: trials kept running (set from the run's process count)
     origins: Mapping[str, Origin] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -66,9 +67,9 @@ class SearchSettings:
         """What `grid_search_started` records (warm start rebuilds the same trials from it)."""
         scheduler = self.scheduler.to_payload() if self.scheduler is not None else None
         if self.searcher == "grid":
-            return Search(searcher="grid", scheduler=scheduler)
+            return Search(searcher="grid", scheduler=scheduler, max_concurrent=self.max_concurrent)
         return Search(searcher=self.searcher, num_samples=self.num_samples, seed=self.seed, sampler=self.sampler,
-                      scheduler=scheduler)
+                      scheduler=scheduler, max_concurrent=self.max_concurrent)
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,10 @@ def parse_search(given: Mapping[str, tuple[Any, Origin]]) -> SearchSettings:
             raise origin.error(f"unknown search setting '{key}'; allowed: {', '.join(KEYS)}",
                                hint=f"did you mean '{near[0]}'?" if near else None)
     origins = {key: origin for key, (_, origin) in given.items()}
+    if "scheduler" in given:  # so that a later check (min_epochs > num_epochs) names the line
+        at = given["scheduler"][1]
+        origins.update({f"scheduler.{key}": Origin(f"{at.key_path}.{key}", at.source) if at.source else at
+                        for key in SCHEDULER_KEYS})
     searcher, where = given.get("searcher", ("grid", Origin("search.searcher")))
     if searcher not in SEARCHERS:
         near = difflib.get_close_matches(str(searcher), SEARCHERS, n=1, cutoff=0.3)
@@ -176,4 +181,5 @@ def search_from_log(payload: Mapping[str, Any] | None) -> SearchSettings:
         return SearchSettings()
     scheduler = payload.get("scheduler")
     return SearchSettings(payload.get("searcher", "grid"), payload.get("num_samples"), payload.get("seed"),
-                          payload.get("sampler"), SchedulerSettings(**scheduler) if scheduler else None)
+                          payload.get("sampler"), SchedulerSettings(**scheduler) if scheduler else None,
+                          payload.get("max_concurrent"))
