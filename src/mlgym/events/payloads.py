@@ -30,9 +30,10 @@ class Selection(msgspec.Struct, frozen=True, kw_only=True):
     mode: Direction | None = None
 
 
-class TrialScheduler(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+class TrialScheduler(msgspec.Struct, frozen=True, kw_only=True):
     """ASHA: trials pause at rungs `min_epochs * reduction_factor**k` (below `num_epochs`); one in the top
-    1/reduction_factor of its rung's scores by `metric` (`<split>/<score>`, better by `mode`) is promoted."""
+    1/reduction_factor of its rung's scores by `metric` (`<split>/<score>`, better by `mode`) is promoted.
+    Every field is written, so a warm start replays with the values the search ran with."""
 
     type: Literal["asha"] = "asha"
     metric: str | None = None
