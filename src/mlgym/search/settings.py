@@ -139,7 +139,7 @@ def parse_search(given: Mapping[str, tuple[Any, Origin]]) -> SearchSettings:
         article = "an" if searcher == "optuna" else "a"
         raise where.error(f"{article} {searcher} search needs num_samples (an integer >= 1)",
                           hint=f"e.g. search: {{searcher: {searcher}, num_samples: 20}}, or --num_samples 20")
-    return SearchSettings(searcher, num_samples, seed, sampler, scheduler, origins)
+    return SearchSettings(searcher, num_samples, seed, sampler, scheduler, origins=origins)
 
 
 def _parse_scheduler(value: Any, origin: Origin) -> SchedulerSettings | None:

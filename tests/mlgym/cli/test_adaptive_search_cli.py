@@ -136,3 +136,47 @@ def _done_jobs(events: list[dict]) -> set[str]:
         elif e["event_type"] == "job_status" and e["payload"]["status"] == "done":
             done.add(current[e["experiment_id"]])
     return done
+
+
+def refused(result, tmp_path: Path) -> str:
+    assert result.returncode == 2, result.stderr
+    assert not (tmp_path / "logs").exists(), "a refused run must not create its log folder"
+    return result.stderr
+
+
+# (case id, run config text, extra flags, exact stderr with {run_config} and {config} for the paths)
+BAD = [
+    ("min_epochs_over_num_epochs", "search:\n  searcher: random\n  num_samples: 3\n  scheduler:\n    type: asha\n"
+     "    min_epochs: 20\n", (),
+     "config error: {run_config}:6:5: at 'search.scheduler.min_epochs': min_epochs (20) is more than num_epochs "
+     "(9): no trial would reach the first rung\n  hint: set min_epochs to at most 9\n"),
+    ("metric_never_logged", "search:\n  searcher: random\n  num_samples: 3\n  scheduler:\n"
+     "    metric: val/acuracy\n", (),
+     "config error: {run_config}:5:5: at 'search.scheduler.metric': ASHA's metric 'val/acuracy' is not among the "
+     "scores the experiments report: accuracy, f1_macro, cross_entropy\n  hint: did you mean 'val/accuracy'?\n"),
+    ("unknown_scheduler", "search:\n  scheduler: {type: hyperband}\n", (),
+     "config error: {run_config}:2:15: at 'search.scheduler.type': unknown scheduler 'hyperband'; known "
+     "schedulers: none, asha\n"),
+    ("unknown_sampler", "", ("--searcher", "optuna", "--num_samples", "2", "--sampler", "tp"),
+     "config error: at '--sampler': unknown sampler 'tp'; known samplers: tpe, cmaes, qmc\n"
+     "  hint: did you mean 'tpe'?\n"),
+]
+
+
+@pytest.mark.parametrize("run_config, flags, message", [c[1:] for c in BAD], ids=[c[0] for c in BAD])
+def test_bad_search_settings_exit_2_before_anything_runs(tmp_path: Path, search_config: Path, run_config: str,
+                                                         flags: tuple, message: str) -> None:
+    run_config_path = tmp_path / "run_config.yml"
+    run_config_path.write_text(run_config or "{}\n")
+    result = run_cli("train", "--gs_config_path", str(search_config), "--log_dir", str(tmp_path / "logs"),
+                     "--num_epochs", "9", "--run_config_path", str(run_config_path), *flags)
+    assert refused(result, tmp_path) == message.format(run_config=run_config_path, config=search_config)
+
+
+def test_asha_without_a_kept_checkpoint_is_refused(tmp_path: Path, search_config: Path) -> None:
+    result = run_cli("train", "--gs_config_path", str(search_config), "--log_dir", str(tmp_path / "logs"),
+                     "--num_epochs", "3", "--searcher", "random", "--num_samples", "2", "--scheduler", "asha",
+                     "-c", "checkpointing.variant_key=none")
+    stderr = refused(result, tmp_path)
+    assert "ASHA pauses trials at rungs and resumes the promoted ones from their checkpoints, but the config saves " \
+           "none (checkpointing: none)" in stderr and "variant_key: last" in stderr
