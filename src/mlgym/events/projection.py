@@ -122,6 +122,21 @@ class GridSearchProjection:
         if p.get("status") in ("done", "early_stopped", "paused"):
             self._record(exp, event, p["status"])
 
+    def _on_trial_suggested(self, event: dict[str, Any], p: dict[str, Any]) -> None:
+        exp = self._exp(event)
+        if exp is not None:
+            exp.trial = p.get("trial")
+
+    def _on_trial_promoted(self, event: dict[str, Any], p: dict[str, Any]) -> None:
+        exp = self._exp(event)
+        if exp is not None:
+            exp.search_decision = {"decision": "promoted", **p}
+
+    def _on_trial_stopped(self, event: dict[str, Any], p: dict[str, Any]) -> None:
+        exp = self._exp(event)
+        if exp is not None:
+            exp.search_decision = {"decision": "stopped", **p}
+
     def _on_evaluation_result(self, event: dict[str, Any], p: dict[str, Any]) -> None:
         exp = self._exp(event)
         epoch = p.get("epoch")

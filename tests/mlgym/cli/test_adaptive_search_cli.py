@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from mlgym.events.event_log import read_events
+from mlgym.events.results import project, results_table
 from tests.conftest import CONFIGS, run_cli
 from tests.mlgym.checkpointing.test_warm_start import count_evaluations, kill_when, start_in_background, the_log
 
@@ -79,6 +80,12 @@ def test_asha_pauses_promotes_and_stops_trials_and_trains_less_than_the_budget(t
             last[e["experiment_id"]] = (e["payload"]["status"], e["payload"]["epoch"])
     assert all(status == "paused" and epoch < 9 or status == "done" and epoch == 9 for status, epoch in last.values())
     assert "paused" in result.stdout
+    table = results_table(project(events, the_log(tmp_path / "logs").parent.name))
+    by_trial = dict(zip(table["trial"], table["search"]))
+    assert sorted(by_trial) == list(range(6))
+    stopped = {json.loads(p)["trial"]: json.loads(p) for kind, p in decisions(events) if kind == "trial_stopped"}
+    for trial, stop in stopped.items():
+        assert by_trial[trial] == f"stopped at rung {stop['rung']} (epoch {stop['epoch']})"
 
 
 def test_optuna_search_end_to_end(tmp_path: Path, search_config: Path) -> None:
