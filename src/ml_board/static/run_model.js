@@ -34,7 +34,7 @@ export class Experiment {
     this.fold = null;
     this.hp = {};
     this.scoreDirections = {};     // this experiment's own `score_directions`
-    this.status = "scheduled";     // scheduled | running | done | failed
+    this.status = "scheduled";     // scheduled | running | done | failed | paused (at an ASHA rung)
     this.phase = "";               // training | retrying | done | early_stopped | …
     this.epoch = 0;                // highest evaluated epoch
     this.numEpochs = null;
