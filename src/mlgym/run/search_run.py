@@ -167,7 +167,7 @@ class SearchRun:
             self.emit(event_type, payload, experiment_id)
 
     def _spec(self, action: Start) -> ExperimentSpec:
-        if self.search.searcher.__class__ is not PointList:  # asked during the run: check it like a grid point
+        if not isinstance(self.search.searcher, PointList):  # asked during the run: check it like a grid point
             check_grid_point(action.point, self.resolved.source)
         return grid_search_plan([action.point], self.run).jobs[0].spec
 

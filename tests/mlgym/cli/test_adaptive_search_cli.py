@@ -187,3 +187,31 @@ def test_asha_without_a_kept_checkpoint_is_refused(tmp_path: Path, search_config
     stderr = refused(result, tmp_path)
     assert "ASHA pauses trials at rungs and resumes the promoted ones from their checkpoints, but the config saves " \
            "none (checkpointing: none)" in stderr and "variant_key: last" in stderr
+
+
+def test_killed_search_with_two_workers_loses_no_finished_trial(tmp_path: Path, search_config: Path) -> None:
+    search = ("--num_epochs", "9", "--searcher", "random", "--num_samples", "6", "--scheduler", "asha",
+              "--process_count", "2")
+    log_dir = tmp_path / "killed"
+    process = start_in_background("train", "--gs_config_path", str(search_config), "--log_dir", str(log_dir),
+                                  *search)
+    assert kill_when(process, log_dir, 6 * 3), "the search finished before it could be killed"
+    before = events_of(log_dir)
+    done_before = _done_jobs(before)
+    gs_id = the_log(log_dir).parent.name
+    resumed = run_cli("warmstart", "--grid_search_id", gs_id, "--log_dir", str(log_dir), "--process_count", "2")
+    assert resumed.returncode == 0, resumed.stderr
+    events = events_of(log_dir)
+    rescheduled = {e["payload"]["job_id"] for e in events[len(before):] if e["event_type"] == "job_scheduled"}
+    assert done_before and not rescheduled & done_before
+    kinds = [kind for kind, _ in decisions(events)]
+    trials = [json.loads(p)["trial"] for kind, p in decisions(events) if kind == "trial_suggested"]
+    assert trials == list(range(6))  # each suggested once, none lost
+    stopped = [json.loads(p)["trial"] for kind, p in decisions(events) if kind == "trial_stopped"]
+    assert len(stopped) == len(set(stopped)) and kinds.count("trial_promoted") >= 1
+    ends = {}
+    for e in events:
+        if e["event_type"] == "experiment_status" and e["payload"]["status"] != "training":
+            ends[e["experiment_id"]] = e["payload"]["status"]
+    assert len(ends) == 6 and set(ends.values()) <= {"paused", "done"}
+    assert [e["seq"] for e in events] == list(range(len(events)))
