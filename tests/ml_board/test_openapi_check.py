@@ -24,7 +24,7 @@ def detail(**changes: Any) -> dict[str, Any]:
            "best_epoch": 1, "scores_at_best": {"val/acc": 0.5}, "error": None, "directions": {"acc": "max"}, "config": {},
            "status_history": [{"seq": 3, "ts": 1.0, "status": "running", "event_type": "job_status"}],
            "traceback": None, "train_status": "done",
-           "checkpoints": [{"action": "deleted", "epoch": 1, "path": "checkpoints/gp0/epoch_1.pt", "bytes": None,
+           "checkpoints": [{"action": "deleted", "epoch": 1, "path": "checkpoints/gp0/epoch_1.pt", "step": None, "bytes": None,
                             "sha256": None, "reason": "last", "error": None, "seq": 9}],
            "progress": 1.0, "num_alerts": 1,
            "step_progress": {"epoch": 1, "step": 6, "num_steps": 6, "global_step": 6, "loss": 0.7, "lr": 0.01,

@@ -12,6 +12,9 @@ order comes from the sampler in the main process, and each worker's torch/random
 (seed, epoch). A dataset whose items are random (augmentation) draws from a per-item generator seeded from (seed,
 epoch, position) instead (`augmentation.py`), so `num_workers: 2` gives exactly the batches of `num_workers: 0`.
 The fast tensor path applies when `num_workers: 0` (in-process gathering beats shipping batches from workers).
+Loader workers start as they would from a script's main process (`worker_start_method`, by default the platform's
+default start method: fork on Linux), also inside MLgym's pool workers, which are spawned processes: a spawned
+process spawns its own children, and every spawned loader worker imports torch and the run's modules again.
 
 `standardize: true` fits a `Standardizer` on the rows of the `fit_split` (the training split) and applies it to
 every split's batches. The loaders receive the final splits (under cross-validation, the fold's), so each fold
@@ -20,8 +23,9 @@ fits its own scaler on its own training rows.
 from __future__ import annotations
 
 import itertools
+import multiprocessing
 from collections.abc import Callable, Iterator, Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import torch
@@ -180,6 +184,19 @@ class DataLoaders(Mapping):
         for loader in self._loaders.values():
             loader.epoch = epoch
 
+    def close(self) -> None:
+        """Stop the persistent loader workers now (a later iteration starts new ones).
+
+        Left to the garbage collector, a loader whose job's objects form a reference cycle is shut down after
+        multiprocessing has already closed its queues (weakref callbacks run before `__del__` in a collection), so
+        each worker misses the stop message and is joined with torch's 5 s timeout: 30 s for 3 loaders x 2 workers,
+        stalling whatever runs when the collection happens (bench/RESULTS.md, "Training throughput")."""
+        for loader in self._loaders.values():
+            iterator = getattr(loader, "_iterator", None)
+            if iterator is not None and hasattr(iterator, "_shutdown_workers"):
+                iterator._shutdown_workers()
+            loader._iterator = None
+
     def __repr__(self) -> str:
         sizes = ", ".join(f"{k}: {len(v.dataset)}" for k, v in self._loaders.items())
         return f"DataLoaders({sizes})"
@@ -208,23 +225,32 @@ def make_loader(split: Dataset, collator: Callable[..., Any] | None, batch_size:
                            drop_last=drop_last, collate_fn=collate, generator=generator, seed=seed, **workers)
 
 
+def worker_context(method: str | None) -> str:
+    """The start method of loader workers: `method`, else the platform's default (the first of
+    `get_all_start_methods`), not this process's: a spawned process (a pool worker) would otherwise spawn them."""
+    return method or multiprocessing.get_all_start_methods()[0]
+
+
 @component("data_loader", "default")
 def default_data_loaders(splits: Mapping[str, Dataset], collator: Callable[..., Any] | None = None,
                          batch_size: Annotated[int, Positive] = 32, shuffle_splits: list[str] = ["train"],
                          seed: int = 0, drop_last: bool = False, standardize: bool = False,
                          fit_split: str = "train", num_workers: Annotated[int, NonNegative] = 0,
                          pin_memory: bool = False, persistent_workers: bool = False,
-                         prefetch_factor: Annotated[int, Positive] | None = None) -> DataLoaders:
+                         prefetch_factor: Annotated[int, Positive] | None = None,
+                         worker_start_method: Literal["fork", "spawn", "forkserver"] | None = None) -> DataLoaders:
     """One loader per split; the splits named in `shuffle_splits` are shuffled each epoch.
 
     `drop_last` applies to the shuffled (training) splits only: evaluation always sees every sample.
     `standardize` z-scores the inputs with the mean and std of the `fit_split` rows only (the training split,
     or the fold's under cross-validation), applied to every split. `num_workers` > 0 loads batches in that many
     processes (`pin_memory`, `persistent_workers`, `prefetch_factor` as in torch's DataLoader) with the same
-    batches as in-process loading.
+    batches as in-process loading; they start by `worker_start_method` (default: the platform's default, fork on
+    Linux, also in MLgym's spawned pool workers).
     """
     problems = check_loader_config({"num_workers": num_workers, "persistent_workers": persistent_workers,
-                                    "prefetch_factor": prefetch_factor})
+                                    "prefetch_factor": prefetch_factor,
+                                    "worker_start_method": worker_start_method})
     if problems:
         raise ValueError(problems[0][1])
     if batch_size <= 0:
@@ -240,7 +266,8 @@ def default_data_loaders(splits: Mapping[str, Dataset], collator: Callable[..., 
         scaler = Standardizer.fit(feature_chunks(splits[fit_split]))
     workers: dict[str, Any] = {"num_workers": num_workers, "pin_memory": pin_memory}
     if num_workers > 0:
-        workers |= {"persistent_workers": persistent_workers, "prefetch_factor": prefetch_factor}
+        workers |= {"persistent_workers": persistent_workers, "prefetch_factor": prefetch_factor,
+                    "multiprocessing_context": worker_context(worker_start_method)}
     return DataLoaders({name: make_loader(split, collator, batch_size, name in shuffle_splits, seed,
                                              drop_last and name in shuffle_splits, scaler, name, workers)
                         for name, split in splits.items()}, scaler)
@@ -251,7 +278,8 @@ def check_loader_config(config: dict[str, Any]) -> list[ConfigProblem]:
     if config.get("num_workers", 0) not in (0, None):
         return []
     return [(key, f"{key} needs worker processes; set num_workers > 0", "e.g. num_workers: 2")
-            for key, unset in (("persistent_workers", False), ("prefetch_factor", None))
+            for key, unset in (("persistent_workers", False), ("prefetch_factor", None),
+                               ("worker_start_method", None))
             if config.get(key, unset) not in (unset,)]
 
 

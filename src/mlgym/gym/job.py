@@ -133,6 +133,12 @@ class ExperimentRun:
         if stop is not None:
             raise TrainingStopped(f"stopped by {stop.message}")
 
+    def _close_loaders(self) -> None:
+        """Stop persistent loader workers now (left to the garbage collector, each costs torch's join timeout)."""
+        loaders = getattr(self.trainer, "data_loaders", None)
+        if hasattr(loaders, "close"):
+            loaders.close()
+
     def run(self) -> dict[str, Any]:
         from mlgym.checkpointing.manager import CheckpointManager
         manager = CheckpointManager(self, self.checkpointing)
@@ -144,6 +150,7 @@ class ExperimentRun:
                 self._epoch(self.epoch + 1, n, manager, final=self.epoch + 1 >= stop)
         finally:
             manager.close()
+            self._close_loaders()
         status = "early_stopped" if self.stopped_early else "paused" if self.epoch < n else "done"
         self.emit(ExperimentStatus(status=status, epoch=self.epoch, num_epochs=n))
         return {"experiment_id": self.spec.experiment_id, "history": self.history, "last_epoch": self.epoch,

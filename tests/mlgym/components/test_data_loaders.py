@@ -1,6 +1,10 @@
 """Data loaders: the shuffle order is a pure function of (seed, epoch) and matches a plain DataLoader."""
 from __future__ import annotations
 
+import multiprocessing
+import sys
+import time
+
 import pytest
 import torch
 from torch.utils.data import DataLoader, Dataset
@@ -125,8 +129,47 @@ def test_two_workers_give_exactly_the_batches_of_in_process_loading(splits, pers
                  id="persistent"),
     pytest.param({"prefetch_factor": 4}, "prefetch_factor needs worker processes; set num_workers > 0",
                  id="prefetch"),
+    pytest.param({"worker_start_method": "spawn"}, "worker_start_method needs worker processes; set num_workers > 0",
+                 id="start_method"),
 ])
 def test_worker_options_need_workers(splits, kwargs, message) -> None:
     with pytest.raises(ValueError, match=message):
         default_data_loaders(splits, **kwargs)
     assert default_data_loaders.check_config(kwargs)[0][:2] == (next(iter(kwargs)), message)
+
+
+def start_methods_of_loaders(queue) -> None:
+    """Run in a spawned process (as a pool worker is): the start methods its loaders would give their workers."""
+    splits = random_split(sklearn_dataset("iris"), ratios={"train": 0.7, "val": 0.3}, seed=0)
+    default = default_data_loaders(splits, num_workers=2)["train"].multiprocessing_context
+    chosen = default_data_loaders(splits, num_workers=2, worker_start_method="forkserver")["train"]
+    queue.put((multiprocessing.get_start_method(), default.get_start_method(),
+               chosen.multiprocessing_context.get_start_method()))
+
+
+def test_loader_workers_start_as_from_a_main_process_even_in_a_spawned_process() -> None:
+    """A spawned process spawns its children by default: every loader worker of a pool worker would import torch
+    and the run's modules again. The loaders take the platform's default (fork on Linux) unless told otherwise."""
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    process = context.Process(target=start_methods_of_loaders, args=(queue,))
+    process.start()
+    own, default, chosen = queue.get(timeout=60)
+    process.join(timeout=60)
+    assert own == "spawn"
+    assert default == multiprocessing.get_all_start_methods()[0] == ("fork" if sys.platform == "linux" else default)
+    assert chosen == "forkserver"
+
+
+def test_close_stops_persistent_workers_at_once_and_loading_goes_on(splits) -> None:
+    loaders = default_data_loaders(splits, batch_size=16, num_workers=2, persistent_workers=True)
+    first = batches(loaders["train"])
+    workers = list(loaders["train"]._iterator._workers)
+    assert all(w.is_alive() for w in workers)
+    started = time.perf_counter()
+    loaders.close()
+    assert time.perf_counter() - started < 2.0  # no 5 s join timeout per worker
+    assert not any(w.is_alive() for w in workers) and loaders["train"]._iterator is None
+    loaders.close()  # twice is fine
+    assert same(batches(loaders["train"]), first)  # new workers, the same batches (epoch 0 again)
+    loaders.close()
