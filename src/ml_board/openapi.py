@@ -75,7 +75,7 @@ _EXPERIMENT_ROW = {
     "role": {**_STRING, "description": "train, cv_fold, inner or refit"},
     "fold": _nullable({"type": "object", "additionalProperties": _INT, "description": "outer, inner, k"}),
     "hyperparameters": {**_OBJECT, "description": "swept key path -> value"},
-    "status": {"type": "string", "enum": ["scheduled", "running", "done", "failed"]},
+    "status": {"type": "string", "enum": ["scheduled", "running", "done", "failed", "paused"]},
     "epoch": _COUNT, "num_epochs": _nullable(_INT), "latest": _LATEST, "best": _SCORES,
     "best_epoch": _nullable(_INT),
     "scores_at_best": {**_SCORES, "description": "every score of the best epoch (by the grid search's selection)"},
@@ -96,7 +96,8 @@ _ALERT = {
     "seq": {**_COUNT, "description": "seq of the alert event"}}
 _STATUS_CHANGE = {
     "seq": _COUNT, "ts": _NUMBER,
-    "status": {"type": "string", "enum": ["scheduled", "running", "retrying", "done", "failed", "early_stopped"]},
+    "status": {"type": "string",
+               "enum": ["scheduled", "running", "retrying", "done", "failed", "early_stopped", "paused"]},
     "event_type": {"type": "string", "enum": ["job_scheduled", "job_status", "experiment_status"]}}
 _CHECKPOINT_EVENT = {
     "action": {"type": "string", "enum": ["saved", "deleted", "corrupt", "restored"]},
@@ -112,7 +113,7 @@ _EXPERIMENT_DETAIL = {
     **_EXPERIMENT_ROW, "config": _nullable(_OBJECT),
     "status_history": {"type": "array", "items": _ref("StatusChange")}, "traceback": _nullable(_STRING),
     "checkpoints": {"type": "array", "items": _ref("CheckpointEvent")},
-    "train_status": _nullable({"type": "string", "enum": ["training", "done", "early_stopped"]}),
+    "train_status": _nullable({"type": "string", "enum": ["training", "done", "early_stopped", "paused"]}),
     "alerts": {"type": "array", "items": _ref("Alert"), "description": "the last 100 alert events"}}
 
 _SCHEMAS: dict[str, Any] = {

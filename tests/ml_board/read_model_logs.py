@@ -230,3 +230,32 @@ def write_training_log(folder: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(log.lines) + "\n")
     return path
+
+
+def write_search_log(folder: Path) -> Path:
+    """An ASHA search: trial P paused at rung 1, promoted (a continuation job filed under the same experiment),
+    paused again at rung 3 and left there (stopped); trial D trains to the end. Paused is a status of its own."""
+    gs = "search-asha"
+    log = _Log(gs)
+    log.add("grid_search_started", strategy="grid_search", num_experiments=2, sweep_paths=["lr"],
+            selection={"split": "val", "metric": "accuracy", "mode": "max"})
+    for eid, lr in (("P", 0.1), ("D", 0.2)):
+        log.add("experiment_config", eid, grid_point_id=eid, hyperparameters={"lr": lr}, num_epochs=9,
+                role="train", fold=None)
+    for job, stop, first in (("P", 1, 1), ("P.r1", 3, 2)):
+        log.add("job_scheduled", "P", job_id=job, depends_on=[], attempt=0)
+        log.add("job_status", "P", status="running")
+        for epoch in range(first, stop + 1):
+            log.add("experiment_status", "P", status="training", epoch=epoch, num_epochs=9)
+            log.scores("P", epoch, "val", {"accuracy": 0.1 * epoch}, {"mse": 1.0 / epoch})
+        log.add("experiment_status", "P", status="paused", epoch=stop, num_epochs=9)
+        log.add("job_status", "P", status="done")
+    log.add("job_scheduled", "D", job_id="D", depends_on=[], attempt=0)
+    log.add("job_status", "D", status="running")
+    log.scores("D", 9, "val", {"accuracy": 0.9}, {"mse": 0.1})
+    log.add("experiment_status", "D", status="done", epoch=9, num_epochs=9)
+    log.add("job_status", "D", status="done")
+    path = folder / gs / "event_storage.log"
+    path.parent.mkdir(parents=True)
+    path.write_text("\n".join(log.lines) + "\n")
+    return path

@@ -188,3 +188,12 @@ def test_regression_best_is_lowest_mae(real_logs: dict[str, Path]) -> None:
         assert rows[eid]["directions"]["mae"] == js[eid]["directions"]["mae"] == "min"
         assert rows[eid]["best"]["val/mae"] == js[eid]["best"]["val/mae"] == maes[eid][epoch]
         assert rows[eid]["best_epoch"] == js[eid]["best_epoch"] == epoch
+
+
+@needs_node
+def test_a_paused_trial_reads_as_paused_in_both_read_models(tmp_path: Path) -> None:
+    from tests.ml_board.read_model_logs import write_search_log
+    dump = assert_parity(write_search_log(tmp_path))
+    paused, done = dump["experiments"]["P"], dump["experiments"]["D"]
+    assert (paused["status"], paused["epoch"], paused["progress"]) == ("paused", 3, pytest.approx(3 / 9))
+    assert (done["status"], done["progress"]) == ("done", 1.0)

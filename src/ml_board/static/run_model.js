@@ -34,7 +34,7 @@ export class Experiment {
     this.fold = null;
     this.hp = {};
     this.scoreDirections = {};     // this experiment's own `score_directions`
-    this.status = "scheduled";     // scheduled | running | done | failed
+    this.status = "scheduled";     // scheduled | running | done | failed | paused (at an ASHA rung)
     this.phase = "";               // training | retrying | done | early_stopped | …
     this.epoch = 0;                // highest evaluated epoch
     this.numEpochs = null;
@@ -269,8 +269,9 @@ export class RunModel {
   onJobStatus(exp, p) {
     const status = JOB_STATUS[p.status];
     if (!status || !Object.hasOwn(JOB_STATUS, p.status)) return;
-    exp.status = status;
-    exp.phase = p.status === "retrying" ? "retrying" : "";
+    const paused = p.status === "done" && exp.phase === "paused";  // ended at an ASHA rung: paused, not done
+    exp.status = paused ? "paused" : status;
+    exp.phase = p.status === "retrying" ? "retrying" : paused ? "paused" : "";
     if (p.status === "failed") exp.error = p.error ?? null;
     else if (p.status === "running" || p.status === "done") exp.error = null;
     this.summaryDirty = true;

@@ -72,7 +72,8 @@ def _search(args: argparse.Namespace, settings: dict[str, Any], source: SourceMa
     """The search settings from the flags, else the run config's `search` section (errors name where)."""
     from mlgym.search import Origin, parse_search
     given = {}
-    for key, flag in (("searcher", "searcher"), ("num_samples", "num_samples"), ("seed", "search_seed")):
+    for key, flag in (("searcher", "searcher"), ("num_samples", "num_samples"), ("seed", "search_seed"),
+                      ("sampler", "sampler"), ("scheduler", "scheduler")):
         if getattr(args, flag) is not None:
             given[key] = (getattr(args, flag), Origin(f"--{flag}"))
         elif flag in settings:  # the run config's settings carry the flags' names
@@ -145,6 +146,21 @@ def validate(args: argparse.Namespace) -> int:
     else:
         jobs = n
     drawn = f"; random search, seed {search.seed}" if search.searcher == "random" else ""
+    if search.adaptive:
+        from mlgym.run.search_run import resolved_search
+        from mlgym.run.train import with_resolved_selection
+        from mlgym.search.asha import rung_epochs
+        num_epochs = _positive(_pick(getattr(args, "num_epochs", None), run_settings, "num_epochs", 10),
+                               "num_epochs")
+        search = resolved_search(search, with_resolved_selection(settings, resolved), resolved, num_epochs, 1)
+        scheduler = ""
+        if search.scheduler is not None:
+            s = search.scheduler
+            rungs = rung_epochs(s.min_epochs, s.reduction_factor, num_epochs)
+            scheduler = (f", ASHA on {s.metric} ({s.mode}) pausing at epochs "
+                         f"{', '.join(map(str, rungs)) or 'none'} of {num_epochs}")
+        n = jobs = search.num_samples or n
+        drawn = f"; adaptive {search.searcher} search of {n} trials, seed {search.seed}{scheduler}"
     print(f"{resolved.gs_config_path}: valid; {n} experiment configs "
           f"({', '.join(resolved.sweep_paths) or 'no sweeps'}){drawn}; strategy {settings.strategy}: {jobs} jobs")
     return 0

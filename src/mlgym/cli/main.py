@@ -33,6 +33,9 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--searcher", help="grid (default: every grid point) or random (--num_samples draws)")
         p.add_argument("--num_samples", type=int, help="how many configs a random search draws")
         p.add_argument("--search_seed", type=int, help="the random search's seed (default: --seed)")
+        p.add_argument("--sampler", help="Optuna's sampler (searcher optuna): tpe (default), cmaes or qmc")
+        p.add_argument("--scheduler", help="trial scheduler: none (default) or asha (its defaults; set metric, "
+                                           "min_epochs and reduction_factor under search.scheduler in a run config)")
 
     train = sub.add_parser("train", help="run a grid search (or cross-validation / nested CV)")
     train.add_argument("--gs_config_path", help="the gs_config.yml")

@@ -12,7 +12,7 @@ SECTIONS = {
     "environment": {"type", "process_count", "computation_device_ids", "max_retries", "address", "cpus_per_job",
                     "gpus_per_job", "checkpoint_storage"},
     "logging": {"log_dir", "websocket_logging_servers", "ingest_token"},
-    "search": {"searcher", "num_samples", "seed"},
+    "search": {"searcher", "num_samples", "seed", "sampler", "scheduler"},
 }
 
 
@@ -68,7 +68,7 @@ def load_run_config(path: str | Path | None) -> tuple[dict[str, Any], dict[str, 
     if "websocket_logging_servers" in logging:
         servers = logging["websocket_logging_servers"]
         flat["websocket_logging_servers"] = servers if isinstance(servers, list) else [servers]
-    for key in ("searcher", "num_samples"):
+    for key in ("searcher", "num_samples", "sampler", "scheduler"):
         if key in search:
             flat[key] = search[key]
     if "seed" in search:

@@ -43,6 +43,8 @@ class ExperimentView:
         self.step_progress: dict[str, Any] | None = None  # the last `training_progress` (STEP_FIELDS)
         self.alerts: list[dict[str, Any]] = []  # the last MAX_ALERTS `alert` events (ALERT_FIELDS + seq)
         self.num_alerts = 0
+        self.trial: int | None = None  # an adaptive search's trial number (`trial_suggested`)
+        self.search_decision: dict[str, Any] | None = None  # its last `trial_promoted` / `trial_stopped`
         self._latest_epoch: dict[str, int] = {}
         self._best_selected: float | None = None
 

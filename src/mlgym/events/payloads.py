@@ -30,13 +30,30 @@ class Selection(msgspec.Struct, frozen=True, kw_only=True):
     mode: Direction | None = None
 
 
+class TrialScheduler(msgspec.Struct, frozen=True, kw_only=True):
+    """ASHA: trials pause at rungs `min_epochs * reduction_factor**k` (below `num_epochs`); one in the top
+    1/reduction_factor of its rung's scores by `metric` (`<split>/<score>`, better by `mode`) is promoted.
+    Every field is written, so a warm start replays with the values the search ran with."""
+
+    type: Literal["asha"] = "asha"
+    metric: str | None = None
+    mode: Direction | None = None
+    min_epochs: int = 1
+    reduction_factor: int = 3
+
+
 class Search(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
-    """How the experiments' configs were chosen: `grid` (every grid point), or `random` (`num_samples` draws
-    seeded by `seed`; the same settings give the same trials, which is how warm start rebuilds them)."""
+    """How the experiments' configs were chosen: `grid` (every grid point), `random` (`num_samples` draws
+    seeded by `seed`; the same settings give the same trials, which is how warm start rebuilds them) or `optuna`
+    (`num_samples` trials asked from `sampler`), optionally with a trial `scheduler`. `max_concurrent`: how many
+    trials an adaptive search keeps running (the run's process count; warm start replays with the same)."""
 
     searcher: str = "grid"
     num_samples: int | None = None
     seed: int | None = None
+    sampler: str | None = None
+    scheduler: TrialScheduler | None = None
+    max_concurrent: int | None = None
 
 
 class GridSearchStarted(Payload, frozen=True, kw_only=True):
@@ -118,10 +135,12 @@ class JobStatus(Payload, frozen=True, kw_only=True):
 
 
 class ExperimentStatus(Payload, frozen=True, kw_only=True):
-    """The training loop of an experiment started an epoch (`training`) or ended."""
+    """The training loop of an experiment started an epoch (`training`) or ended: `done` after `num_epochs`,
+    `early_stopped`, or `paused` at an ASHA rung before `num_epochs` (a promotion resumes it from its checkpoint;
+    a trial the search stops stays paused)."""
 
     event_type: ClassVar[str] = "experiment_status"
-    status: Literal["training", "done", "early_stopped"]
+    status: Literal["training", "done", "early_stopped", "paused"]
     epoch: int
     num_epochs: int
 
@@ -201,9 +220,43 @@ class Checkpoint(Payload, frozen=True, kw_only=True):
     checkpoint_seq: int | None = None
 
 
+class TrialSuggested(Payload, frozen=True, kw_only=True):
+    """An adaptive search (Optuna, or a search with a trial scheduler) starts trial number `trial` (from 0) as
+    experiment `experiment_id` with `params` (swept key path -> value)."""
+
+    event_type: ClassVar[str] = "trial_suggested"
+    trial: int
+    experiment_id: str
+    params: dict[str, Any]
+
+
+class TrialPromoted(Payload, frozen=True, kw_only=True):
+    """ASHA promoted `trial` from rung `rung` (reached at `epoch` with `score`): its score is at least as good as
+    `cut`, the worst score in the top 1/reduction_factor of the rung so far; it resumes from its checkpoint."""
+
+    event_type: ClassVar[str] = "trial_promoted"
+    trial: int
+    rung: int
+    epoch: int
+    score: float | None
+    cut: float | None
+
+
+class TrialStopped(Payload, frozen=True, kw_only=True):
+    """ASHA stopped `trial` for good at rung `rung` (epoch `epoch`, `score`): the search ran out of samples and
+    its score never made the rung's top 1/reduction_factor (`cut`: the worst score that did; null: none could)."""
+
+    event_type: ClassVar[str] = "trial_stopped"
+    trial: int
+    rung: int
+    epoch: int
+    score: float | None
+    cut: float | None
+
+
 PAYLOAD_TYPES: dict[str, type[Payload]] = {cls.event_type: cls for cls in (
     GridSearchStarted, GridSearchFinished, ExperimentConfig, JobScheduled, JobStatus, ExperimentStatus,
-    EvaluationResult, TrainingProgress, Alert, Checkpoint)}
+    EvaluationResult, TrainingProgress, Alert, Checkpoint, TrialSuggested, TrialPromoted, TrialStopped)}
 
 _DECODERS = {name: msgspec.json.Decoder(cls) for name, cls in PAYLOAD_TYPES.items()}
 

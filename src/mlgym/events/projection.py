@@ -102,7 +102,8 @@ class GridSearchProjection:
         status = p.get("status")
         if exp is None or status not in _JOB_STATUS:
             return
-        exp.status = _JOB_STATUS[status]
+        # a job that ended at an ASHA rung (its experiment_status said "paused") is paused, not done
+        exp.status = "paused" if status == "done" and exp.train_status == "paused" else _JOB_STATUS[status]
         if status == "failed":
             exp.error, exp.traceback = p.get("error"), p.get("traceback")
         elif status in ("running", "done"):
@@ -118,8 +119,23 @@ class GridSearchProjection:
             exp.num_epochs = p["num_epochs"]
         if p.get("status") == "training" and exp.status == "scheduled":
             exp.status = "running"
-        if p.get("status") in ("done", "early_stopped"):
+        if p.get("status") in ("done", "early_stopped", "paused"):
             self._record(exp, event, p["status"])
+
+    def _on_trial_suggested(self, event: dict[str, Any], p: dict[str, Any]) -> None:
+        exp = self._exp(event)
+        if exp is not None:
+            exp.trial = p.get("trial")
+
+    def _on_trial_promoted(self, event: dict[str, Any], p: dict[str, Any]) -> None:
+        exp = self._exp(event)
+        if exp is not None:
+            exp.search_decision = {"decision": "promoted", **p}
+
+    def _on_trial_stopped(self, event: dict[str, Any], p: dict[str, Any]) -> None:
+        exp = self._exp(event)
+        if exp is not None:
+            exp.search_decision = {"decision": "stopped", **p}
 
     def _on_evaluation_result(self, event: dict[str, Any], p: dict[str, Any]) -> None:
         exp = self._exp(event)

@@ -95,7 +95,7 @@ class ExperimentRun:
     def emit(self, payload: Any) -> None:
         self.context.emit(payload.event_type, payload, self.spec.experiment_id)
 
-    def _epoch(self, epoch: int, num_epochs: int, manager: Any) -> None:
+    def _epoch(self, epoch: int, num_epochs: int, manager: Any, final: bool = False) -> None:
         self.emit(ExperimentStatus(status="training", epoch=epoch, num_epochs=num_epochs))
         hooks = {name: hook for name, hook in (("emit", self.emit), ("on_step", manager.after_step))
                  if _accepts(self.trainer.train_epoch, name)}
@@ -117,7 +117,7 @@ class ExperimentRun:
         self._check_alerts(epoch, scores)
         if self.early_stopping is not None and self.early_stopping.update(epoch, scores):
             self.stopped_early = True
-        manager.after_epoch(epoch, scores, final=self.epoch >= num_epochs or self.stopped_early)
+        manager.after_epoch(epoch, scores, final=final or self.epoch >= num_epochs or self.stopped_early)
 
     def _emit_evaluation(self, payload: Any) -> None:
         """Emit an epoch's evaluation and keep it for the checkpoint: when a job resumes from a checkpoint whose
@@ -144,16 +144,17 @@ class ExperimentRun:
         manager = CheckpointManager(self, self.checkpointing)
         manager.restore_latest()
         n = self.spec.num_epochs
+        stop = min(n, self.spec.stop_at_epoch or n)
         try:
-            while self.epoch < n and not self.stopped_early:
-                self._epoch(self.epoch + 1, n, manager)
+            while self.epoch < stop and not self.stopped_early:
+                self._epoch(self.epoch + 1, n, manager, final=self.epoch + 1 >= stop)
         finally:
             manager.close()
             self._close_loaders()
-        status = "early_stopped" if self.stopped_early else "done"
+        status = "early_stopped" if self.stopped_early else "paused" if self.epoch < n else "done"
         self.emit(ExperimentStatus(status=status, epoch=self.epoch, num_epochs=n))
         return {"experiment_id": self.spec.experiment_id, "history": self.history, "last_epoch": self.epoch,
-                "stopped_early": self.stopped_early}
+                "stopped_early": self.stopped_early, "paused": status == "paused"}
 
 
 def run_experiment(spec: ExperimentSpec, context: Any) -> dict[str, Any]:

@@ -25,6 +25,9 @@ class ExperimentSpec:
     score_directions: dict[str, str] = field(default_factory=dict)  # score name -> "max" | "min"
     extra: dict[str, Any] = field(default_factory=dict)  # inner_scores and selection of a nested-CV refit
     checkpoint_root: str | None = None  # a folder every node sees (checkpoint_storage/<grid search>); None: run_dir
+    # train only up to this epoch (an ASHA rung), then pause: `num_epochs` stays the schedule's length, and a
+    # later task with a higher stop_at_epoch resumes from the checkpoint; None: train to num_epochs
+    stop_at_epoch: int | None = None
 
     @property
     def checkpoint_base(self) -> str:

@@ -11,7 +11,7 @@ from mlgym.events.event_log import EventLog
 from mlgym.events.payloads import GridSearchFinished, GridSearchStarted
 from mlgym.run.execution import ExecutionSettings, task_of
 from mlgym.run.request import RunOutcome
-from mlgym.scheduler.task import TaskResult
+from mlgym.scheduler.task import Task, TaskResult
 from mlgym.validation.plan import Plan
 
 EventListener = Callable[[dict[str, Any]], None]
@@ -62,13 +62,37 @@ class GridSearchRun:
             refit_logger(spec)
         return self.execute(plan, known)
 
+    def launch_search(self, search: Any, started: GridSearchStarted,
+                      replay: list[dict[str, Any]] | None = None) -> RunOutcome:
+        """Log the start, then run an adaptive search (`run.search_run.SearchRun`): its first tasks, and what it
+        decides after each result. `replay`: a warm start's logged events, replayed into the search first."""
+        self.log.append("grid_search_started", started)
+        search.bind(self.log.append)
+        reused: dict[str, TaskResult] = {}
+
+        def first_tasks() -> tuple[list[Task], Any]:
+            nonlocal reused
+            if replay is None:
+                return search.initial_tasks(), search.feeder
+            tasks, reused = search.replay(replay)
+            return tasks, search.feeder
+
+        outcome = self._run(first_tasks)
+        outcome.results = {**reused, **outcome.results}
+        return outcome
+
     def execute(self, plan: Plan, known: dict[str, TaskResult] | None = None) -> RunOutcome:
+        return self._run(lambda: ([task_of(job, known) for job in plan.jobs], None))
+
+    def _run(self, first_tasks: Callable[[], tuple[list[Task], Any]]) -> RunOutcome:
         started = time.time()
         results: dict[str, TaskResult] = {}
         status = "interrupted"
         try:
-            tasks = [task_of(job, known) for job in plan.jobs]
-            results = self.execution.executor().run(tasks, self.log.append)
+            tasks, feeder = first_tasks()
+            executor = self.execution.executor()
+            results = (executor.run(tasks, self.log.append, feeder) if feeder is not None
+                       else executor.run(tasks, self.log.append))
             status = "done" if all(r.ok for r in results.values()) else "failed"
         finally:
             failed = sum(not r.ok for r in results.values())

@@ -5,6 +5,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from mlgym.events.event_log import EventLog
+from mlgym.run.execution import ExecutionSettings
 from mlgym.run.grid_search_run import EventListener, GridSearchRun, RefitConfigLogger
 from mlgym.run.provenance import environment_info
 from mlgym.run.request import RunOutcome, RunRequest, new_grid_search_id
@@ -12,6 +13,7 @@ from mlgym.validation.experiment_plan import ResolvedGridSearch, check_strategy,
 from mlgym.events.payloads import GridSearchStarted
 from mlgym.validation.plan import RunSettings, build_plan
 from mlgym.validation.settings import ValidationSettings, load_validation
+from mlgym.search.settings import SearchSettings
 
 
 def grid_directions(resolved: ResolvedGridSearch) -> dict[str, str]:
@@ -35,8 +37,9 @@ def checkpoint_root(storage: str | None, grid_search_id: str, run_dir: str) -> s
 
 
 def started_payload(resolved: ResolvedGridSearch, settings: ValidationSettings, request: RunRequest,
-                    num_experiments: int, warm_start: bool = False) -> GridSearchStarted:
-    """The payload of `grid_search_started`."""
+                    num_experiments: int, warm_start: bool = False,
+                    search: SearchSettings | None = None) -> GridSearchStarted:
+    """The payload of `grid_search_started` (`search`: the adaptive search's resolved settings)."""
     return GridSearchStarted(
         strategy=settings.strategy, num_experiments=num_experiments, gs_config=resolved.gs_config,
         gs_config_path=str(resolved.gs_config_path), gs_config_sha256=resolved.gs_config_sha256,
@@ -44,7 +47,8 @@ def started_payload(resolved: ResolvedGridSearch, settings: ValidationSettings, 
         environment=environment_info(resolved.gs_config_path.parent), seed=request.seed,
         num_epochs=request.num_epochs, selection=settings.selection.to_dict(),
         score_directions=grid_directions(resolved), warm_start=warm_start,
-        checkpoint_storage=request.execution.checkpoint_storage, search=resolved.search.to_payload())
+        checkpoint_storage=request.execution.checkpoint_storage,
+        search=(search or resolved.search).to_payload())
 
 
 def start(request: RunRequest, listeners: tuple[EventListener, ...] = ()) -> RunOutcome:
@@ -58,6 +62,8 @@ def start(request: RunRequest, listeners: tuple[EventListener, ...] = ()) -> Run
     run_dir = str(Path(request.log_dir).resolve() / grid_search_id)
     checkpoints = checkpoint_root(request.execution.checkpoint_storage, grid_search_id, run_dir)
     run = RunSettings(grid_search_id, run_dir, request.num_epochs, request.seed, checkpoint_root=checkpoints)
+    if search.adaptive:
+        return _start_search(request, resolved, settings, run, search, listeners)
     refit_logger = RefitConfigLogger()
     plan = build_plan(resolved, settings, run, on_refit_spec=refit_logger)
     started = started_payload(resolved, settings, request, len(plan.jobs))
@@ -67,3 +73,26 @@ def start(request: RunRequest, listeners: tuple[EventListener, ...] = ()) -> Run
     return runner.launch(plan, started, refit_logger)
 
 
+
+
+def max_concurrent(execution: ExecutionSettings) -> int:
+    """How many trials an adaptive search keeps running: one per worker process."""
+    return execution.process_count if execution.kind == "multiprocessing" else 1
+
+
+def _start_search(request: RunRequest, resolved: ResolvedGridSearch, settings: ValidationSettings,
+                  run: RunSettings, search: SearchSettings, listeners: tuple[EventListener, ...]) -> RunOutcome:
+    """An adaptive search (Optuna, or ASHA over any searcher): checked, then driven by the executor's feeder."""
+    from mlgym.errors import UsageError
+    from mlgym.run.search_run import SearchRun, make_search, resolved_search
+    if request.execution.kind == "ray":
+        raise UsageError("adaptive searches (searcher optuna, or a scheduler) run on the multiprocessing and "
+                         "main_process environments for now, not on Ray")
+    search = resolved_search(search, settings, resolved, request.num_epochs, max_concurrent(request.execution))
+    run = replace(run, directions=resolved.score_directions)
+    driver = make_search(search, settings, resolved, request.num_epochs)
+    started = started_payload(resolved, settings, request, driver.num_samples, search=search)
+    request.execution.check()
+    runner = GridSearchRun(EventLog(request.log_dir, run.grid_search_id), request.execution,
+                           request.websocket_servers, request.ingest_token, listeners, Path(run.checkpoint_root))
+    return runner.launch_search(SearchRun(driver, run, resolved), started)

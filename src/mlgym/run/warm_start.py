@@ -74,6 +74,9 @@ def warm_start(log_dir: Path, grid_search_id: str, num_epochs: int | None, execu
     run_dir = str(path.parent.resolve())
     checkpoints = checkpoint_root(storage, grid_search_id, run_dir)
     run = RunSettings(grid_search_id, run_dir, num_epochs, started["seed"], checkpoint_root=checkpoints)
+    if resolved.search.adaptive:
+        return _warm_start_search(path, resolved, settings, run, started, execution, websocket_servers,
+                                  ingest_token, listeners, announce)
     refit_logger = RefitConfigLogger()
     plan = build_plan(resolved, settings, run, on_refit_spec=refit_logger)
     finished = _finished_results(path, grid_search_id, num_epochs)
@@ -99,3 +102,29 @@ def _resolved_from_log(started: dict[str, Any]) -> ResolvedGridSearch:
     it draws the same trials)."""
     return resolve_points(Path(started["gs_config_path"]), started["gs_config"], started["gs_config_sha256"],
                           SourceMap(), search_from_log(started.get("search")))
+
+
+def _warm_start_search(path: Path, resolved: ResolvedGridSearch, settings: ValidationSettings, run: RunSettings,
+                       started: dict[str, Any], execution: ExecutionSettings, websocket_servers: tuple[str, ...],
+                       ingest_token: str | None, listeners: tuple[EventListener, ...],
+                       announce: Callable[[str], None]) -> RunOutcome:
+    """Rebuild an adaptive search by replaying its log (see run/search_run.py), then go on from there."""
+    from mlgym.run.search_run import SearchRun, make_search
+    if execution.kind == "ray":
+        raise UsageError("adaptive searches run on the multiprocessing and main_process environments, not on Ray")
+    if run.num_epochs != started["num_epochs"]:
+        raise UsageError(f"an adaptive search cannot change num_epochs on warm start ({started['num_epochs']} "
+                         f"logged, {run.num_epochs} given): its rungs and decisions depend on it")
+    search = resolved.search
+    run = replace(run, directions=resolved.score_directions)
+    events = list(read_events(path))
+    search_run = SearchRun(make_search(search, settings, resolved, run.num_epochs), run, resolved)
+    request = RunRequest(Path(started["gs_config_path"]), path.parent.parent, run.num_epochs, started["seed"],
+                         execution=execution, run_config=started.get("run_config") or {})
+    payload = started_payload(resolved, settings, request, search_run.search.num_samples, True, search=search)
+    decided = sum(e["event_type"] == "trial_suggested" for e in events)
+    announce(f"grid search {run.grid_search_id}: replaying {decided} suggested trials of the adaptive search")
+    execution.check()
+    runner = GridSearchRun(EventLog(path.parent.parent, run.grid_search_id), execution, websocket_servers,
+                           ingest_token, listeners, Path(run.checkpoint_root or run.run_dir))
+    return runner.launch_search(search_run, payload, replay=events)

@@ -1,18 +1,23 @@
 """The bookkeeping of a task graph: which tasks are ready, which are done, which fail because a dependency failed.
 
 Both executors use it, so the worker pool and its in-process twin schedule in exactly the same order.
+A `feeder` (an adaptive search) is asked after every result for tasks to add; they join the ready queue, and the
+executor emits `job_scheduled` for them (`drain_added`). The run is finished when every known task has a result.
 A task becomes ready the moment its last dependency is done; ready tasks that had dependencies (a nested-CV
 refit) go before tasks that never had any, so a refit starts as soon as its inner folds finish.
 """
 from __future__ import annotations
 
 import heapq
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from mlgym.events.schema import is_valid_id
 from mlgym.scheduler.task import SchedulerError, Task, TaskResult
 
 _RETRY, _DEPENDENT, _ROOT = 0, 1, 2
+
+# feeder(result) -> tasks to add: called in the executor's main loop after every result (see Executor.run)
+Feeder = Callable[[TaskResult], Sequence[Task]]
 
 
 def validate_tasks(tasks: Sequence[Task]) -> None:
@@ -58,8 +63,10 @@ def _check_acyclic(tasks: Sequence[Task]) -> None:
 class TaskGraph:
     """Tracks one run of a validated task list: the ready queue, the results, and failure propagation."""
 
-    def __init__(self, tasks: Sequence[Task]) -> None:
+    def __init__(self, tasks: Sequence[Task], feeder: Feeder | None = None) -> None:
         validate_tasks(tasks)
+        self.feeder = feeder
+        self._added: list[Task] = []
         self.tasks = {t.task_id: t for t in tasks}
         self.results: dict[str, TaskResult] = {}
         self._index = {t.task_id: i for i, t in enumerate(tasks)}
@@ -72,6 +79,29 @@ class TaskGraph:
         for t in tasks:
             if not t.depends_on:
                 self._push(t.task_id, _ROOT)
+
+    def add(self, tasks: Sequence[Task]) -> None:
+        """Add tasks while the graph runs (from a feeder); their dependencies must be known tasks."""
+        validate_tasks([*self.tasks.values(), *tasks])
+        for t in tasks:
+            self._index[t.task_id] = len(self._index)
+            self.tasks[t.task_id] = t
+            self._waiting_on[t.task_id] = {d for d in t.depends_on if d not in self.results}
+            self._dependents[t.task_id] = []
+            for dep in dict.fromkeys(t.depends_on):
+                self._dependents[dep].append(t.task_id)
+            failed = next((d for d in t.depends_on if d in self.results and not self.results[d].ok), None)
+            if failed is not None:
+                self.results[t.task_id] = TaskResult(t.task_id, ok=False, attempts=0, error=(
+                    f"DependencyFailed: dependency {failed!r} of {t.task_id!r} failed"))
+            elif not self._waiting_on[t.task_id]:
+                self._push(t.task_id, _DEPENDENT if t.depends_on else _ROOT)
+            self._added.append(t)
+
+    def drain_added(self) -> list[Task]:
+        """The tasks a feeder added since the last call (the executor emits `job_scheduled` for them)."""
+        added, self._added = self._added, []
+        return added
 
     def _push(self, task_id: str, rank: int) -> None:
         heapq.heappush(self._ready, (rank, self._index[task_id], task_id))
@@ -96,7 +126,18 @@ class TaskGraph:
         return {dep: self.results[dep] for dep in task.depends_on}
 
     def complete(self, result: TaskResult) -> list[TaskResult]:
-        """Record a result; return the results of dependents that fail because of it (transitively)."""
+        """Record a result; return the results of dependents that fail because of it (transitively).
+
+        With a feeder, each recorded result is then handed to it and the tasks it returns are added."""
+        cascade = self._record(result)
+        if self.feeder is not None:
+            for recorded in (result, *cascade):
+                new = self.feeder(recorded)
+                if new:
+                    self.add(new)
+        return cascade
+
+    def _record(self, result: TaskResult) -> list[TaskResult]:
         self.results[result.task_id] = result
         if result.ok:
             for child in self._dependents[result.task_id]:

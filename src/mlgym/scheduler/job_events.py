@@ -26,8 +26,11 @@ class JobEvents:
 
     def __init__(self, on_event: EventCallback) -> None:
         self._on_event = on_event
+        self._experiment_of: dict[str, str] = {}  # task id -> experiment id, for tasks that name theirs
 
     def scheduled(self, task: Task, attempt: int = 0) -> None:
+        if task.experiment_id is not None:
+            self._experiment_of[task.task_id] = task.experiment_id
         payload = JobScheduled(job_id=task.task_id, depends_on=list(task.depends_on), attempt=attempt)
         self._send(payload, task.task_id)
 
@@ -51,4 +54,5 @@ class JobEvents:
         self._send(payload, task_id)
 
     def _send(self, payload: Payload, task_id: str) -> None:
-        self._on_event(payload.event_type, to_plain(payload.event_type, payload), task_id)
+        self._on_event(payload.event_type, to_plain(payload.event_type, payload),
+                       self._experiment_of.get(task_id, task_id))

@@ -10,7 +10,7 @@ from typing import Any
 import os
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from mlgym.events.payloads import as_plain
 from mlgym.scheduler.graph import TaskGraph
@@ -25,8 +25,9 @@ class MainProcessExecutor(Executor):
     def __init__(self, device: str = "cpu") -> None:
         self.device = device
 
-    def run(self, tasks: Sequence[Task], on_event: EventCallback) -> dict[str, TaskResult]:
-        graph = TaskGraph(tasks)
+    def run(self, tasks: Sequence[Task], on_event: EventCallback,
+            feeder: Callable[[TaskResult], Sequence[Task]] | None = None) -> dict[str, TaskResult]:
+        graph = TaskGraph(tasks, feeder)
         events = JobEvents(on_event)
         for task in tasks:
             events.scheduled(task)
@@ -50,7 +51,11 @@ class MainProcessExecutor(Executor):
                     events.failed(result, where, 0)
             for cascaded in graph.complete(result):
                 events.failed(cascaded, None, 0)
-        return {t.task_id: graph.results[t.task_id] for t in tasks}
+            for added in graph.drain_added():
+                events.scheduled(added)
+                if added.task_id in graph.results:  # a dependency had failed already
+                    events.failed(graph.results[added.task_id], None, 0)
+        return {task_id: graph.results[task_id] for task_id in graph.tasks}
 
     def _execute(self, task: Task, args: tuple, on_event: EventCallback) -> TaskResult:
         def emit(event_type: str, payload: Any = None, experiment_id: str | None = None) -> None:

@@ -11,7 +11,7 @@ import contextlib
 import multiprocessing
 import os
 import signal
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
@@ -133,8 +133,9 @@ class WorkerPool(Executor):
         self.close()
 
     # --- running a task graph ---------------------------------------------------------------------------
-    def run(self, tasks: Sequence[Task], on_event: EventCallback) -> dict[str, TaskResult]:
-        graph = TaskGraph(tasks)
+    def run(self, tasks: Sequence[Task], on_event: EventCallback,
+            feeder: Callable[[TaskResult], Sequence[Task]] | None = None) -> dict[str, TaskResult]:
+        graph = TaskGraph(tasks, feeder)
         owns_workers = not self._workers
         events = JobEvents(on_event)
         try:
@@ -149,7 +150,7 @@ class WorkerPool(Executor):
         except BaseException:
             self.terminate()
             raise
-        return {t.task_id: graph.results[t.task_id] for t in tasks}
+        return {task_id: graph.results[task_id] for task_id in graph.tasks}
 
     def _replace(self, worker: _Worker) -> _Worker:
         worker.process.join(_JOIN_S)
@@ -216,7 +217,7 @@ class _Run:
         return blob
 
     def _send(self, worker: _Worker, task: Task, blob: bytes) -> None:
-        attempt = self.attempts[task.task_id]
+        attempt = self.attempts.setdefault(task.task_id, 0)
         worker.task_id, worker.attempt = task.task_id, attempt
         self.events.running(task.task_id, worker.placement(), attempt)
         try:
@@ -257,6 +258,10 @@ class _Run:
             self.events.failed(result, placement, attempt)
         for cascaded in self.graph.complete(result):
             self.events.failed(cascaded, None, 0)
+        for added in self.graph.drain_added():
+            self.events.scheduled(added)
+            if added.task_id in self.graph.results:  # a dependency had failed already
+                self.events.failed(self.graph.results[added.task_id], None, 0)
 
     # --- dead workers ---------------------------------------------------------------------------------
     def _handle_death(self, worker: _Worker) -> None:

@@ -22,6 +22,7 @@ class Task:
 
     `fn` must be a module-level (picklable) function. `prepare`, when given, is called in the main process with
     the results of the dependencies (keyed by task id) and returns the args to use instead of `args`.
+    `experiment_id` lets several tasks (an ASHA trial resumed at a later rung) share one experiment's events.
     """
 
     task_id: str
@@ -29,6 +30,11 @@ class Task:
     args: tuple = ()
     depends_on: tuple[str, ...] = ()
     prepare: Callable[[dict[str, "TaskResult"]], tuple] | None = None
+    experiment_id: str | None = None  # whose events the scheduler's job events are filed under; None: task_id
+
+    @property
+    def event_id(self) -> str:
+        return self.experiment_id or self.task_id
 
 
 @dataclass(frozen=True)
@@ -74,5 +80,10 @@ class Executor(ABC):
     """Runs a graph of tasks and returns one result per task; every event goes to `on_event` in the main process."""
 
     @abstractmethod
-    def run(self, tasks: Sequence[Task], on_event: EventCallback) -> dict[str, TaskResult]:
-        """Run `tasks` (dependencies first) and return their results keyed by task id."""
+    def run(self, tasks: Sequence[Task], on_event: EventCallback,
+            feeder: Callable[[TaskResult], Sequence[Task]] | None = None) -> dict[str, TaskResult]:
+        """Run `tasks` (dependencies first) and return their results keyed by task id.
+
+        `feeder`, when given, is called in the executor's main loop (the thread that calls `on_event`) with every
+        result, and the tasks it returns are run too (each announced with `job_scheduled`); the run ends when
+        every task has a result and the feeder returned nothing more. The results include the fed tasks."""

@@ -51,7 +51,7 @@ def test_an_unknown_searcher_in_the_run_config_names_its_line(tmp_path: Path) ->
     result = run_cli("train", "--gs_config_path", str(path), "--log_dir", str(tmp_path / "logs"),
                      "--run_config_path", str(run_config))
     assert refused(result, tmp_path) == (f"config error: {run_config}:2:3: at 'search.searcher': unknown searcher "
-                                         "'randon'; known searchers: grid, random\n  hint: did you mean 'random'?\n")
+                                         "'randon'; known searchers: grid, random, optuna\n  hint: did you mean 'random'?\n")
 
 
 def test_num_samples_zero_from_a_flag(tmp_path: Path) -> None:

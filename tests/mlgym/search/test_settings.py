@@ -3,12 +3,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from mlgym.config.loader import load_yaml
 from mlgym.errors import ConfigError
 from mlgym.events.payloads import Search
 from mlgym.search import Origin, SearchSettings, parse_search, search_from_log
+from mlgym.search.settings import SchedulerSettings
 
 
 def flags(**given) -> dict:
@@ -31,9 +33,28 @@ def test_a_random_search_takes_the_run_seed_unless_given_one() -> None:
 # (case id, given as flags, exact error)
 BAD = [
     ("unknown_searcher", {"searcher": "randm"},
-     "at '--searcher': unknown searcher 'randm'; known searchers: grid, random\n  hint: did you mean 'random'?"),
-    ("not_yet_a_searcher", {"searcher": "optuna", "num_samples": 3},
-     "at '--searcher': unknown searcher 'optuna'; known searchers: grid, random"),
+     "at '--searcher': unknown searcher 'randm'; known searchers: grid, random, optuna\n"
+     "  hint: did you mean 'random'?"),
+    ("not_yet_a_searcher", {"searcher": "bohb", "num_samples": 3},
+     "at '--searcher': unknown searcher 'bohb'; known searchers: grid, random, optuna"),
+    ("optuna_without_num_samples", {"searcher": "optuna"},
+     "at '--searcher': an optuna search needs num_samples (an integer >= 1)\n"
+     "  hint: e.g. search: {searcher: optuna, num_samples: 20}, or --num_samples 20"),
+    ("unknown_sampler", {"searcher": "optuna", "num_samples": 3, "sampler": "tpee"},
+     "at '--sampler': unknown sampler 'tpee'; known samplers: tpe, cmaes, qmc\n  hint: did you mean 'tpe'?"),
+    ("sampler_without_optuna", {"searcher": "random", "num_samples": 3, "sampler": "tpe"},
+     "at '--sampler': sampler is a setting of the optuna searcher\n"
+     "  hint: set searcher: optuna, or leave sampler out"),
+    ("unknown_scheduler", {"scheduler": {"type": "ashaa"}},
+     "at '--scheduler': unknown scheduler 'ashaa'; known schedulers: none, asha\n  hint: did you mean 'asha'?"),
+    ("unknown_scheduler_key", {"scheduler": {"type": "asha", "grace": 2}},
+     "at '--scheduler': unknown scheduler setting 'grace'; allowed: type, metric, min_epochs, reduction_factor"),
+    ("reduction_factor_one", {"scheduler": {"reduction_factor": 1}},
+     "at '--scheduler': reduction_factor must be an integer >= 2, got 1"),
+    ("min_epochs_zero", {"scheduler": {"min_epochs": 0}},
+     "at '--scheduler': min_epochs must be an integer >= 1, got 0"),
+    ("metric_without_split", {"scheduler": {"metric": "accuracy"}},
+     "at '--scheduler': the scheduler's metric is '<split>/<score>' like val/accuracy, got 'accuracy'"),
     ("random_without_num_samples", {"searcher": "random"},
      "at '--searcher': a random search needs num_samples (an integer >= 1)\n"
      "  hint: e.g. search: {searcher: random, num_samples: 20}, or --num_samples 20"),
@@ -80,6 +101,30 @@ def test_a_negative_run_seed_is_no_search_seed() -> None:
     (None, SearchSettings()),
     ({"searcher": "grid"}, SearchSettings()),
     ({"searcher": "random", "num_samples": 4, "seed": 2}, SearchSettings("random", 4, 2)),
-], ids=["older_log", "grid", "random"])
+    ({"searcher": "optuna", "num_samples": 4, "seed": 2, "sampler": "qmc",
+      "scheduler": {"type": "asha", "metric": "val/f1", "mode": "max", "min_epochs": 2, "reduction_factor": 4}},
+     SearchSettings("optuna", 4, 2, "qmc", SchedulerSettings("asha", "val/f1", "max", 2, 4))),
+], ids=["older_log", "grid", "random", "optuna_asha"])
 def test_settings_come_back_from_the_log(payload, settings: SearchSettings) -> None:
     assert search_from_log(payload) == settings
+
+
+def test_scheduler_settings_and_their_payload() -> None:
+    settings = parse_search({"searcher": ("random", Origin("--searcher")), "num_samples": (3, Origin("--n")),
+                             "scheduler": ({"type": "asha", "min_epochs": 2}, Origin("--scheduler"))})
+    assert settings.adaptive and settings.scheduler == SchedulerSettings("asha", None, None, 2, 3)
+    assert search_from_log(msgspec.to_builtins(settings.with_run_seed(1).to_payload())) == \
+        SearchSettings("random", 3, 1, None, SchedulerSettings("asha", None, None, 2, 3))
+    assert parse_search({"scheduler": ("none", Origin("--scheduler"))}).scheduler is None
+    assert parse_search({"searcher": ("optuna", Origin("--s")), "num_samples": (2, Origin("--n"))}).sampler == "tpe"
+
+
+def test_a_scheduler_error_in_a_run_config_names_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "run_config.yml"
+    path.write_text("search:\n  scheduler:\n    type: asha\n    reduction_factor: 1\n")
+    data, source = load_yaml(path)
+    given = {key: (value, Origin(f"search.{key}", source)) for key, value in data["search"].items()}
+    with pytest.raises(ConfigError) as e:
+        parse_search(given)
+    assert str(e.value) == (f"{path}:4:5: at 'search.scheduler.reduction_factor': reduction_factor must be an "
+                            "integer >= 2, got 1")
