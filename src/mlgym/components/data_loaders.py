@@ -23,7 +23,7 @@ fits its own scaler on its own training rows.
 from __future__ import annotations
 
 import itertools
-import multiprocessing
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from typing import Annotated, Any, Literal
 
@@ -225,10 +225,13 @@ def make_loader(split: Dataset, collator: Callable[..., Any] | None, batch_size:
                            drop_last=drop_last, collate_fn=collate, generator=generator, seed=seed, **workers)
 
 
-def worker_context(method: str | None) -> str:
-    """The start method of loader workers: `method`, else the platform's default (the first of
-    `get_all_start_methods`), not this process's: a spawned process (a pool worker) would otherwise spawn them."""
-    return method or multiprocessing.get_all_start_methods()[0]
+def worker_context(method: str | None) -> str | None:
+    """The start method of loader workers: `method`, else fork on Linux (Python 3.11's default there), not this
+    process's: a spawned process (a pool worker) would otherwise spawn them. Elsewhere None: the process's own.
+    (A name, not a context object: planning imports this module and must not import multiprocessing.)"""
+    if method is not None:
+        return method
+    return "fork" if sys.platform.startswith("linux") else None
 
 
 @component("data_loader", "default")

@@ -13,13 +13,33 @@ torchmetrics is imported when the first batch arrives, so validating a config do
 """
 from __future__ import annotations
 
+import contextlib
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
 import torch
 
 Inputs = Literal["labels", "logits"]
+
+
+@contextlib.contextmanager
+def native_bincount() -> Iterator[None]:
+    """Deterministic-algorithms mode off for a metric update (jobs run with it on).
+
+    In that mode torchmetrics replaces `torch.bincount` by a comparison of every element with every bin: a
+    [elements x bins] tensor per batch (binned AUROC on a batch of 100 x 7 classes x 500 thresholds asked for
+    39 GB). Counting integers is exact in any order, so the native bincount gives the same counts.
+    """
+    if not torch.are_deterministic_algorithms_enabled():
+        yield
+        return
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    torch.use_deterministic_algorithms(False)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(True, warn_only=warn_only)
 
 
 def predicted_classes(outputs: torch.Tensor) -> torch.Tensor:
@@ -60,7 +80,8 @@ class ClassMetric:
         if self.metric is None:
             self.metric = self.build(num_classes(outputs)).to(outputs.device)
         preds = predicted_classes(outputs) if self.inputs == "labels" else outputs.detach()
-        self.metric.update(preds, labels(targets).to(preds.device))
+        with native_bincount():
+            self.metric.update(preds, labels(targets).to(preds.device))
 
     def compute(self) -> float:
         if self.metric is None:
@@ -89,7 +110,8 @@ class TopKAccuracy:
         if self.metric is None:
             self.metric = MeanMetric().set_dtype(torch.float64).to(outputs.device)
         top = outputs.detach().topk(min(self.k, outputs.shape[1]), dim=1).indices
-        self.metric.update((top == labels(targets).to(top.device)[:, None]).any(dim=1).double())
+        with native_bincount():
+            self.metric.update((top == labels(targets).to(top.device)[:, None]).any(dim=1).double())
 
     def compute(self) -> float:
         if self.metric is None:
@@ -120,7 +142,8 @@ class AUROC:
             self.metric = self.metric.to(outputs.device)
             self.counts = torch.zeros(c, dtype=torch.int64, device=outputs.device)
         self.counts += torch.bincount(y, minlength=c)[:c]
-        self.metric.update(probs[:, 1] if c == 2 else probs, y)
+        with native_bincount():
+            self.metric.update(probs[:, 1] if c == 2 else probs, y)
 
     def compute(self) -> float:
         if self.metric is None or self.counts is None:
@@ -148,8 +171,9 @@ class RegressionMetric:
     def update(self, outputs: torch.Tensor, targets: torch.Tensor) -> None:
         if not self.moved:
             self.metric, self.moved = self.metric.to(outputs.device), True
-        self.metric.update(outputs.detach().reshape(-1).double(), targets.detach().reshape(-1).double()
-                           .to(outputs.device))
+        with native_bincount():
+            self.metric.update(outputs.detach().reshape(-1).double(), targets.detach().reshape(-1).double()
+                               .to(outputs.device))
 
     def compute(self) -> float:
         return float(self.metric.compute())
@@ -165,7 +189,8 @@ class TorchMetric:
     def update(self, outputs: torch.Tensor, targets: torch.Tensor) -> None:
         if not self.moved and hasattr(self.metric, "to"):
             self.metric, self.moved = self.metric.to(outputs.device), True
-        self.metric.update(outputs.detach(), targets.detach().to(outputs.device))
+        with native_bincount():
+            self.metric.update(outputs.detach(), targets.detach().to(outputs.device))
 
     def compute(self) -> float:
         value = self.metric.compute()

@@ -159,8 +159,13 @@ class ExperimentRun:
 
 def run_experiment(spec: ExperimentSpec, context: Any) -> dict[str, Any]:
     """Task function run in a worker (or the main process): train one experiment to its last epoch."""
+    # restored afterwards: under the main-process executor the job runs in the caller's process
+    previous = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
     torch.use_deterministic_algorithms(True, warn_only=True)
-    started = time.perf_counter()
-    result = ExperimentRun(spec, context).run()
-    result["duration_s"] = time.perf_counter() - started
+    try:
+        started = time.perf_counter()
+        result = ExperimentRun(spec, context).run()
+        result["duration_s"] = time.perf_counter() - started
+    finally:
+        torch.use_deterministic_algorithms(previous[0], warn_only=previous[1])
     return result

@@ -243,3 +243,18 @@ def test_a_torchmetrics_class_registers_as_a_streaming_metric() -> None:
     scores = _by_batches(metric_set, values, truth, 30)
     assert scores == pytest.approx({"explained_variance_uniform_average": sk.explained_variance_score(truth, values),
                                     "msle": sk.mean_squared_log_error(truth, values)}, abs=1e-6)
+
+
+def test_metrics_count_natively_when_deterministic_algorithms_are_on() -> None:
+    """Jobs run with deterministic algorithms on, where torchmetrics' bincount fallback would need an [elements x
+    bins] tensor per batch (39 GB for this binned AUROC); the counts are the same either way."""
+    logits, targets = _random_split()
+    specs = ["accuracy", {"name": "f1", "average": "macro"}, {"name": "auroc", "thresholds": 500}]
+    expected = _by_batches(MetricSet(specs), logits, targets, 100)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        scores = _by_batches(MetricSet(specs), logits, targets, 100)
+        assert torch.are_deterministic_algorithms_enabled() and torch.is_deterministic_algorithms_warn_only_enabled()
+    finally:
+        torch.use_deterministic_algorithms(False)
+    assert scores == expected

@@ -31,16 +31,18 @@ def write_text(path: str, text: str, *, context: TaskContext) -> str:
     return text
 
 
-def where_once_nodes_joined(nodes: int, then_sleep_s: float, timeout_s: float, *, context: TaskContext) -> str:
-    """Wait until the cluster has `nodes` live nodes, sleep a little, return the id of the node this ran on."""
+def where_once_two_nodes_ran(folder: str, timeout_s: float, *, context: TaskContext) -> str:
+    """Mark `folder` with this node's id, wait until jobs of two different nodes have marked it (so the first job
+    holds its slot until a job runs elsewhere), return this node's id."""
     import ray
+    node = ray.get_runtime_context().get_node_id()
+    Path(folder, node).touch()
     deadline = time.monotonic() + timeout_s
-    while sum(1 for n in ray.nodes() if n.get("Alive")) < nodes:
+    while len(os.listdir(folder)) < 2:
         if time.monotonic() > deadline:
-            raise TimeoutError(f"the cluster did not reach {nodes} live nodes within {timeout_s} s")
-        time.sleep(0.2)
-    time.sleep(then_sleep_s)
-    return ray.get_runtime_context().get_node_id()
+            raise TimeoutError(f"no job ran on a second node within {timeout_s} s")
+        time.sleep(0.1)
+    return node
 
 
 def meet_on_gpu(folder: str, name: str, others: int, timeout_s: float, *, context: TaskContext) -> dict:

@@ -73,7 +73,7 @@ def test_node_killed_mid_run_its_job_resumes_on_the_other_node_and_the_run_ends_
 
 
 def test_an_idle_worker_lost_with_its_node_costs_no_attempt_and_a_node_joining_mid_run_gets_jobs(
-        ray_cluster: LocalRayCluster, two_nodes: list[str]) -> None:
+        ray_cluster: LocalRayCluster, two_nodes: list[str], tmp_path: Path) -> None:
     import threading
 
     from mlgym.scheduler import Task
@@ -97,9 +97,10 @@ def test_an_idle_worker_lost_with_its_node_costs_no_attempt_and_a_node_joining_m
         f"a job handed to the lost idle worker was counted as an attempt: {statuses}")
     assert {r.value["node"] for r in results.values()} == {head}
 
-    # a fresh executor sees one node, so one slot; the jobs hold it until a second node is live, then some go there
+    # a fresh executor sees one node, so one slot; its first job holds it until a job has run on another node,
+    # which only an actor started on the node that joins mid-run can do
     joined = Recorder()
-    tasks = [Task(f"job{i}", rt.where_once_nodes_joined, (2, 1.0, 90.0)) for i in range(6)]
+    tasks = [Task(f"job{i}", rt.where_once_two_nodes_ran, (str(tmp_path), 120.0)) for i in range(4)]
     with RayExecutor(ray_cluster.address) as executor:
         assert len(executor.slots) == 1
         joiner = threading.Thread(target=ray_cluster.add_node)
