@@ -170,7 +170,7 @@ def test_a_payload_that_breaks_the_contract_is_refused_with_its_reason(tmp_path:
 
 def test_an_event_type_this_board_does_not_know_is_stored_and_passed_on(tmp_path: Path) -> None:
     events = events_of(tmp_path)[:3]
-    newer = {**events[2], "event_type": "trial_suggested", "payload": {"params": {"lr": 0.1}}}
+    newer = {**events[2], "event_type": "bracket_opened", "payload": {"bracket": 1}}
     store = GridSearchStore(tmp_path / "gs1", "gs1")
     data = b"".join(encode(e) for e in (*events[:2], newer))
     assert store.append_lines(data).acked_seq == 2
