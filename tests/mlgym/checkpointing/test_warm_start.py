@@ -86,7 +86,7 @@ def test_whole_run_killed_repeatedly_resumes_bit_identical(tmp_path: Path, refer
     killed = kill_when(process, tmp_path, point)
     kills += killed
     gs_id = the_log(tmp_path).parent.name
-    while killed and kills < 4:
+    while killed and kills < 3:
         point = min(total - 1, count_evaluations(tmp_path) + rng.randint(2, 10))
         process = start_in_background("warmstart", "--grid_search_id", gs_id, "--log_dir", str(tmp_path),
                                       "--process_count", "2")
