@@ -1,5 +1,5 @@
 """Cost of checkpointing: the example ConvNet trained with a checkpoint every epoch vs none, side by side; and
-with mid-epoch checkpoints every 50 optimizer steps (`every_n_steps`, which also saves at each epoch's end) vs none.
+with mid-epoch checkpoints every 50 optimizer steps (`every_n_steps`, which also saves at the last epoch's end) vs none.
 
 Runs the example's gs_config (one grid point) in this process, alternating the settings, and prints
 `checkpoint_overhead_ratio: X` = median of (time with `every` / time with `none`) and
