@@ -200,7 +200,8 @@ def mlgym_run(root: Path, epochs: int, log_dir: Path, train_samples: int) -> tup
     """The example's job in this process; returns (its timed epochs, the median `samples_per_s` its own
     `training_progress` events reported in them). An epoch is timed from its `experiment_status` training event
     (emitted just before `train_epoch`) to its last `training_progress` (emitted after the last step)."""
-    overrides = (f"dataset.config.root={root}", f"optimizer.config.lr={LR}", "checkpointing.variant_key=none")
+    overrides = (f"dataset.config.root={root}", f"optimizer.config.lr={LR}", "checkpointing.variant_key=none",
+                 "checkpointing.config={}")
     with Stamps() as stamps:
         outcome = start(RunRequest(gs_config_path=EXAMPLE / "gs_config.yml", log_dir=log_dir, num_epochs=epochs,
                                    overrides=overrides, execution=ExecutionSettings(kind="main_process")))
