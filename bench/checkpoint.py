@@ -56,27 +56,28 @@ def run(strategy: str, epochs: int, log_dir: Path) -> float:
     return (done - first) / epochs
 
 
+def compare(strategy: str, epochs: int, repeats: int) -> tuple[float, float, float]:
+    """(median s/epoch with `strategy`, with none, median paired ratio), after one warm-up epoch."""
+    with tempfile.TemporaryDirectory() as tmp:
+        run(strategy, 1, Path(tmp))
+        return paired_medians(lambda: run(strategy, epochs, Path(tmp)), lambda: run("none", epochs, Path(tmp)),
+                              repeats)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=8)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    with tempfile.TemporaryDirectory() as tmp:
-        run("every", 1, Path(tmp))
-        every, none, ratio = paired_medians(lambda: run("every", args.epochs, Path(tmp)),
-                                            lambda: run("none", args.epochs, Path(tmp)), args.repeats)
+    every, none, ratio = compare("every", args.epochs, args.repeats)
     print(f"epoch_s_every_median: {every:.4f}")
     print(f"epoch_s_none_median: {none:.4f}")
     print(f"checkpoint_overhead_ratio: {ratio:.3f}")
-    with tempfile.TemporaryDirectory() as tmp:
-        run("every_n_steps", 1, Path(tmp))
-        steps, none, step_ratio = paired_medians(lambda: run("every_n_steps", args.epochs, Path(tmp)),
-                                                 lambda: run("none", args.epochs, Path(tmp)), args.repeats)
+    steps, none, step_ratio = compare("every_n_steps", args.epochs, args.repeats)
     print(f"epoch_s_every_50_steps_median: {steps:.4f}")
     print(f"epoch_s_none_median_2: {none:.4f}")
     print(f"step_checkpoint_overhead_ratio: {step_ratio:.3f}")
-
 
 if __name__ == "__main__":
     main()
