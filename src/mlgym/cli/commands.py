@@ -146,21 +146,24 @@ def validate(args: argparse.Namespace) -> int:
     else:
         jobs = n
     drawn = f"; random search, seed {search.seed}" if search.searcher == "random" else ""
-    if search.adaptive:
-        from mlgym.run.search_run import resolved_search
+    from mlgym.run.search_run import folds_per_trial, runs_as_search
+    if runs_as_search(search, settings):
+        from mlgym.run.search_run import resolved_search, scheduler_title
         from mlgym.run.train import with_resolved_selection
-        from mlgym.search.asha import rung_epochs
         num_epochs = _positive(_pick(getattr(args, "num_epochs", None), run_settings, "num_epochs", 10),
                                "num_epochs")
         search = resolved_search(search, with_resolved_selection(settings, resolved), resolved, num_epochs, 1)
         scheduler = ""
         if search.scheduler is not None:
             s = search.scheduler
-            rungs = rung_epochs(s.min_epochs, s.reduction_factor, num_epochs)
-            scheduler = (f", ASHA on {s.metric} ({s.mode}) pausing at epochs "
+            rungs = s.pause_epochs(num_epochs)
+            scheduler = (f", {scheduler_title(s.type)} on {s.metric} ({s.mode}) pausing at epochs "
                          f"{', '.join(map(str, rungs)) or 'none'} of {num_epochs}")
-        n = jobs = search.num_samples or n
-        drawn = f"; adaptive {search.searcher} search of {n} trials, seed {search.seed}{scheduler}"
+        n = search.num_samples or n
+        studies, folds = folds_per_trial(settings)
+        jobs = studies * n * folds + (studies if settings.strategy == "nested_cv" else 0)
+        per = " per outer fold, each drawing its own" if settings.strategy == "nested_cv" else ""
+        drawn = f"; {search.searcher} search of {n} trials{per}, seed {search.seed}{scheduler}"
     print(f"{resolved.gs_config_path}: valid; {n} experiment configs "
           f"({', '.join(resolved.sweep_paths) or 'no sweeps'}){drawn}; strategy {settings.strategy}: {jobs} jobs")
     return 0

@@ -31,15 +31,19 @@ class Selection(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class TrialScheduler(msgspec.Struct, frozen=True, kw_only=True):
-    """ASHA: trials pause at rungs `min_epochs * reduction_factor**k` (below `num_epochs`); one in the top
+    """`asha`: trials pause at rungs `min_epochs * reduction_factor**k` (below `num_epochs`); one in the top
     1/reduction_factor of its rung's scores by `metric` (`<split>/<score>`, better by `mode`) is promoted.
+    `median`: trials pause at `min_epochs + k * interval`; one whose best score is worse than the median of the
+    running averages of the (at least `min_samples`) other trials that reached that epoch stops there.
     Every field is written, so a warm start replays with the values the search ran with."""
 
-    type: Literal["asha"] = "asha"
+    type: Literal["asha", "median"] = "asha"
     metric: str | None = None
     mode: Direction | None = None
     min_epochs: int = 1
     reduction_factor: int = 3
+    interval: int = 1
+    min_samples: int = 3
 
 
 class Search(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -231,8 +235,10 @@ class TrialSuggested(Payload, frozen=True, kw_only=True):
 
 
 class TrialPromoted(Payload, frozen=True, kw_only=True):
-    """ASHA promoted `trial` from rung `rung` (reached at `epoch` with `score`): its score is at least as good as
-    `cut`, the worst score in the top 1/reduction_factor of the rung so far; it resumes from its checkpoint."""
+    """The scheduler let `trial` go on from rung `rung` (reached at `epoch` with `score`); it resumes from its
+    checkpoint. ASHA: `score` is at least as good as `cut`, the worst score in the top 1/reduction_factor of the
+    rung so far. Median stopping: `score` is the trial's best so far, `cut` the median it was compared with
+    (null: fewer than min_samples other trials had reached the epoch)."""
 
     event_type: ClassVar[str] = "trial_promoted"
     trial: int
@@ -243,8 +249,10 @@ class TrialPromoted(Payload, frozen=True, kw_only=True):
 
 
 class TrialStopped(Payload, frozen=True, kw_only=True):
-    """ASHA stopped `trial` for good at rung `rung` (epoch `epoch`, `score`): the search ran out of samples and
-    its score never made the rung's top 1/reduction_factor (`cut`: the worst score that did; null: none could)."""
+    """The scheduler stopped `trial` for good at rung `rung` (epoch `epoch`, `score`). ASHA: the search ran out of
+    samples and its score never made the rung's top 1/reduction_factor (`cut`: the worst score that did; null:
+    none could). Median stopping: its best score so far (`score`) was worse than `cut`, the median of the other
+    trials' running averages at that epoch."""
 
     event_type: ClassVar[str] = "trial_stopped"
     trial: int

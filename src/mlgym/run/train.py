@@ -62,7 +62,8 @@ def start(request: RunRequest, listeners: tuple[EventListener, ...] = ()) -> Run
     run_dir = str(Path(request.log_dir).resolve() / grid_search_id)
     checkpoints = checkpoint_root(request.execution.checkpoint_storage, grid_search_id, run_dir)
     run = RunSettings(grid_search_id, run_dir, request.num_epochs, request.seed, checkpoint_root=checkpoints)
-    if search.adaptive:
+    from mlgym.run.search_run import runs_as_search
+    if runs_as_search(search, settings):
         return _start_search(request, resolved, settings, run, search, listeners)
     refit_logger = RefitConfigLogger()
     plan = build_plan(resolved, settings, run, on_refit_spec=refit_logger)
@@ -75,24 +76,26 @@ def start(request: RunRequest, listeners: tuple[EventListener, ...] = ()) -> Run
 
 
 
-def max_concurrent(execution: ExecutionSettings) -> int:
-    """How many trials an adaptive search keeps running: one per worker process."""
-    return execution.process_count if execution.kind == "multiprocessing" else 1
+def max_concurrent(execution: ExecutionSettings, settings: ValidationSettings) -> int:
+    """How many trials each of a search's studies keeps running: the worker processes shared by its folds."""
+    from mlgym.run.search_run import trial_concurrency
+    return trial_concurrency(settings, execution.process_count if execution.kind == "multiprocessing" else 1)
 
 
 def _start_search(request: RunRequest, resolved: ResolvedGridSearch, settings: ValidationSettings,
                   run: RunSettings, search: SearchSettings, listeners: tuple[EventListener, ...]) -> RunOutcome:
-    """An adaptive search (Optuna, or ASHA over any searcher): checked, then driven by the executor's feeder."""
+    """A search driven by the executor's feeder (Optuna, a trial scheduler, nested CV's searches per outer fold):
+    checked, then run."""
     from mlgym.errors import UsageError
-    from mlgym.run.search_run import SearchRun, make_search, resolved_search
+    from mlgym.run.search_run import build_search_run, resolved_search
     if request.execution.kind == "ray":
-        raise UsageError("adaptive searches (searcher optuna, or a scheduler) run on the multiprocessing and "
-                         "main_process environments for now, not on Ray")
-    search = resolved_search(search, settings, resolved, request.num_epochs, max_concurrent(request.execution))
-    run = replace(run, directions=resolved.score_directions)
-    driver = make_search(search, settings, resolved, request.num_epochs)
-    started = started_payload(resolved, settings, request, driver.num_samples, search=search)
+        raise UsageError("adaptive searches (searcher optuna, a scheduler, or a random search inside nested CV) "
+                         "run on the multiprocessing and main_process environments for now, not on Ray")
+    search = resolved_search(search, settings, resolved, request.num_epochs,
+                             max_concurrent(request.execution, settings))
+    search_run = build_search_run(search, settings, resolved, run)
+    started = started_payload(resolved, settings, request, search_run.num_experiments, search=search)
     request.execution.check()
     runner = GridSearchRun(EventLog(request.log_dir, run.grid_search_id), request.execution,
                            request.websocket_servers, request.ingest_token, listeners, Path(run.checkpoint_root))
-    return runner.launch_search(SearchRun(driver, run, resolved), started)
+    return runner.launch_search(search_run, started)

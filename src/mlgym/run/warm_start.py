@@ -74,7 +74,8 @@ def warm_start(log_dir: Path, grid_search_id: str, num_epochs: int | None, execu
     run_dir = str(path.parent.resolve())
     checkpoints = checkpoint_root(storage, grid_search_id, run_dir)
     run = RunSettings(grid_search_id, run_dir, num_epochs, started["seed"], checkpoint_root=checkpoints)
-    if resolved.search.adaptive:
+    from mlgym.run.search_run import runs_as_search
+    if runs_as_search(resolved.search, settings):
         return _warm_start_search(path, resolved, settings, run, started, execution, websocket_servers,
                                   ingest_token, listeners, announce)
     refit_logger = RefitConfigLogger()
@@ -109,7 +110,7 @@ def _warm_start_search(path: Path, resolved: ResolvedGridSearch, settings: Valid
                        ingest_token: str | None, listeners: tuple[EventListener, ...],
                        announce: Callable[[str], None]) -> RunOutcome:
     """Rebuild an adaptive search by replaying its log (see run/search_run.py), then go on from there."""
-    from mlgym.run.search_run import SearchRun, make_search
+    from mlgym.run.search_run import build_search_run
     if execution.kind == "ray":
         raise UsageError("adaptive searches run on the multiprocessing and main_process environments, not on Ray")
     if run.num_epochs != started["num_epochs"]:
@@ -118,10 +119,10 @@ def _warm_start_search(path: Path, resolved: ResolvedGridSearch, settings: Valid
     search = resolved.search
     run = replace(run, directions=resolved.score_directions)
     events = list(read_events(path))
-    search_run = SearchRun(make_search(search, settings, resolved, run.num_epochs), run, resolved)
+    search_run = build_search_run(search, settings, resolved, run)
     request = RunRequest(Path(started["gs_config_path"]), path.parent.parent, run.num_epochs, started["seed"],
                          execution=execution, run_config=started.get("run_config") or {})
-    payload = started_payload(resolved, settings, request, search_run.search.num_samples, True, search=search)
+    payload = started_payload(resolved, settings, request, search_run.num_experiments, True, search=search)
     decided = sum(e["event_type"] == "trial_suggested" for e in events)
     announce(f"grid search {run.grid_search_id}: replaying {decided} suggested trials of the adaptive search")
     execution.check()

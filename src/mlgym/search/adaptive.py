@@ -12,6 +12,9 @@ from typing import Any
 
 from mlgym.config.sweep import GridPoint
 from mlgym.search.asha import Asha, Decision
+from mlgym.search.median_stopping import MedianStopping
+
+TrialScheduler = Asha | MedianStopping
 
 
 class Searcher(ABC):
@@ -76,11 +79,12 @@ def score_at(history: Mapping[Any, Mapping[str, Any]], epoch: int, metric: str) 
 
 
 class AdaptiveSearch:
-    """Keeps `max_concurrent` trials running: ASHA's promotions first, else a new suggestion while fewer than
-    `num_samples` were made; stops the waiting trials once nothing runs and nothing can start."""
+    """Keeps `max_concurrent` trials running: the scheduler's promotions first (ASHA, median stopping), else a
+    new suggestion while fewer than `num_samples` were made; ASHA's waiting trials stop once nothing runs and
+    nothing can start. `completed` holds the finished trials' final scores (not the stopped ones)."""
 
     def __init__(self, searcher: Searcher, num_samples: int, max_concurrent: int, num_epochs: int, metric: str,
-                 asha: Asha | None = None) -> None:
+                 asha: TrialScheduler | None = None) -> None:
         self.searcher = searcher
         self.num_samples = num_samples
         self.max_concurrent = max(1, max_concurrent)
@@ -90,6 +94,7 @@ class AdaptiveSearch:
         self.next_trial = 0
         self.running: set[int] = set()
         self.replay: dict[int, Mapping[str, Any]] = {}  # trial -> logged params (warm start)
+        self.completed: dict[int, float | None] = {}
 
     def start(self) -> list[Action]:
         return self._fill()
@@ -102,11 +107,19 @@ class AdaptiveSearch:
         if not ok:
             self.searcher.finish(trial, "failed", None)
         elif self.asha is not None and not stopped_early and last_epoch in self.asha.rungs:
-            self.asha.report(trial, last_epoch, score)
+            self.asha.report(trial, last_epoch, score, history)
             self.searcher.report(trial, last_epoch, score)
         else:
+            if self.asha is not None:
+                self.asha.record(trial, history)
+            self.completed[trial] = score
             self.searcher.finish(trial, "complete", score)
         return self._fill()
+
+    @property
+    def finished(self) -> bool:
+        """Nothing runs and nothing more will start."""
+        return not self.running and self.next_trial >= self.num_samples
 
     def _first_stop(self) -> int | None:
         if self.asha is None or not self.asha.rungs:
@@ -115,6 +128,10 @@ class AdaptiveSearch:
 
     def _fill(self) -> list[Action]:
         actions: list[Action] = []
+        if self.asha is not None:
+            for stop in self.asha.stopped_now():  # median stopping decides at once
+                self.searcher.finish(stop.trial, "pruned", stop.score)
+                actions.append(Stop(stop))
         while len(self.running) < self.max_concurrent:
             promotion = self.asha.promotion() if self.asha is not None else None
             if promotion is not None:

@@ -56,9 +56,15 @@ class Asha:
         """Where a trial trains to from rung `rung - 1`: rung `rung`'s epoch, or num_epochs past the last rung."""
         return self.rungs[rung] if rung < len(self.rungs) else self.num_epochs
 
-    def report(self, trial: int, epoch: int, score: float | None) -> None:
+    def report(self, trial: int, epoch: int, score: float | None, history: object = None) -> None:
         """`trial` paused at rung epoch `epoch` with `score` (None: not a finite number, ranked last)."""
         self.recorded[self.rungs.index(epoch)][trial] = score
+
+    def record(self, trial: int, history: object) -> None:
+        """A trial finished (ASHA ranks rung scores only)."""
+
+    def stopped_now(self) -> list[Decision]:
+        return []  # ASHA stops only the trials still waiting when the search has nothing left to run
 
     def ranked(self, rung: int) -> list[tuple[int, float | None]]:
         """The rung's (trial, score), best first; a tie goes to the earlier trial, None scores last."""

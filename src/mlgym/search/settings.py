@@ -1,6 +1,7 @@
 """The `search:` settings of a run (run config section `search`, flags `--searcher`, `--num_samples`,
 `--search_seed`, `--sampler`): which searcher, how many samples, which seed, Optuna's sampler, and the trial
-scheduler (`scheduler: {type: none | asha, metric, min_epochs, reduction_factor}`, run config only)."""
+scheduler (`scheduler: {type: none | asha | median, metric, min_epochs (alias grace_period), reduction_factor
+(asha), interval and min_samples (median)}`, run config only)."""
 from __future__ import annotations
 
 import difflib
@@ -14,9 +15,10 @@ from mlgym.events.payloads import Search, TrialScheduler
 
 SEARCHERS = ("grid", "random", "optuna")
 SAMPLERS = ("tpe", "cmaes", "qmc")
-SCHEDULERS = ("none", "asha")
+SCHEDULERS = ("none", "asha", "median")
 KEYS = ("searcher", "num_samples", "seed", "sampler", "scheduler")
-SCHEDULER_KEYS = ("type", "metric", "min_epochs", "reduction_factor")
+SCHEDULER_KEYS = ("type", "metric", "min_epochs", "grace_period", "reduction_factor", "interval", "min_samples")
+OWN_KEYS = {"asha": ("reduction_factor",), "median": ("interval", "min_samples")}
 
 
 @dataclass(frozen=True)
@@ -74,18 +76,30 @@ class SearchSettings:
 
 @dataclass(frozen=True)
 class SchedulerSettings:
-    """`scheduler: {type: asha, metric, min_epochs, reduction_factor}`; `metric` None: the selection metric
-    (`<split>/<metric>`), `mode` None: that score's direction (both filled in before the run starts)."""
+    """`scheduler: {type: asha | median, metric, min_epochs, reduction_factor | interval, min_samples}`;
+    `metric` None: the selection metric (`<split>/<metric>`), `mode` None: that score's direction (both filled in
+    before the run starts)."""
 
     type: str = "asha"
     metric: str | None = None
     mode: str | None = None
     min_epochs: int = 1
     reduction_factor: int = 3
+    interval: int = 1
+    min_samples: int = 3
 
     def to_payload(self) -> TrialScheduler:
         return TrialScheduler(type=self.type, metric=self.metric, mode=self.mode,  # type: ignore[arg-type]
-                              min_epochs=self.min_epochs, reduction_factor=self.reduction_factor)
+                              min_epochs=self.min_epochs, reduction_factor=self.reduction_factor,
+                              interval=self.interval, min_samples=self.min_samples)
+
+    def pause_epochs(self, num_epochs: int) -> list[int]:
+        """The epochs a trial pauses at for a decision."""
+        from mlgym.search.asha import rung_epochs
+        from mlgym.search.median_stopping import decision_epochs
+        if self.type == "median":
+            return decision_epochs(self.min_epochs, self.interval, num_epochs)
+        return rung_epochs(self.min_epochs, self.reduction_factor, num_epochs)
 
 
 def _integer(value: Any, minimum: int, origin: Origin, name: str) -> int:
@@ -143,7 +157,7 @@ def parse_search(given: Mapping[str, tuple[Any, Origin]]) -> SearchSettings:
 
 
 def _parse_scheduler(value: Any, origin: Origin) -> SchedulerSettings | None:
-    """`scheduler: {type: none | asha, metric, min_epochs, reduction_factor}` (or just `scheduler: asha`)."""
+    """`scheduler: {type: none | asha | median, metric, min_epochs, ...}` (or just `scheduler: asha`)."""
     if isinstance(value, str):
         value = {"type": value}
     if not isinstance(value, Mapping):
@@ -170,9 +184,20 @@ def _parse_scheduler(value: Any, origin: Origin) -> SchedulerSettings | None:
     metric = value.get("metric")
     if metric is not None and (not isinstance(metric, str) or metric.count("/") != 1):
         raise at("metric").error(f"the scheduler's metric is '<split>/<score>' like val/accuracy, got {metric!r}")
-    min_epochs = _integer(value.get("min_epochs", 1), 1, at("min_epochs"), "min_epochs")
+    for other, keys in OWN_KEYS.items():
+        for key in keys:
+            if key in value and other != kind:
+                raise at(key).error(f"{key} is a setting of the {other} scheduler, not of {kind}",
+                                    hint=f"leave {key} out, or set type: {other}")
+    if "min_epochs" in value and "grace_period" in value:
+        raise at("grace_period").error("grace_period and min_epochs are the same setting (the epochs a trial "
+                                       "trains before its first decision); give one", hint="keep min_epochs")
+    first = "grace_period" if "grace_period" in value else "min_epochs"
+    min_epochs = _integer(value.get(first, 1), 1, at(first), first)
     factor = _integer(value.get("reduction_factor", 3), 2, at("reduction_factor"), "reduction_factor")
-    return SchedulerSettings("asha", metric, None, min_epochs, factor)
+    interval = _integer(value.get("interval", 1), 1, at("interval"), "interval")
+    min_samples = _integer(value.get("min_samples", 3), 1, at("min_samples"), "min_samples")
+    return SchedulerSettings(kind, metric, None, min_epochs, factor, interval, min_samples)
 
 
 def search_from_log(payload: Mapping[str, Any] | None) -> SearchSettings:

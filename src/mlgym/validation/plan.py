@@ -59,6 +59,57 @@ class Plan:
     folds: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class FoldSlot:
+    """One fold a config is trained on: its experiment id is `<grid point id><suffix>`."""
+
+    suffix: str
+    role: str = "train"
+    fold: dict[str, int] | None = None
+    split_indices: dict[str, list[int]] | None = None
+
+    def spec(self, point: GridPoint, run: RunSettings) -> ExperimentSpec:
+        kwargs = {} if self.fold is None else {"role": self.role, "fold": self.fold,
+                                               "split_indices": self.split_indices}
+        return _spec(point, run, point.grid_point_id + self.suffix, **kwargs)
+
+
+@dataclass(frozen=True)
+class OuterFold:
+    """An outer fold of nested CV: its inner folds, and the outer split the refit trains and tests on."""
+
+    outer: int
+    inner: list[FoldSlot]
+    refit_split: dict[str, list[int]]
+
+
+def cv_slots(settings: ValidationSettings, targets: np.ndarray) -> list[FoldSlot]:
+    folds = make_folds(targets, np.arange(len(targets)), settings.num_folds, settings.stratified,
+                       settings.shuffle, settings.seed)
+    return [FoldSlot(f".f{k}", "cv_fold", {"k": k}, {"train": train, "val": held_out})
+            for k, (train, held_out) in enumerate(folds)]
+
+
+def nested_cv_folds(settings: ValidationSettings, targets: np.ndarray) -> list[OuterFold]:
+    outer_folds = make_folds(targets, np.arange(len(targets)), settings.num_outer_loop_folds,
+                             settings.stratified, settings.shuffle, settings.seed)
+    result = []
+    for o, (outer_train, outer_test) in enumerate(outer_folds):
+        inner_folds = make_folds(targets, np.asarray(outer_train), settings.num_inner_loop_folds,
+                                 settings.stratified, settings.shuffle, settings.seed)
+        inner = [FoldSlot(f".o{o}.i{i}", "inner", {"outer": o, "inner": i}, {"train": train, "val": val})
+                 for i, (train, val) in enumerate(inner_folds)]
+        result.append(OuterFold(o, inner, {"train": outer_train, "test": outer_test}))
+    return result
+
+
+def refit_spec(point: GridPoint, run: RunSettings, outer: int, split_indices: dict[str, list[int]],
+               settings: ValidationSettings, inner_scores: dict[str, float]) -> ExperimentSpec:
+    """The refit of outer fold `outer` on the inner loop's winner `point` (`inner_scores`: every candidate's)."""
+    return _spec(point, run, f"refit.o{outer}", role="refit", fold={"outer": outer}, split_indices=split_indices,
+                 extra={"inner_scores": inner_scores, "selection": settings.selection.to_dict()})
+
+
 def _spec(point: GridPoint, run: RunSettings, experiment_id: str, **kwargs: Any) -> ExperimentSpec:
     return ExperimentSpec(grid_search_id=run.grid_search_id, experiment_id=experiment_id,
                           grid_point_id=point.grid_point_id, config=point.config,
@@ -92,15 +143,13 @@ def grid_search_plan(grid: list[GridPoint], run: RunSettings) -> Plan:
 
 def cross_validation_plan(grid: list[GridPoint], run: RunSettings, settings: ValidationSettings,
                           targets: np.ndarray) -> Plan:
-    folds = make_folds(targets, np.arange(len(targets)), settings.num_folds, settings.stratified,
-                       settings.shuffle, settings.seed)
+    slots = cv_slots(settings, targets)
     specs = {}
     for point in grid:
-        for k, (train, held_out) in enumerate(folds):
-            eid = f"{point.grid_point_id}.f{k}"
-            specs[eid] = _spec(point, run, eid, role="cv_fold", fold={"k": k},
-                               split_indices={"train": train, "val": held_out})
-    return Plan("cross_validation", [Job(s) for s in specs.values()], specs, grid, {"folds": len(folds)})
+        for slot in slots:
+            spec = slot.spec(point, run)
+            specs[spec.experiment_id] = spec
+    return Plan("cross_validation", [Job(s) for s in specs.values()], specs, grid, {"folds": len(slots)})
 
 
 @dataclass(frozen=True)
@@ -118,9 +167,7 @@ class RefitPreparer:
     def __call__(self, results: JobResults) -> ExperimentSpec:
         chosen, scores = select_grid_point(self.inner_ids, results, self.settings.selection)
         point = next(p for p in self.grid if p.grid_point_id == chosen)
-        spec = _spec(point, self.run, f"refit.o{self.outer}", role="refit", fold={"outer": self.outer},
-                     split_indices=self.split_indices,
-                     extra={"inner_scores": scores, "selection": self.settings.selection.to_dict()})
+        spec = refit_spec(point, self.run, self.outer, self.split_indices, self.settings, scores)
         if self.on_spec is not None:
             self.on_spec(spec)
         return spec
@@ -128,23 +175,19 @@ class RefitPreparer:
 
 def nested_cv_plan(grid: list[GridPoint], run: RunSettings, settings: ValidationSettings,
                    targets: np.ndarray, on_refit_spec: Any = None) -> Plan:
-    outer_folds = make_folds(targets, np.arange(len(targets)), settings.num_outer_loop_folds,
-                             settings.stratified, settings.shuffle, settings.seed)
+    outer_folds = nested_cv_folds(settings, targets)
     specs: dict[str, ExperimentSpec] = {}
     jobs: list[Job] = []
-    for o, (outer_train, outer_test) in enumerate(outer_folds):
-        inner_folds = make_folds(targets, np.asarray(outer_train), settings.num_inner_loop_folds,
-                                 settings.stratified, settings.shuffle, settings.seed)
+    for outer_fold in outer_folds:
+        o = outer_fold.outer
         inner_ids: dict[str, list[str]] = {}
         for point in grid:
-            for i, (train, val) in enumerate(inner_folds):
-                eid = f"{point.grid_point_id}.o{o}.i{i}"
-                specs[eid] = _spec(point, run, eid, role="inner", fold={"outer": o, "inner": i},
-                                   split_indices={"train": train, "val": val})
-                inner_ids.setdefault(point.grid_point_id, []).append(eid)
-                jobs.append(Job(specs[eid]))
-        preparer = RefitPreparer(o, inner_ids, tuple(grid), run, {"train": outer_train, "test": outer_test},
-                                 settings, on_refit_spec)
+            for slot in outer_fold.inner:
+                spec = slot.spec(point, run)
+                specs[spec.experiment_id] = spec
+                inner_ids.setdefault(point.grid_point_id, []).append(spec.experiment_id)
+                jobs.append(Job(spec))
+        preparer = RefitPreparer(o, inner_ids, tuple(grid), run, outer_fold.refit_split, settings, on_refit_spec)
         placeholder = replace(_spec(grid[0], run, f"refit.o{o}"), role="refit", fold={"outer": o})
         deps = tuple(e for ids in inner_ids.values() for e in ids)
         jobs.append(Job(placeholder, depends_on=deps, prepare=preparer))

@@ -64,7 +64,7 @@ def test_asha_pauses_promotes_and_stops_trials_and_trains_less_than_the_budget(t
     assert kinds.count("trial_stopped") >= 4
     started = events[0]["payload"]["search"]
     assert started["scheduler"] == {"type": "asha", "metric": "val/accuracy", "mode": "max", "min_epochs": 1,
-                                    "reduction_factor": 3}
+                                    "reduction_factor": 3, "interval": 1, "min_samples": 3}
     assert started["max_concurrent"] == 2
     promoted = {json.loads(p)["trial"] for kind, p in decisions(events) if kind == "trial_promoted"}
     suggested = {json.loads(p)["trial"]: json.loads(p)["experiment_id"] for kind, p in decisions(events)
@@ -163,7 +163,7 @@ BAD = [
      "scores the experiments report: accuracy, f1_macro, cross_entropy\n  hint: did you mean 'val/accuracy'?\n"),
     ("unknown_scheduler", "search:\n  scheduler: {type: hyperband}\n", (),
      "config error: {run_config}:2:15: at 'search.scheduler.type': unknown scheduler 'hyperband'; known "
-     "schedulers: none, asha\n"),
+     "schedulers: none, asha, median\n  hint: did you mean 'median'?\n"),
     ("unknown_sampler", "", ("--searcher", "optuna", "--num_samples", "2", "--sampler", "tp"),
      "config error: at '--sampler': unknown sampler 'tp'; known samplers: tpe, cmaes, qmc\n"
      "  hint: did you mean 'tpe'?\n"),

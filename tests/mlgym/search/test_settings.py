@@ -46,9 +46,9 @@ BAD = [
      "at '--sampler': sampler is a setting of the optuna searcher\n"
      "  hint: set searcher: optuna, or leave sampler out"),
     ("unknown_scheduler", {"scheduler": {"type": "ashaa"}},
-     "at '--scheduler': unknown scheduler 'ashaa'; known schedulers: none, asha\n  hint: did you mean 'asha'?"),
+     "at '--scheduler': unknown scheduler 'ashaa'; known schedulers: none, asha, median\n  hint: did you mean 'asha'?"),
     ("unknown_scheduler_key", {"scheduler": {"type": "asha", "grace": 2}},
-     "at '--scheduler': unknown scheduler setting 'grace'; allowed: type, metric, min_epochs, reduction_factor"),
+     "at '--scheduler': unknown scheduler setting 'grace'; allowed: type, metric, min_epochs, grace_period, reduction_factor, interval, min_samples"),
     ("reduction_factor_one", {"scheduler": {"reduction_factor": 1}},
      "at '--scheduler': reduction_factor must be an integer >= 2, got 1"),
     ("min_epochs_zero", {"scheduler": {"min_epochs": 0}},
