@@ -72,6 +72,22 @@ class ExperimentView:
         return None if metric is None else f"{split}/{metric}"
 
     @property
+    def selected_score(self) -> float | None:
+        """The best selection-key score (the one `best_epoch` points at); None while it was never scored finitely."""
+        return self._best_selected
+
+    @property
+    def search_status(self) -> str:
+        """Where an adaptive search left this trial: `stopped at rung k (epoch e)`, `promoted from rung k` (+ `, <status>`
+        unless paused), or just the status (no decision yet, or done)."""
+        decision = self.search_decision
+        if decision is None or self.status == "done":
+            return self.status
+        if decision["decision"] == "stopped":
+            return f"stopped at rung {decision['rung']} (epoch {decision['epoch']})"
+        return f"promoted from rung {decision['rung']}" + (f", {self.status}" if self.status != "paused" else "")
+
+    @property
     def progress(self) -> float:
         """Fraction of the planned training done, 0..1: done -> 1; else max(evaluated epochs, epochs before the
         last reported step + its fraction of that epoch's steps) / num_epochs; 0 without num_epochs."""
