@@ -19,7 +19,7 @@ from mlgym.events.event_log import read_events
 from mlgym.events.projection import GridSearchProjection
 from mlgym.events.results import project
 from tests.conftest import run_cli
-from tests.ml_board.read_model_logs import run_real_logs, run_search_log, write_synthetic_log, write_training_log
+from tests.ml_board.read_model_logs import run_real_logs, write_synthetic_log, write_training_log
 
 NODE = shutil.which("node")
 DUMP = Path(__file__).with_name("run_model_dump.mjs")
@@ -210,15 +210,10 @@ def test_a_paused_trial_reads_as_paused_in_both_read_models(tmp_path: Path) -> N
         "trials": ["P", "D", "Q"], "epochs_trained": 3 + 9 + 0, "epochs_full": 27, "winner": "D"}
 
 
-@pytest.fixture(scope="session")
-def real_search_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return run_search_log(tmp_path_factory.mktemp("read_model_search"))
-
-
 @needs_node
-def test_dashboard_reads_a_real_asha_search_like_the_projection(real_search_log: Path) -> None:
-    dump = assert_parity(real_search_log)
-    events = list(read_events(real_search_log))
+def test_dashboard_reads_a_real_asha_search_like_the_projection(asha_search_log: Path) -> None:
+    dump = assert_parity(asha_search_log)
+    events = list(read_events(asha_search_log))
     stopped = {e["experiment_id"]: e["payload"] for e in events if e["event_type"] == "trial_stopped"}
     suggested = {e["payload"]["trial"]: e["experiment_id"] for e in events if e["event_type"] == "trial_suggested"}
     assert stopped and len(suggested) == 9 and dump["search"]["trials"] == [suggested[t] for t in range(9)]

@@ -1,0 +1,99 @@
+"""The grid-search page of a real random search with ASHA, in a real headless Chromium against a real `ml_board`:
+stopped trials have their own badge, one scatter point per trial for every swept hyperparameter (log axis for the
+learning rate, discrete positions for the activation, the winner highlighted), and the compute ASHA saved."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from tests.ml_board.dashboard_helpers import CHROMIUM, chromium_page, running_board, screenshot
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                                reason=f"{CHROMIUM} is missing: install Debian's chromium (.ci/run does)")
+
+
+def expected(log: Path) -> dict:
+    """What the page must show, worked out from the log itself (not through either read model)."""
+    events = [json.loads(line) for line in log.read_text().splitlines()]
+    started = events[0]["payload"]
+    trials = {e["experiment_id"]: e["payload"]["trial"] for e in events if e["event_type"] == "trial_suggested"}
+    params = {e["experiment_id"]: e["payload"]["params"] for e in events if e["event_type"] == "trial_suggested"}
+    stopped = {e["experiment_id"]: e["payload"] for e in events if e["event_type"] == "trial_stopped"}
+    done = {e["experiment_id"] for e in events if e["event_type"] == "experiment_status"
+            and e["payload"]["status"] == "done"}
+    reached: dict[str, int] = {}
+    best: dict[str, float] = {}
+    for e in events:
+        if e["event_type"] == "evaluation_result":
+            eid, p = e["experiment_id"], e["payload"]
+            reached[eid] = max(reached.get(eid, 0), p["epoch"])
+            for s in p["metric_scores"]:
+                if s["split"] == "val" and s["metric"] == "accuracy" and math.isfinite(s["score"]):
+                    best[eid] = max(best.get(eid, -math.inf), s["score"])
+    by_trial = sorted(trials, key=trials.get)
+    winner = max(by_trial, key=lambda eid: best[eid])  # max keeps the first of equal scores: the earlier trial
+    trained, full = sum(reached[eid] for eid in trials), len(trials) * started["num_epochs"]
+    pct = round(100 * trained / full)
+    return {"trials": trials, "params": params, "stopped": stopped, "done": done, "best": best, "winner": winner,
+            "sweep_paths": started["sweep_paths"],
+            "saved": f"ASHA trained {trained} of {full} epochs ({pct}%), saved {100 - pct}%",
+            "trained": trained, "full": full}
+
+
+def test_search_page_shows_stopped_trials_scatters_and_compute_saved(asha_search_log: Path) -> None:
+    search_log = asha_search_log
+    want = expected(search_log)
+    gs = search_log.parent.name
+    assert want["stopped"] and want["done"] and len(want["trials"]) == 9
+    with chromium_page() as page, running_board(search_log.parent.parent) as url:
+        page.goto(f"{url}/#/gs/{gs}")
+        page.wait_for_selector(".run[data-state=ready]", timeout=20000)
+        page.wait_for_selector("#search-card:not([hidden]) .search-chart")
+        rows = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('.exp-table tbody tr[data-exp]')]
+            .map(tr => [tr.dataset.exp, {trial: tr.querySelector('td.trial').textContent.trim(),
+                                         badge: tr.querySelector('.badge').textContent.trim(),
+                                         cls: tr.querySelector('.badge').className}]))""")
+        assert set(rows) == set(want["trials"])
+        for eid, row in rows.items():
+            assert row["trial"] == str(want["trials"][eid])
+            if eid in want["stopped"]:
+                stop = want["stopped"][eid]
+                assert row["badge"] == f"stopped at rung {stop['rung']} (epoch {stop['epoch']})"
+                assert "badge-stopped" in row["cls"]
+            else:
+                assert eid in want["done"] and row["badge"] == "done" and "badge-done" in row["cls"]
+        assert page.locator(".exp-table .badge-stopped").count() == len(want["stopped"])
+
+        shown = page.evaluate("window.mlboard.view.searchPoints()")
+        charts = shown["charts"]
+        assert sorted(charts) == sorted(want["sweep_paths"])
+        for path, chart in charts.items():
+            points = {p["id"]: p for p in chart["points"]}
+            assert len(chart["points"]) == len(points) == len(want["trials"])  # one point per trial
+            assert {eid: p["value"] for eid, p in points.items()} == {
+                eid: want["params"][eid][path] for eid in want["trials"]}
+            assert {eid: p["y"] for eid, p in points.items()} == pytest.approx(want["best"], abs=1e-12)
+            assert {eid: p["trial"] for eid, p in points.items()} == want["trials"]
+            kinds = {eid: p["kind"] for eid, p in points.items()}
+            assert kinds[want["winner"]] == "winner"
+            assert all(kinds[eid] == "stopped" for eid in want["stopped"] if eid != want["winner"])
+            assert all(kinds[eid] == "done" for eid in want["done"] if eid != want["winner"])
+        lrs = [want["params"][eid]["optimizer.config.lr"] for eid in want["trials"]]
+        log_axis = max(lrs) / min(lrs) >= 100
+        assert charts["optimizer.config.lr"]["axis"] == ("log" if log_axis else "linear")
+        assert (charts["optimizer.config.lr"]["distr"] == 3) == log_axis
+        assert charts["model.config.activation"]["axis"] == "category"
+        # categorical: positions around the index of the value's category, in order of first appearance
+        order = list(dict.fromkeys(p["value"] for p in sorted(charts["model.config.activation"]["points"],
+                                                                  key=lambda p: want["trials"][p["id"]])))
+        for p in charts["model.config.activation"]["points"]:
+            assert abs(p["x"] - order.index(p["value"])) < 0.35
+
+        assert shown["saved"]["trained"] == want["trained"] and shown["saved"]["full"] == want["full"]
+        assert want["saved"] in page.inner_text("#compute-saved")
+        assert f"winner: trial {want['trials'][want['winner']]} · {want['winner']}" in page.inner_text("#search-counts")
+        screenshot(page, "dashboard-search")
+        assert page.errors == [], page.errors
