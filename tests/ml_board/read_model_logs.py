@@ -283,8 +283,8 @@ model:
 
 def run_search_log(folder: Path, num_samples: int = 9, num_epochs: int = 9) -> Path:
     """A real random search with ASHA (min_epochs 1, reduction_factor 3) on iris, run in this process (~3 s after
-    torch is imported): a log-uniform learning rate over 4 decades and a categorical activation. With 9 samples of 9 epochs, one
-    trial trains to the end and the others are stopped at rungs 0 and 1. Returns its event log."""
+    torch is imported): a log-uniform learning rate over 4 decades and a categorical activation. With 9 samples of
+    9 epochs, one trial trains to the end and the others are stopped at rungs 0 and 1. Returns its event log."""
     from mlgym.run import ExecutionSettings, RunRequest, start
     from mlgym.search.settings import SchedulerSettings, SearchSettings
 

@@ -78,8 +78,8 @@ class ExperimentView:
 
     @property
     def search_status(self) -> str:
-        """Where an adaptive search left this trial: `stopped at rung k (epoch e)`, `promoted from rung k` (+ `, <status>`
-        unless paused), or just the status (no decision yet, or done)."""
+        """Where an adaptive search left this trial: `stopped at rung k (epoch e)`, `promoted from rung k`
+        (+ `, <status>` unless paused), or just the status (no decision yet, or done)."""
         decision = self.search_decision
         if decision is None or self.status == "done":
             return self.status
