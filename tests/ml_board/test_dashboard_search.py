@@ -97,4 +97,15 @@ def test_search_page_shows_stopped_trials_scatters_and_compute_saved(asha_search
         winner = f"winner: trial {want['trials'][want['winner']]} · {want['winner']}"
         assert winner in page.inner_text("#search-counts")
         screenshot(page, "dashboard-search")
+        rules = page.evaluate("""async () => {
+            const m = await import('./search_view.js');
+            const axes = [[0.01, 0.5], [1e-4, 1e-2], [0, 1, 100], [-1e-3, 1], ["a", 1], [true, false], [[8], [16]]]
+              .map((values) => m.axisOf(values));
+            return { axes, saved: m.computeSaved({ scheduler: { type: "asha" }, epochsTrained: 1, epochsFull: 8 }, true),
+                     none: m.computeSaved({ scheduler: null, epochsTrained: 1, epochsFull: 8 }, true) };
+        }""")
+        assert [a["kind"] for a in rules["axes"]] == ["linear", "log", "linear", "linear", "category", "category",
+                                                      "category"]
+        assert rules["axes"][4]["categories"] == ["a", "1"] and rules["axes"][6]["categories"] == ["[8]", "[16]"]
+        assert rules["saved"]["text"] == "ASHA trained 1 of 8 epochs (13%), saved 87%" and rules["none"] is None
         assert page.errors == [], page.errors

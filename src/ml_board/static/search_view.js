@@ -60,8 +60,8 @@ export class SearchView {
   render() {
     const m = this.model;
     const summary = m.searchSummary();
-    this.el.hidden = !summary;
-    if (!summary) return;
+    this.el.hidden = !summary || !summary.trials.length;  // (a random search inside CV has no train trials)
+    if (this.el.hidden) return;
     if (!this.el.querySelector("#search-head")) {
       this.el.innerHTML = `<div class="card-head"><h2>Search</h2><span class="muted" id="search-what"></span></div>
         <p id="compute-saved" class="pad" hidden></p><p id="search-counts" class="pad small"></p>
