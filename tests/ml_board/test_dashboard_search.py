@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.ml_board.dashboard_helpers import CHROMIUM, chromium_page, running_board, screenshot
+from tests.ml_board.board_process import wait_until
+from tests.ml_board.dashboard_helpers import CHROMIUM, Ingestor, chromium_page, running_board, screenshot
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
                                 reason=f"{CHROMIUM} is missing: install Debian's chromium (.ci/run does)")
@@ -109,3 +110,39 @@ def test_search_page_shows_stopped_trials_scatters_and_compute_saved(asha_search
         assert rules["axes"][4]["categories"] == ["a", "1"] and rules["axes"][6]["categories"] == ["[8]", "[16]"]
         assert rules["saved"]["text"] == "ASHA trained 1 of 8 epochs (13%), saved 87%" and rules["none"] is None
         assert page.errors == [], page.errors
+
+
+def test_a_search_followed_live_turns_paused_trials_into_stopped_ones(tmp_path: Path, asha_search_log: Path) -> None:
+    """The same search sent to a board over Socket.IO: before ASHA's stops the waiting trials read "paused" and the
+    compute line says "so far"; the stops arrive live and turn them into stopped badges."""
+    events = [json.loads(line) for line in asha_search_log.read_text().splitlines()]
+    gs = asha_search_log.parent.name
+    first_stop = next(i for i, e in enumerate(events) if e["event_type"] == "trial_stopped")
+    stopped = {e["experiment_id"] for e in events if e["event_type"] == "trial_stopped"}
+    store = tmp_path / "store"
+    store.mkdir()
+    with chromium_page() as page, running_board(store) as url:
+        ingestor = Ingestor(url)
+        try:
+            ingestor.send(gs, events[:first_stop])
+            page.goto(f"{url}/#/gs/{gs}")
+            page.wait_for_selector(".run[data-state=ready]", timeout=20000)
+            page.wait_for_selector("#search-card:not([hidden]) .search-chart")
+            assert set(badges(page).values()) <= {"paused", "done"} and "paused" in badges(page).values()
+            assert "so far" in page.inner_text("#compute-saved")
+            ingestor.send(gs, events[first_stop:])
+            wait_until(lambda: page.locator(".exp-table .badge-stopped").count() == len(stopped),
+                       what="the stopped badges, live")
+            shown = badges(page)
+            assert all(shown[eid].startswith("stopped at rung") for eid in stopped)
+            wait_until(lambda: "so far" not in page.inner_text("#compute-saved"), what="the finished compute line")
+            points = page.evaluate("window.mlboard.view.searchPoints()")["charts"]["optimizer.config.lr"]["points"]
+            assert sorted(p["id"] for p in points if p["kind"] == "stopped") == sorted(stopped)
+        finally:
+            ingestor.close()
+        assert page.errors == [], page.errors
+
+
+def badges(page) -> dict[str, str]:
+    return page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('.exp-table tbody tr[data-exp]')]
+        .map(tr => [tr.dataset.exp, tr.querySelector('.badge').textContent.trim()]))""")
