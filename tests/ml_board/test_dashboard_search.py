@@ -109,6 +109,23 @@ def test_search_page_shows_stopped_trials_scatters_and_compute_saved(asha_search
                                                       "category"]
         assert rules["axes"][4]["categories"] == ["a", "1"] and rules["axes"][6]["categories"] == ["[8]", "[16]"]
         assert rules["saved"]["text"] == "ASHA trained 1 of 8 epochs (13%), saved 87%" and rules["none"] is None
+
+        # a click on a stopped trial's point opens its experiment page, which says where the search left it
+        eid, x, y = page.evaluate("""() => {  // the stopped point farthest from any other (points may overlap)
+            const c = window.mlboard.view.search.charts.get('optimizer.config.lr');
+            const r = c.u.over.getBoundingClientRect();
+            const at = c.points.map((q) => [q, c.u.valToPos(q.x, 'x'), c.u.valToPos(q.y, 'y')]);
+            const room = ([q, x, y]) => Math.min(...at.filter((o) => o[0] !== q).map(([, ox, oy]) => Math.hypot(ox - x, oy - y)));
+            const [p, x, y] = at.filter(([q]) => q.kind === 'stopped').sort((a, b) => room(b) - room(a))[0];
+            return [p.exp.id, r.left + x, r.top + y];
+        }""")
+        page.mouse.move(x, y)
+        page.mouse.click(x, y)
+        page.wait_for_selector(".experiment[data-state=ready]")
+        assert page.url.endswith(f"/exp/{eid}")
+        stop = want["stopped"][eid]
+        assert page.inner_text("#exp-trial").strip() == str(want["trials"][eid])
+        assert page.inner_text("#exp-search").startswith(f"stopped at rung {stop['rung']} (epoch {stop['epoch']})")
         assert page.errors == [], page.errors
 
 

@@ -162,7 +162,9 @@ class ExperimentView:
                 "epoch": self.epoch, "num_epochs": self.num_epochs, "latest": self.latest, "best": self.best,
                 "best_epoch": self.best_epoch, "scores_at_best": self.scores_at_best, "error": self.error,
                 "directions": self.directions(grid_directions), "progress": self.progress,
-                "step_progress": self.step_progress, "num_alerts": self.num_alerts}
+                "step_progress": self.step_progress, "num_alerts": self.num_alerts, "trial": self.trial,
+                "search_decision": self.search_decision, "search_status": self.search_status,
+                "selected_score": self.selected_score}
 
     def detail(self, grid_directions: dict[str, Any]) -> dict[str, Any]:
         return {**self.row(grid_directions), "config": self.config, "status_history": self.status_history,

@@ -205,7 +205,8 @@ class GridSearchProjection:
         return {**self.summary(), "gs_config": s.get("gs_config"), "run_config": s.get("run_config"),
                 "validation_config": s.get("validation_config"), "environment": s.get("environment"),
                 "sweep_paths": s.get("sweep_paths", []), "selection": self.selection,
-                "score_directions": self.score_directions, "finished": self.finished}
+                "score_directions": self.score_directions, "finished": self.finished,
+                "search": self.search_summary()}
 
     def experiments(self) -> list[dict[str, Any]]:
         return [e.row(self.score_directions) for e in self._experiments.values()]
