@@ -202,7 +202,7 @@ export class RunView {
         ${stat(m.finished ? "Duration" : "Elapsed", esc(duration(end && start ? end - start : null)))}
         ${stat("Experiments", total)}
         ${stat("Done", c.done, "c-done")}${stat("Running", c.running, "c-running")}${stat("Failed", c.failed, "c-failed")}
-        ${stat("Scheduled", c.scheduled)}
+        ${stat("Scheduled", c.scheduled)}${c.paused ? stat("Paused", c.paused, "c-paused") : ""}
         ${m.numAlerts ? stat("Alerts", `<a href="#alerts-card" class="alert-count">${m.numAlerts}</a>`, "c-alert") : ""}
         ${env.git_commit ? stat("Commit", `<span class="mono">${esc(String(env.git_commit).slice(0, 10))}${env.git_dirty ? " (dirty)" : ""}</span>`) : ""}
       </div>`;

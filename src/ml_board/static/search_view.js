@@ -168,6 +168,10 @@ export class SearchView {
         : { time: false, range: (u, lo, hi) => (lo === hi ? [lo - 1, hi + 1] : [lo - (hi - lo) * 0.05, hi + (hi - lo) * 0.05]) };
     const xAxis = { label: shortPath(path), labelSize: 22, stroke: "#5b6472", grid: { stroke: "#eef0f3" }, ticks: { stroke: "#dfe3e8" },
       values: (u, vals) => vals.map(num) };
+    if (axis.kind === "log") {  // grid lines and labels at the decades only
+      const decades = (u, splits) => splits.map((v) => (Math.abs(Math.log10(v) - Math.round(Math.log10(v))) < 1e-9 ? v : null));
+      Object.assign(xAxis, { filter: decades, grid: { ...xAxis.grid, filter: decades }, ticks: { ...xAxis.ticks, filter: decades } });
+    }
     if (axis.kind === "category") {
       xAxis.splits = () => cat.map((_, i) => i);
       xAxis.values = (u, vals) => vals.map((v) => cat[Math.round(v)] ?? "");
