@@ -69,7 +69,15 @@ _INFO = {
     "sweep_paths": {"type": "array", "items": _STRING},
     "selection": _strict({"split": _STRING, "metric": _nullable(_STRING), "mode": _nullable(_DIRECTION)}),
     "score_directions": _DIRECTIONS,
-    "finished": _nullable({**_OBJECT, "description": "the grid_search_finished payload; null while running"})}
+    "finished": _nullable({**_OBJECT, "description": "the grid_search_finished payload; null while running"}),
+    "search": _nullable(_strict({
+        "searcher": _STRING, "scheduler": _nullable({**_OBJECT, "description": "grid_search_started.search.scheduler"}),
+        "trials": {"type": "array", "items": _ID, "description": "the trials' experiment ids, by trial number"},
+        "epochs_trained": {**_COUNT, "description": "sum of the trials' highest evaluated epochs"},
+        "epochs_full": {**_COUNT, "description": "sum of the trials' num_epochs: every trial trained to the end"},
+        "winner": _nullable({**_ID, "description": "the trial with the best selection score"})},
+        doc="a search's trials and the compute they took (docs/events.md, 'Search summary'); null for a grid "
+            "search"))}
 _EXPERIMENT_ROW = {
     "experiment_id": _ID, "grid_point_id": _nullable(_STRING),
     "role": {**_STRING, "description": "train, cv_fold, inner or refit"},
@@ -89,7 +97,16 @@ _EXPERIMENT_ROW = {
         "samples_per_s": _nullable(_NUMBER), "skipped_steps": _nullable(_INT),
         "max_memory_allocated": _nullable({**_INT, "description": "bytes; CUDA only"})},
         doc="the last training_progress event's fields; null before any")),
-    "num_alerts": {**_COUNT, "description": "alert events of this experiment"}}
+    "num_alerts": {**_COUNT, "description": "alert events of this experiment"},
+    "trial": _nullable({**_COUNT, "description": "an adaptive search's trial number (trial_suggested); else null"}),
+    "search_decision": _nullable({
+        "type": "object", "required": ["decision", "trial", "rung", "epoch"],
+        "description": "the last trial_promoted / trial_stopped payload, with `decision`; null before any",
+        "properties": {"decision": {"type": "string", "enum": ["promoted", "stopped"]}, "trial": _COUNT,
+                       "rung": _COUNT, "epoch": _COUNT, "score": _nullable(_NUMBER), "cut": _nullable(_NUMBER)}}),
+    "search_status": {**_STRING, "description": "the status, or where the search left the trial: 'stopped at rung "
+                                                "k (epoch e)', 'promoted from rung k[, status]' (docs/events.md)"},
+    "selected_score": _nullable({**_NUMBER, "description": "the best score of the selection key"})}
 _ALERT = {
     "epoch": _nullable(_INT), "when": _nullable(_STRING), "action": _nullable({"type": "string", "enum": ["warn", "stop"]}),
     "key": _nullable(_STRING), "value": _nullable(_NUMBER), "message": _nullable(_STRING),

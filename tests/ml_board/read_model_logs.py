@@ -108,7 +108,7 @@ class _Log:
         self.grid_search_id = grid_search_id
         self.lines: list[str] = []
 
-    def add(self, event_type: str, experiment_id: str | None = None, **payload: Any) -> None:
+    def add(self, event_type: str, experiment_id: str | None = None, /, **payload: Any) -> None:
         event = {"seq": len(self.lines), "event_type": event_type, "creation_ts": 1000.0 + len(self.lines),
                  "grid_search_id": self.grid_search_id, "experiment_id": experiment_id, "payload": payload,
                  "schema_version": 1}
@@ -234,15 +234,22 @@ def write_training_log(folder: Path) -> Path:
 
 def write_search_log(folder: Path) -> Path:
     """An ASHA search: trial P paused at rung 1, promoted (a continuation job filed under the same experiment),
-    paused again at rung 3 and left there (stopped); trial D trains to the end. Paused is a status of its own."""
+    paused again at rung 3 and left there (stopped); trial D trains to the end; trial Q is suggested, never scored.
+    Paused is a status of its own; the trial events give each trial its number and last decision."""
     gs = "search-asha"
     log = _Log(gs)
-    log.add("grid_search_started", strategy="grid_search", num_experiments=2, sweep_paths=["lr"],
-            selection={"split": "val", "metric": "accuracy", "mode": "max"})
-    for eid, lr in (("P", 0.1), ("D", 0.2)):
+    log.add("grid_search_started", strategy="grid_search", num_experiments=3, sweep_paths=["lr"], num_epochs=9,
+            selection={"split": "val", "metric": "accuracy", "mode": "max"},
+            search={"searcher": "random", "num_samples": 3, "seed": 0, "max_concurrent": 1,
+                    "scheduler": {"type": "asha", "metric": "val/accuracy", "mode": "max", "min_epochs": 1,
+                                  "reduction_factor": 3}})
+    for trial, (eid, lr) in enumerate((("P", 0.1), ("D", 0.2), ("Q", 0.3))):
         log.add("experiment_config", eid, grid_point_id=eid, hyperparameters={"lr": lr}, num_epochs=9,
                 role="train", fold=None)
+        log.add("trial_suggested", eid, trial=trial, experiment_id=eid, params={"lr": lr})
     for job, stop, first in (("P", 1, 1), ("P.r1", 3, 2)):
+        if first > 1:
+            log.add("trial_promoted", "P", trial=0, rung=0, epoch=1, score=0.1, cut=0.1)
         log.add("job_scheduled", "P", job_id=job, depends_on=[], attempt=0)
         log.add("job_status", "P", status="running")
         for epoch in range(first, stop + 1):
@@ -255,7 +262,37 @@ def write_search_log(folder: Path) -> Path:
     log.scores("D", 9, "val", {"accuracy": 0.9}, {"mse": 0.1})
     log.add("experiment_status", "D", status="done", epoch=9, num_epochs=9)
     log.add("job_status", "D", status="done")
+    log.add("job_scheduled", "Q", job_id="Q", depends_on=[], attempt=0)
+    log.add("trial_stopped", "P", trial=0, rung=1, epoch=3, score=0.3, cut=None)
     path = folder / gs / "event_storage.log"
     path.parent.mkdir(parents=True)
     path.write_text("\n".join(log.lines) + "\n")
     return path
+
+
+SEARCH_CONFIG = """\
+imports: [{base}]
+optimizer:
+  config:
+    lr: {{sweep: loguniform, low: 0.00001, high: 0.1}}
+model:
+  config:
+    activation: {{sweep: choice, values: [relu, tanh]}}
+"""
+
+
+def run_search_log(folder: Path, num_samples: int = 9, num_epochs: int = 9) -> Path:
+    """A real random search with ASHA (min_epochs 1, reduction_factor 3) on iris, run in this process (~3 s after
+    torch is imported): a log-uniform learning rate over 4 decades and a categorical activation. With 9 samples of
+    9 epochs, one trial trains to the end and the others are stopped at rungs 0 and 1. Returns its event log."""
+    from mlgym.run import ExecutionSettings, RunRequest, start
+    from mlgym.search.settings import SchedulerSettings, SearchSettings
+
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / "search.yml"
+    config.write_text(SEARCH_CONFIG.format(base=CONFIGS / "iris_mlp.yml"))
+    search = SearchSettings("random", num_samples, 0, scheduler=SchedulerSettings("asha", None, None, 1, 3))
+    outcome = start(RunRequest(gs_config_path=config, log_dir=folder / "logs", num_epochs=num_epochs,
+                               execution=ExecutionSettings(kind="main_process"), search=search))
+    assert outcome.status == "done", outcome.results
+    return outcome.log_path

@@ -17,6 +17,8 @@ for (const exp of model.list) {
     best_epochs: exp.bestEpoch, best_epoch: exp.selectionEpoch, scores_at_best: exp.scoresAtBest(),
     directions: exp.directions(model.scoreDirections), progress: exp.progress(),
     step_progress: exp.stepProgress, num_alerts: exp.numAlerts, alerts: exp.alerts,
+    trial: exp.trial, search_decision: exp.searchDecision, search_status: exp.searchStatus(),
+    selected_score: exp.selectedScore,
   };
 }
 const cv = {};
@@ -24,5 +26,8 @@ for (const key of model.keys.keys()) {
   cv[key] = model.cvStats(key).map((s) => ({ outer: s.outer, grid_point_id: s.gridPointId, hyperparameters: s.hp,
     folds: s.folds, done: s.done, n: s.n, mean: s.mean, std: s.std }));
 }
+const s = model.searchSummary();
+const search = s && { searcher: s.searcher, scheduler: s.scheduler, trials: s.trials.map((e) => e.id),
+  epochs_trained: s.epochsTrained, epochs_full: s.epochsFull, winner: s.winner ? s.winner.id : null };
 process.stdout.write(JSON.stringify({ applied_all: ok, last_seq: model.lastSeq, selection: model.selection,
-  keys: [...model.keys.keys()], experiments, cv }));
+  keys: [...model.keys.keys()], experiments, cv, search }));

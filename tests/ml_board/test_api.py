@@ -236,3 +236,29 @@ def test_every_operation_of_the_spec_answers_as_declared(board: SampleBoard) -> 
                 for template, method, operation in operations}
     assert len(declared) >= 10
     assert {key: codes & seen.get(key, set()) for key, codes in declared.items()} == declared
+
+
+def test_a_search_serves_its_trials_decisions_and_what_they_cost(tmp_path: Path, asha_search_log: Path) -> None:
+    """A real random search with ASHA: every row has its trial number, last decision and search status, and the
+    grid search its search summary, equal to what the projection concludes from the log (and valid by the spec)."""
+    from mlgym.events.results import project
+    gs = asha_search_log.parent.name
+    projection = project(read_events(asha_search_log), gs)
+    with BoardProcess(tmp_path / "store") as proc:
+        assert sync(asha_search_log.parent.parent, gs, proc.url) == projection.last_seq
+        api = ApiClient(proc.url)
+        info = api.get(f"/api/grid_searches/{gs}").json()
+        rows = {r["experiment_id"]: r for r in api.get(f"/api/grid_searches/{gs}/experiments").json()}
+        stopped = next(eid for eid, v in projection.views().items() if (v.search_decision or {}).get("decision")
+                       == "stopped")
+        detail = api.get(f"/api/grid_searches/{gs}/experiments/{stopped}").json()
+    summary = projection.search_summary()
+    assert info["search"] == summary and summary["epochs_full"] == 81
+    assert summary["epochs_trained"] == sum(r["epoch"] for r in rows.values()) < 81
+    assert sorted(r["trial"] for r in rows.values()) == list(range(9))
+    for eid, view in projection.views().items():
+        assert (rows[eid]["trial"], rows[eid]["search_decision"], rows[eid]["search_status"]) == (
+            view.trial, view.search_decision, view.search_status)
+        assert rows[eid]["selected_score"] == view.selected_score == view.scores_at_best["val/accuracy"]
+    assert detail["search_status"].startswith("stopped at rung") and detail["status"] == "paused"
+    assert rows[summary["winner"]]["selected_score"] == max(r["selected_score"] for r in rows.values())

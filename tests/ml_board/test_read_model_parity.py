@@ -46,11 +46,14 @@ def python_dump(projection: GridSearchProjection) -> dict[str, Any]:
         eid: {"status": v.status, "epoch": v.epoch, "num_epochs": v.num_epochs, "latest": v.latest, "best": v.best,
               "best_epochs": v.best_epochs, "best_epoch": v.best_epoch, "scores_at_best": v.scores_at_best,
               "directions": v.directions(projection.score_directions), "progress": v.progress,
-              "step_progress": v.step_progress, "num_alerts": v.num_alerts, "alerts": v.alerts}
+              "step_progress": v.step_progress, "num_alerts": v.num_alerts, "alerts": v.alerts,
+              "trial": v.trial, "search_decision": v.search_decision, "search_status": v.search_status,
+              "selected_score": v.selected_score}
         for eid, v in projection.views().items()}
     cv = {key: projection.cv_stats(key) for key in projection.score_keys()}
     return {"applied_all": True, "last_seq": projection.last_seq, "selection": projection.selection,
-            "keys": list(projection.score_keys()), "experiments": experiments, "cv": cv}
+            "keys": list(projection.score_keys()), "experiments": experiments, "cv": cv,
+            "search": projection.search_summary()}
 
 
 def node_dump(log: Path) -> dict[str, Any]:
@@ -197,3 +200,29 @@ def test_a_paused_trial_reads_as_paused_in_both_read_models(tmp_path: Path) -> N
     paused, done = dump["experiments"]["P"], dump["experiments"]["D"]
     assert (paused["status"], paused["epoch"], paused["progress"]) == ("paused", 3, pytest.approx(3 / 9))
     assert (done["status"], done["progress"]) == ("done", 1.0)
+    assert (paused["trial"], paused["search_status"]) == (0, "stopped at rung 1 (epoch 3)")
+    assert paused["search_decision"] == {"decision": "stopped", "trial": 0, "rung": 1, "epoch": 3, "score": 0.3,
+                                         "cut": None}
+    assert (done["trial"], done["search_status"], done["selected_score"]) == (1, "done", 0.9)
+    assert dump["experiments"]["Q"]["search_status"] == "scheduled"
+    assert dump["search"] == {"searcher": "random", "scheduler": {
+        "type": "asha", "metric": "val/accuracy", "mode": "max", "min_epochs": 1, "reduction_factor": 3},
+        "trials": ["P", "D", "Q"], "epochs_trained": 3 + 9 + 0, "epochs_full": 27, "winner": "D"}
+
+
+@needs_node
+def test_dashboard_reads_a_real_asha_search_like_the_projection(asha_search_log: Path) -> None:
+    dump = assert_parity(asha_search_log)
+    events = list(read_events(asha_search_log))
+    stopped = {e["experiment_id"]: e["payload"] for e in events if e["event_type"] == "trial_stopped"}
+    suggested = {e["payload"]["trial"]: e["experiment_id"] for e in events if e["event_type"] == "trial_suggested"}
+    assert stopped and len(suggested) == 9 and dump["search"]["trials"] == [suggested[t] for t in range(9)]
+    for eid, e in dump["experiments"].items():
+        assert e["trial"] is not None
+        if eid in stopped:
+            assert e["status"] == "paused" and e["search_decision"] == {"decision": "stopped", **stopped[eid]}
+            assert e["search_status"] == f"stopped at rung {stopped[eid]['rung']} (epoch {stopped[eid]['epoch']})"
+        else:
+            assert e["status"] == "done" and e["search_status"] == "done"
+    assert dump["search"]["epochs_full"] == 9 * 9
+    assert dump["search"]["epochs_trained"] == sum(e["epoch"] for e in dump["experiments"].values()) < 81

@@ -87,6 +87,8 @@ export class ExperimentView {
   }
 
   render(d) {
+    const decisionText = (dec) => (dec && dec.score != null
+      ? ` <span class="muted small">score ${esc(num(dec.score))}${dec.cut != null ? `, rung cut ${esc(num(dec.cut))}` : ""}</span>` : "");
     this.root.dataset.state = "ready";
     const hp = Object.entries(d.hyperparameters || {});
     const latest = Object.entries(d.latest || {}).sort();
@@ -102,6 +104,8 @@ export class ExperimentView {
           <div class="stat"><span>Role</span><b>${esc(d.role ?? "")}${fold ? ` <span class="muted">${esc(fold)}</span>` : ""}</b></div>
           <div class="stat"><span>Epoch</span><b>${esc(d.epoch ?? 0)}${d.num_epochs ? ` / ${esc(d.num_epochs)}` : ""}</b></div>
           <div class="stat"><span>Progress</span><b id="exp-progress">${esc(((d.progress ?? 0) * 100).toFixed(0))}%</b></div>
+          ${d.trial != null ? `<div class="stat"><span>Trial</span><b id="exp-trial">${esc(d.trial)}</b></div>
+          <div class="stat"><span>Search</span><b id="exp-search">${esc(d.search_status ?? "")}${decisionText(d.search_decision)}</b></div>` : ""}
           ${sp ? `<div class="stat" id="exp-step"><span>Last step</span><b>epoch ${esc(sp.epoch)} · step ${esc(sp.step)}${sp.num_steps ? `/${esc(sp.num_steps)}` : ""} · loss ${esc(num(sp.loss))} · lr ${esc(num(sp.lr))}${sp.skipped_steps ? ` · ${esc(sp.skipped_steps)} skipped` : ""}</b></div>` : ""}
           ${hp.map(([k, v]) => `<div class="stat" title="${esc(k)}"><span>${esc(shortPath(k))}</span><b class="mono">${esc(num(v))}</b></div>`).join("")}
         </div></section>

@@ -16,6 +16,20 @@ function foldText(exp) {
   return `fold ${f.k ?? f.inner ?? ""}`;
 }
 
+/**
+ * The status badge; a trial an adaptive search stopped for good gets its own badge, "stopped at rung k (epoch e)",
+ * and a promoted one that is not done yet says so beside its status.
+ */
+export function statusCell(exp) {
+  const d = exp.searchDecision;
+  if (!d || exp.status === "done") return badge(exp.status);
+  if (d.decision === "stopped") {
+    const cut = d.cut == null ? "no score made the rung's top" : `the rung's cut was ${num(d.cut)}`;
+    return `<span class="badge badge-stopped" data-rung="${esc(d.rung)}" data-epoch="${esc(d.epoch)}" title="score ${esc(num(d.score))}; ${esc(cut)}">${esc(exp.searchStatus())}</span>`;
+  }
+  return `${badge(exp.status)} <span class="muted small">promoted from rung ${esc(d.rung)}</span>`;
+}
+
 /** Renders the experiments of a RunModel; tells the run view which row the pointer is on. */
 export class ExperimentsTable {
   constructor(el, model, { onHover, onFilter, linkOf }) {
@@ -66,7 +80,8 @@ export class ExperimentsTable {
   matches(exp) {
     if (this.statusFilter !== "all" && exp.status !== this.statusFilter) return false;
     if (!this.query) return true;
-    const text = [exp.id, exp.status, exp.phase, exp.role, foldText(exp),
+    const text = [exp.id, exp.status, exp.phase, exp.role, foldText(exp), exp.trial != null ? `trial ${exp.trial}` : "",
+      exp.searchDecision ? exp.searchStatus() : "",
       ...Object.entries(exp.hp).map(([k, v]) => `${shortPath(k)}=${num(v)}`)].join(" ").toLowerCase();
     return this.query.split(/\s+/).every((term) => text.includes(term));
   }
@@ -78,7 +93,8 @@ export class ExperimentsTable {
   sortValue(exp, col) {
     if (col === "index") return exp.index;
     if (col === "id") return exp.id;
-    if (col === "status") return ["failed", "running", "scheduled", "done"].indexOf(exp.status);
+    if (col === "status") return ["failed", "running", "scheduled", "paused", "done"].indexOf(exp.status);
+    if (col === "trial") return exp.trial;
     if (col === "progress") return exp.progress();
     if (col === "fold") return foldText(exp);
     if (col === "latest") return exp.latest[this.key];
@@ -104,11 +120,12 @@ export class ExperimentsTable {
   render() {
     const paths = this.sweepPaths();
     const showFold = this.model.list.some((e) => e.fold || e.role !== "train");
+    const showTrial = this.model.list.some((e) => e.trial != null);
     const keyLabel = this.key ? esc(this.key) : "metric";
     const arrow = (col) => (this.sort.col === col ? (this.sort.dir > 0 ? " ▲" : " ▼") : "");
     const th = (col, label, cls = "", title = "") =>
       `<th data-col="${esc(col)}" class="sortable ${cls}"${title ? ` title="${esc(title)}"` : ""}>${label}${arrow(col)}</th>`;
-    this.thead.innerHTML = `<tr>${th("id", "Experiment")}${th("status", "Status")}${th("progress", "Progress")}
+    this.thead.innerHTML = `<tr>${showTrial ? th("trial", "Trial", "num", "the adaptive search's trial number") : ""}${th("id", "Experiment")}${th("status", "Status")}${th("progress", "Progress")}
       ${showFold ? th("fold", "Fold") : ""}
       ${paths.map((p) => th(`hp:${p}`, esc(shortPath(p)), "num hp", p)).join("")}
       ${th("latest", `Latest <span class="muted">${keyLabel}</span>`, "num")}${th("best", `Best <span class="muted">${keyLabel}</span>`, "num")}
@@ -126,8 +143,9 @@ export class ExperimentsTable {
       const phase = exp.phase && exp.phase !== exp.status && exp.status === "running" ? `<span class="muted small">${esc(exp.phase)}</span>` : "";
       const err = exp.error ? ` title="${esc(exp.error)}"` : "";
       return `<tr data-exp="${esc(exp.id)}" class="${exp.index === this.highlighted ? "hl" : ""}">
+        ${showTrial ? `<td class="num trial">${exp.trial ?? ""}</td>` : ""}
         <td><i class="swatch" style="background:${colorOf(exp.index)}"></i><a class="mono" href="${this.linkOf(exp)}">${esc(exp.id)}</a></td>
-        <td${err}>${badge(exp.status)} ${phase}${alerts}</td>
+        <td${err}>${statusCell(exp)} ${phase}${alerts}</td>
         <td><div class="progress progress-${exp.status}"><i style="width:${pct}%"></i></div><span class="small muted">${epochs}</span></td>
         ${showFold ? `<td class="small">${esc(foldText(exp))}</td>` : ""}
         ${paths.map((p) => `<td class="num mono">${esc(num(exp.hp[p]))}</td>`).join("")}

@@ -52,6 +52,24 @@ export class Experiment {
     this.alerts = [];              // the last MAX_ALERTS alert events (ALERT_FIELDS + seq)
     this.numAlerts = 0;
     this.steps = { x: [], loss: [] };  // global_step -> running mean training loss, every training_progress
+    this.trial = null;             // an adaptive search's trial number (trial_suggested)
+    this.searchDecision = null;    // its last trial_promoted / trial_stopped: {decision, trial, rung, epoch, score, cut}
+  }
+
+  /** The best selection-key score (the one `selectionEpoch` points at); null while never scored finitely. */
+  get selectedScore() {
+    return this.bestSelected;
+  }
+
+  /**
+   * Where an adaptive search left this trial: "stopped at rung k (epoch e)", "promoted from rung k" (+ ", <status>"
+   * unless paused), or just the status (no decision yet, or done).
+   */
+  searchStatus() {
+    const d = this.searchDecision;
+    if (d == null || this.status === "done") return this.status;
+    if (d.decision === "stopped") return `stopped at rung ${d.rung} (epoch ${d.epoch})`;
+    return `promoted from rung ${d.rung}` + (this.status !== "paused" ? `, ${this.status}` : "");
   }
 
   /**
@@ -222,6 +240,9 @@ export class RunModel {
       case "training_progress": this.onTrainingProgress(this.experiment(ev.experiment_id), p); break;
       case "alert": this.onAlert(this.experiment(ev.experiment_id), p, ev.seq); break;
       case "checkpoint": this.experiment(ev.experiment_id); break;
+      case "trial_suggested": this.experiment(ev.experiment_id).trial = p.trial ?? null; this.summaryDirty = true; break;
+      case "trial_promoted": this.onDecision(this.experiment(ev.experiment_id), "promoted", p); break;
+      case "trial_stopped": this.onDecision(this.experiment(ev.experiment_id), "stopped", p); break;
       default: break;
     }
   }
@@ -297,6 +318,11 @@ export class RunModel {
     }
   }
 
+  onDecision(exp, decision, p) {
+    exp.searchDecision = { decision, ...p };
+    this.summaryDirty = true;
+  }
+
   onTrainingProgress(exp, p) {
     if (exp.status === "scheduled") exp.status = "running";
     exp.addStepProgress(p);
@@ -364,6 +390,30 @@ export class RunModel {
       if (v != null) g.values.push(v);
     }
     return [...groups.values()].map(({ values, ...g }) => ({ ...g, ...meanStd(values) }));
+  }
+
+  /**
+   * A search's trials and what they cost (docs/events.md, "Read model"); null for a grid search. `trials`: the
+   * experiments with a trial number, by trial number; a random search without a scheduler logs none, so there every
+   * `train` experiment. `epochsTrained` sums their highest evaluated epochs, `epochsFull` their num_epochs (the grid
+   * search's when missing). `winner`: the best selection score by the selection's mode (a tie keeps the earlier).
+   */
+  searchSummary() {
+    const search = objectOrNull(this.started?.search) || {};
+    const searcher = search.searcher ?? "grid";
+    let trials = this.list.filter((e) => e.trial != null).sort((a, b) => a.trial - b.trial);
+    if (!trials.length && searcher !== "grid") trials = this.list.filter((e) => e.role === "train");
+    if (!trials.length && searcher === "grid" && !search.scheduler) return null;
+    const full = this.started?.num_epochs;
+    const mode = this.selection.mode;
+    let winner = null, best = null;
+    for (const e of trials) {
+      const score = e.selectedScore;
+      if (score != null && mode != null && improves(score, best, mode)) { winner = e; best = score; }
+    }
+    let trained = 0, total = 0;
+    for (const e of trials) { trained += e.epoch; total += e.numEpochs ?? full ?? 0; }
+    return { searcher, scheduler: search.scheduler ?? null, trials, epochsTrained: trained, epochsFull: total, winner };
   }
 
   /** The series of `key` of every experiment, padded to the current epochs (uPlot wants equal lengths). */

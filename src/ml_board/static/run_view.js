@@ -5,6 +5,7 @@ import { ExperimentsTable } from "./experiments_table.js";
 import { ChartGrid } from "./chart_grid.js";
 import { StepChart } from "./step_chart.js";
 import { renderCvSummary } from "./cv_summary.js";
+import { SearchView } from "./search_view.js";
 import { badge, datetime, duration, esc } from "./format.js";
 
 const TABLE_MS = 200;   // the table and summary redraw at most this often; charts redraw every animation frame
@@ -35,10 +36,11 @@ export class RunView {
           <label class="grow">Filter <input id="filter" type="search" placeholder="id, status or lr=0.01 …" autocomplete="off"></label>
           <label>Status <select id="status-filter">
             <option value="all">all</option><option value="running">running</option><option value="done">done</option>
-            <option value="failed">failed</option><option value="scheduled">scheduled</option></select></label>
+            <option value="failed">failed</option><option value="scheduled">scheduled</option><option value="paused">paused</option></select></label>
         </div>
         <div id="table" class="table-wrap"></div>
       </section>
+      <section class="card" id="search-card" hidden></section>
       <section class="card" id="alerts-card" hidden></section>
       <section class="card" id="cv" hidden></section>
       <section class="card" id="steps-card" hidden><div class="card-head"><h2>Training loss over steps</h2>
@@ -59,6 +61,7 @@ export class RunView {
     if (this.unsubscribe) this.unsubscribe();
     if (this.charts) this.charts.destroy();
     if (this.steps) this.steps.destroy();
+    if (this.search) this.search.destroy();
   }
 
   async start() {
@@ -104,6 +107,10 @@ export class RunView {
     });
     this.charts = new ChartGrid($("#charts"), this.model, (exp) => this.table.highlight(exp));
     this.steps = new StepChart($("#steps"), this.model);
+    this.search = new SearchView($("#search-card"), this.model, {
+      paths: () => this.table.sweepPaths(),
+      linkOf: (exp) => `#/gs/${encodeURIComponent(this.gs)}/exp/${encodeURIComponent(exp.id)}`,
+    });
     $("#metric").addEventListener("change", (e) => { this.key = e.target.value; this.renderTable(); });
     $("#split").addEventListener("change", (e) => { this.charts.setSplit(e.target.value); this.schedule(); });
     const filter = () => this.table.setQuery($("#filter").value, $("#status-filter").value);
@@ -172,6 +179,7 @@ export class RunView {
     if (!m.tableDirty && this.table.key === this.key) return;
     this.table.key = this.key;
     this.table.render();
+    this.search.render();
     renderCvSummary(this.root.querySelector("#cv"), m, this.key, this.table.sweepPaths());
     m.tableDirty = false;
   }
@@ -194,7 +202,7 @@ export class RunView {
         ${stat(m.finished ? "Duration" : "Elapsed", esc(duration(end && start ? end - start : null)))}
         ${stat("Experiments", total)}
         ${stat("Done", c.done, "c-done")}${stat("Running", c.running, "c-running")}${stat("Failed", c.failed, "c-failed")}
-        ${stat("Scheduled", c.scheduled)}
+        ${stat("Scheduled", c.scheduled)}${c.paused ? stat("Paused", c.paused, "c-paused") : ""}
         ${m.numAlerts ? stat("Alerts", `<a href="#alerts-card" class="alert-count">${m.numAlerts}</a>`, "c-alert") : ""}
         ${env.git_commit ? stat("Commit", `<span class="mono">${esc(String(env.git_commit).slice(0, 10))}${env.git_dirty ? " (dirty)" : ""}</span>`) : ""}
       </div>`;
@@ -228,5 +236,10 @@ export class RunView {
 
   stepPoints() {
     return this.steps ? this.steps.points() : null;
+  }
+
+  /** The search card's scatters ({path: {axis, distr, points}}) and its compute-saved numbers. */
+  searchPoints() {
+    return this.search ? { charts: this.search.pointsOf(), saved: this.search.saved } : null;
   }
 }

@@ -72,6 +72,22 @@ class ExperimentView:
         return None if metric is None else f"{split}/{metric}"
 
     @property
+    def selected_score(self) -> float | None:
+        """The best selection-key score (the one `best_epoch` points at); None while it was never scored finitely."""
+        return self._best_selected
+
+    @property
+    def search_status(self) -> str:
+        """Where an adaptive search left this trial: `stopped at rung k (epoch e)`, `promoted from rung k`
+        (+ `, <status>` unless paused), or just the status (no decision yet, or done)."""
+        decision = self.search_decision
+        if decision is None or self.status == "done":
+            return self.status
+        if decision["decision"] == "stopped":
+            return f"stopped at rung {decision['rung']} (epoch {decision['epoch']})"
+        return f"promoted from rung {decision['rung']}" + (f", {self.status}" if self.status != "paused" else "")
+
+    @property
     def progress(self) -> float:
         """Fraction of the planned training done, 0..1: done -> 1; else max(evaluated epochs, epochs before the
         last reported step + its fraction of that epoch's steps) / num_epochs; 0 without num_epochs."""
@@ -146,7 +162,9 @@ class ExperimentView:
                 "epoch": self.epoch, "num_epochs": self.num_epochs, "latest": self.latest, "best": self.best,
                 "best_epoch": self.best_epoch, "scores_at_best": self.scores_at_best, "error": self.error,
                 "directions": self.directions(grid_directions), "progress": self.progress,
-                "step_progress": self.step_progress, "num_alerts": self.num_alerts}
+                "step_progress": self.step_progress, "num_alerts": self.num_alerts, "trial": self.trial,
+                "search_decision": self.search_decision, "search_status": self.search_status,
+                "selected_score": self.selected_score}
 
     def detail(self, grid_directions: dict[str, Any]) -> dict[str, Any]:
         return {**self.row(grid_directions), "config": self.config, "status_history": self.status_history,

@@ -11,7 +11,7 @@ import math
 from typing import Any
 
 from mlgym.events.experiment_view import ExperimentView
-from mlgym.events.read_rules import DIRECTIONS, declared, fallback_direction, mean_std, scores_of
+from mlgym.events.read_rules import DIRECTIONS, declared, fallback_direction, improves, mean_std, scores_of
 
 ACTIVE = {"scheduled", "running"}
 CV_ROLES = ("cv_fold", "inner")
@@ -205,7 +205,8 @@ class GridSearchProjection:
         return {**self.summary(), "gs_config": s.get("gs_config"), "run_config": s.get("run_config"),
                 "validation_config": s.get("validation_config"), "environment": s.get("environment"),
                 "sweep_paths": s.get("sweep_paths", []), "selection": self.selection,
-                "score_directions": self.score_directions, "finished": self.finished}
+                "score_directions": self.score_directions, "finished": self.finished,
+                "search": self.search_summary()}
 
     def experiments(self) -> list[dict[str, Any]]:
         return [e.row(self.score_directions) for e in self._experiments.values()]
@@ -241,6 +242,32 @@ class GridSearchProjection:
                 if value is not None and math.isfinite(value):
                     group["values"].append(value)
         return [_with_stats(group) for group in groups.values()]
+
+    def search_summary(self) -> dict[str, Any] | None:
+        """A search's trials and what they cost (docs/events.md, "Read model"): None for a grid search.
+
+        `trials`: the experiments with a trial number (`trial_suggested`), by trial number; a random search without
+        a scheduler logs none, so there every `train` experiment, in order of appearance. `epochs_trained` sums
+        their highest evaluated epochs, `epochs_full` their `num_epochs` (the grid search's when an experiment has
+        none). `winner`: the trial with the best selection score (`selected_score`, by the selection's mode); a tie
+        keeps the earlier trial; None until one was scored."""
+        search = self.started.get("search") if isinstance(self.started.get("search"), dict) else {}
+        views = list(self._experiments.values())
+        trials = sorted((v for v in views if v.trial is not None), key=lambda v: v.trial)
+        if not trials and search.get("searcher", "grid") != "grid":
+            trials = [v for v in views if v.role == "train"]
+        if not trials and not search.get("scheduler") and search.get("searcher", "grid") == "grid":
+            return None
+        full = self.started.get("num_epochs")
+        mode, winner, best = self.selection["mode"], None, None
+        for v in trials:
+            score = v.selected_score
+            if score is not None and mode is not None and improves(score, best, mode):
+                winner, best = v.experiment_id, score
+        return {"searcher": search.get("searcher", "grid"), "scheduler": search.get("scheduler"),
+                "trials": [v.experiment_id for v in trials], "epochs_trained": sum(v.epoch for v in trials),
+                "epochs_full": sum(v.num_epochs if v.num_epochs is not None else (full or 0) for v in trials),
+                "winner": winner}
 
     def refit_stats(self, key: str) -> dict[str, Any]:
         """Over the outer folds of nested CV: `latest[key]` of the refits that are done -> n, mean, std (ddof=1)."""

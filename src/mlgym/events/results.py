@@ -37,22 +37,12 @@ def _grid_search_table(projection: GridSearchProjection) -> pd.DataFrame:
     for v in views:
         row: dict[str, Any] = {"experiment_id": v.experiment_id, "status": v.status}
         if searched:
-            row.update({"trial": v.trial, "search": _search_status(v)})
+            row.update({"trial": v.trial, "search": v.search_status})
         row.update({columns[p]: val for p, val in v.hyperparameters.items()})
         row["best_epoch"] = v.best_epoch
         row.update({k: s for k, s in v.scores_at_best.items() if not k.startswith("train/")})
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def _search_status(view: ExperimentView) -> str:
-    """Where an adaptive search left a trial: stopped at rung k, promoted from rung k, or just its status."""
-    decision = view.search_decision
-    if decision is None or view.status == "done":
-        return view.status
-    if decision["decision"] == "stopped":
-        return f"stopped at rung {decision['rung']} (epoch {decision['epoch']})"
-    return f"promoted from rung {decision['rung']}" + (f", {view.status}" if view.status != "paused" else "")
 
 
 def _cross_validation_table(projection: GridSearchProjection) -> pd.DataFrame:
