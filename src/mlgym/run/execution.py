@@ -39,6 +39,12 @@ class ExecutionSettings:
         if self.kind == "ray":
             self.executor().connect()  # type: ignore[attr-defined]
 
+    def parallel_slots(self) -> int:
+        """How many jobs can run at once (for Ray: connects, checks resources and counts the cluster's slots)."""
+        if self.kind == "ray":
+            return self.executor().connect()  # type: ignore[attr-defined]
+        return self.process_count if self.kind == "multiprocessing" else 1
+
     def executor(self) -> Executor:
         from mlgym.gym.builtins import load_builtins
         if self.kind == "main_process":

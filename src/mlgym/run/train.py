@@ -77,20 +77,17 @@ def start(request: RunRequest, listeners: tuple[EventListener, ...] = ()) -> Run
 
 
 def max_concurrent(execution: ExecutionSettings, settings: ValidationSettings) -> int:
-    """How many trials each of a search's studies keeps running: the worker processes shared by its folds."""
+    """How many trials each of a search's studies keeps running: the worker slots (processes, or the Ray
+    cluster's) shared by its folds."""
     from mlgym.run.search_run import trial_concurrency
-    return trial_concurrency(settings, execution.process_count if execution.kind == "multiprocessing" else 1)
+    return trial_concurrency(settings, execution.parallel_slots())
 
 
 def _start_search(request: RunRequest, resolved: ResolvedGridSearch, settings: ValidationSettings,
                   run: RunSettings, search: SearchSettings, listeners: tuple[EventListener, ...]) -> RunOutcome:
     """A search driven by the executor's feeder (Optuna, a trial scheduler, nested CV's searches per outer fold):
     checked, then run."""
-    from mlgym.errors import UsageError
     from mlgym.run.search_run import build_search_run, resolved_search
-    if request.execution.kind == "ray":
-        raise UsageError("adaptive searches (searcher optuna, a scheduler, or a random search inside nested CV) "
-                         "run on the multiprocessing and main_process environments for now, not on Ray")
     search = resolved_search(search, settings, resolved, request.num_epochs,
                              max_concurrent(request.execution, settings))
     search_run = build_search_run(search, settings, resolved, run)

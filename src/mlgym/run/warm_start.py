@@ -111,8 +111,6 @@ def _warm_start_search(path: Path, resolved: ResolvedGridSearch, settings: Valid
                        announce: Callable[[str], None]) -> RunOutcome:
     """Rebuild an adaptive search by replaying its log (see run/search_run.py), then go on from there."""
     from mlgym.run.search_run import build_search_run
-    if execution.kind == "ray":
-        raise UsageError("adaptive searches run on the multiprocessing and main_process environments, not on Ray")
     if run.num_epochs != started["num_epochs"]:
         raise UsageError(f"an adaptive search cannot change num_epochs on warm start ({started['num_epochs']} "
                          f"logged, {run.num_epochs} given): its rungs and decisions depend on it")

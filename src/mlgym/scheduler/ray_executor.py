@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -149,14 +149,15 @@ class RayExecutor(Executor):
         self.close()
 
     # --- running a task graph ---------------------------------------------------------------------------
-    def run(self, tasks: Sequence[Task], on_event: EventCallback) -> dict[str, TaskResult]:
-        graph = TaskGraph(tasks)
+    def run(self, tasks: Sequence[Task], on_event: EventCallback,
+            feeder: Callable[[TaskResult], Sequence[Task]] | None = None) -> dict[str, TaskResult]:
+        graph = TaskGraph(tasks, feeder)
         owns_actors = not self._slots
         events = JobEvents(on_event)
         try:
             with sigterm_raises():
-                if tasks:
-                    self.start(max_jobs=len(tasks))
+                if tasks:  # a feeder may add tasks: then every slot of the cluster may get one
+                    self.start(max_jobs=None if feeder is not None else len(tasks))
                 for task in tasks:
                     events.scheduled(task)
                 if tasks:
@@ -166,7 +167,7 @@ class RayExecutor(Executor):
             raise
         if owns_actors:
             self.close()
-        return {t.task_id: graph.results[t.task_id] for t in tasks}
+        return {task_id: graph.results[task_id] for task_id in graph.tasks}
 
 
 def _kill(actor: Any) -> None:
@@ -243,7 +244,7 @@ class _RayRun:
 
     def _send(self, slot: _Slot, task: Task, blob: bytes) -> None:
         """Hand a task to an actor; its `running` event is sent when the actor says it began."""
-        attempt = self.attempts[task.task_id]
+        attempt = self.attempts.setdefault(task.task_id, 0)
         slot.task_id, slot.attempt, slot.started = task.task_id, attempt, False
         slot.stream = slot.actor.run.options(num_returns="streaming").remote(task.task_id, attempt, blob)
 
@@ -301,15 +302,19 @@ class _RayRun:
             self.events.failed(result, placement, attempt)
         for cascaded in self.graph.complete(result):
             self.events.failed(cascaded, None, 0)
+        for added in self.graph.drain_added():  # an adaptive search's next tasks
+            self.events.scheduled(added)
+            if added.task_id in self.graph.results:  # a dependency had failed already
+                self.events.failed(self.graph.results[added.task_id], None, 0)
 
     # --- dead actors and nodes ------------------------------------------------------------------------
     def _handle_death(self, slot: _Slot, exc: BaseException) -> None:
         placement, task_id, attempt, started = slot.placement(), slot.task_id, slot.attempt, slot.started
         self.executor.replace(slot)
         assert task_id is not None
-        if not started and self.unstarted_losses[task_id] < _MAX_UNSTARTED_LOSSES:
+        if not started and self.unstarted_losses.get(task_id, 0) < _MAX_UNSTARTED_LOSSES:
             # the actor was gone before the task reached it: nothing ran, so no attempt was spent
-            self.unstarted_losses[task_id] += 1
+            self.unstarted_losses[task_id] = self.unstarted_losses.get(task_id, 0) + 1
             self.graph.requeue(task_id)
             return
         node = (placement.node or "?")[:12]

@@ -95,3 +95,25 @@ def test_bad_cluster_input_exits_2_before_anything_runs(ray_cluster: LocalRayClu
     assert "Traceback" not in result.stderr, result.stderr
     assert message.format(**fill) in result.stderr
     assert not (tmp_path / "logs").exists(), "a refused run must not create its log folder"
+
+
+def test_an_asha_search_runs_on_the_cluster_and_promoted_trials_resume_on_any_node(
+        ray_cluster: LocalRayCluster, two_nodes: list[str], tmp_path: Path) -> None:
+    config = tmp_path / "search.yml"
+    config.write_text(f"imports: [{CONFIG}]\noptimizer:\n  config:\n    lr: {{sweep: loguniform, low: 0.001, "
+                      "high: 0.1}\n")
+    result = run_cli("train", "--gs_config_path", str(config), "--log_dir", str(tmp_path / "logs"),
+                     "--num_epochs", "3", "--searcher", "random", "--num_samples", "4", "--scheduler", "asha",
+                     "--checkpoint_storage", str(tmp_path / "shared"), *ray_flags(ray_cluster))
+    assert result.returncode == 0, result.stderr
+    events = list(read_events(the_log(tmp_path / "logs")))
+    assert events[0]["payload"]["search"]["max_concurrent"] == 2  # one trial per slot of the 2-node cluster
+    kinds = [e["event_type"] for e in events]
+    assert kinds.count("trial_suggested") == 4 and kinds.count("trial_promoted") >= 1
+    promoted = {e["experiment_id"] for e in events if e["event_type"] == "trial_promoted"}
+    restored = {e["experiment_id"] for e in events if e["event_type"] == "checkpoint"
+                and e["payload"]["action"] == "restored"}
+    assert restored == promoted  # each promoted trial went on from its checkpoint in the shared storage
+    nodes = {e["payload"]["node"] for e in events if e["event_type"] == "job_status"}
+    assert nodes <= set(two_nodes) and None not in nodes
+    assert events[-1]["event_type"] == "grid_search_finished" and events[-1]["payload"]["status"] == "done"
