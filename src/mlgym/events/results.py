@@ -46,10 +46,15 @@ def _grid_search_table(projection: GridSearchProjection) -> pd.DataFrame:
 
 
 def _cross_validation_table(projection: GridSearchProjection) -> pd.DataFrame:
-    columns = _hyper_columns(v for v in projection.views().values() if v.role == "cv_fold")
+    folds = [v for v in projection.views().values() if v.role == "cv_fold"]
+    columns = _hyper_columns(folds)
+    trial_of = {v.grid_point_id: v for v in reversed(folds) if v.trial is not None}  # a searched CV: fold 0's
     rows: dict[str, dict[str, Any]] = {}
     for group in projection.cv_stats(""):
         row = rows[group["grid_point_id"]] = {"grid_point_id": group["grid_point_id"]}
+        if trial_of:
+            view = trial_of.get(group["grid_point_id"])
+            row.update({"trial": view.trial if view else None, "search": view.search_status if view else None})
         row.update({columns[p]: val for p, val in group["hyperparameters"].items()})
         row["folds_done"] = f"{group['done']}/{group['folds']}"
     for key in projection.score_keys():

@@ -13,6 +13,7 @@ import pytest
 from mlgym.config.loader import load_config
 from mlgym.config.sweep import find_sweeps
 from mlgym.events.event_log import read_events
+from mlgym.events.results import project, results_table
 from mlgym.run import ExecutionSettings, RunRequest, start
 from mlgym.run.search_run import study_seed
 from mlgym.search.random_search import random_points
@@ -126,6 +127,10 @@ def test_asha_inside_cross_validation_scores_each_trial_by_its_mean_over_folds(t
     assert all(len(ids) == 2 for ids in per_trial.values())  # each decision logged on both folds' experiments
     trained = {(eid, epoch) for eid, epoch in scores}
     assert len(trained) < 4 * 2 * 4  # the scheduler saved epochs
+    table = results_table(project(events, outcome.grid_search_id))  # one row per trial, where the search left it
+    stopped = {e["payload"]["trial"] for e in decided if e["event_type"] == "trial_stopped"}
+    assert sorted(table["trial"]) == [0, 1, 2, 3]
+    assert set(table.loc[table["search"].str.startswith("stopped at rung"), "trial"]) == stopped
 
 
 def decisions(events: list[dict]) -> list[tuple]:
