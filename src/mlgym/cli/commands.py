@@ -103,7 +103,8 @@ def train(args: argparse.Namespace) -> int:
                          validation_config_path=Path(validation) if validation else None,
                          execution=_execution(args, settings, run_config_source), websocket_servers=servers,
                          ingest_token=token,
-                         run_config=raw_run_config, search=_search(args, settings, run_config_source))
+                         run_config=raw_run_config, search=_search(args, settings, run_config_source),
+                         dirty_git=settings.get("dirty_git", "warn"))
     with Progress() as progress:
         outcome = start(request, listeners=(progress,))
     return _finish(outcome)

@@ -1,5 +1,5 @@
-"""`run_config.yml` in mlgym's sections (`run_configuration`, `environment`, `logging`) and MLgym's `search`,
-merged under the flags."""
+"""`run_config.yml` in mlgym's sections (`run_configuration`, `environment`, `logging`) and MLgym's `search` and
+`reproducibility`, merged under the flags."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,6 +13,7 @@ SECTIONS = {
                     "gpus_per_job", "checkpoint_storage"},
     "logging": {"log_dir", "websocket_logging_servers", "ingest_token"},
     "search": {"searcher", "num_samples", "seed", "sampler", "scheduler"},
+    "reproducibility": {"dirty_git"},
 }
 
 
@@ -49,7 +50,7 @@ def load_run_config(path: str | Path | None) -> tuple[dict[str, Any], dict[str, 
     if unknown:
         raise source.error(f"unknown section(s) {sorted(unknown)}; allowed: {', '.join(SECTIONS)}",
                            sorted(unknown)[0])
-    run, env, logging, search = (_section(data, name, source) for name in SECTIONS)
+    run, env, logging, search, reproducibility = (_section(data, name, source) for name in SECTIONS)
     flat: dict[str, Any] = {}
     for key in ("num_epochs", "seed", "gs_config_path", "validation_config_path"):
         if key in run:
@@ -73,6 +74,13 @@ def load_run_config(path: str | Path | None) -> tuple[dict[str, Any], dict[str, 
             flat[key] = search[key]
     if "seed" in search:
         flat["search_seed"] = search["seed"]
+    if "dirty_git" in reproducibility:
+        from mlgym.run.provenance import DIRTY_GIT
+        if reproducibility["dirty_git"] not in DIRTY_GIT:
+            raise source.error(f"dirty_git is one of {', '.join(DIRTY_GIT)}, got {reproducibility['dirty_git']!r}",
+                               run_config_path(source, "reproducibility", "dirty_git"),
+                               hint="error refuses to start with uncommitted changes to tracked files")
+        flat["dirty_git"] = reproducibility["dirty_git"]
     base = Path(path).resolve().parent
     for key in ("gs_config_path", "validation_config_path", "log_dir", "checkpoint_storage"):
         if key in flat:

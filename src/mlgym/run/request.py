@@ -27,6 +27,7 @@ class RunRequest:
     ingest_token: str | None = None
     run_config: dict[str, Any] = field(default_factory=dict)
     search: SearchSettings = field(default_factory=SearchSettings)
+    dirty_git: str = "warn"  # reproducibility.dirty_git: ignore | warn | error (refuse to start in a dirty tree)
 
 
 @dataclass

@@ -7,7 +7,7 @@ from pathlib import Path
 from mlgym.events.event_log import EventLog
 from mlgym.run.execution import ExecutionSettings
 from mlgym.run.grid_search_run import EventListener, GridSearchRun, RefitConfigLogger
-from mlgym.run.provenance import environment_info
+from mlgym.run.provenance import Environment, capture_environment
 from mlgym.run.request import RunOutcome, RunRequest, new_grid_search_id
 from mlgym.validation.experiment_plan import ResolvedGridSearch, check_strategy, resolve_grid_search
 from mlgym.events.payloads import GridSearchStarted
@@ -38,17 +38,37 @@ def checkpoint_root(storage: str | None, grid_search_id: str, run_dir: str) -> s
 
 def started_payload(resolved: ResolvedGridSearch, settings: ValidationSettings, request: RunRequest,
                     num_experiments: int, warm_start: bool = False,
-                    search: SearchSettings | None = None) -> GridSearchStarted:
+                    search: SearchSettings | None = None, environment: Environment | None = None) -> GridSearchStarted:
     """The payload of `grid_search_started` (`search`: the adaptive search's resolved settings)."""
+    environment = environment or capture_environment(resolved.gs_config_path.parent)
     return GridSearchStarted(
         strategy=settings.strategy, num_experiments=num_experiments, gs_config=resolved.gs_config,
         gs_config_path=str(resolved.gs_config_path), gs_config_sha256=resolved.gs_config_sha256,
         run_config=request.run_config, validation_config=settings.raw, sweep_paths=resolved.sweep_paths,
-        environment=environment_info(resolved.gs_config_path.parent), seed=request.seed,
+        environment=environment.info, seed=request.seed,
         num_epochs=request.num_epochs, selection=settings.selection.to_dict(),
         score_directions=grid_directions(resolved), warm_start=warm_start,
         checkpoint_storage=request.execution.checkpoint_storage,
         search=(search or resolved.search).to_payload())
+
+
+def checked_environment(config_dir: Path, dirty_git: str) -> Environment:
+    """The run's environment record; a dirty git tree refused (`error`) or warned about (`warn`)."""
+    import sys
+
+    from mlgym.errors import UsageError
+    environment = capture_environment(config_dir)
+    if dirty_git == "ignore" or not environment.dirty:
+        return environment
+    files = environment.info["git_changed_files"]
+    shown = ", ".join(files[:5]) + (f" and {len(files) - 5} more" if len(files) > 5 else "")
+    what = f"the git working tree of {config_dir} has uncommitted changes to tracked files ({shown})"
+    if dirty_git == "error":
+        raise UsageError(f"{what}; reproducibility.dirty_git is error, so nothing was started. Commit (or stash) "
+                         "them, or set dirty_git: warn to run and keep the diff beside the event log")
+    print(f"warning: {what}; their diff is saved beside the event log (reproducibility.dirty_git: warn; error "
+          "refuses to start, ignore stays quiet)", file=sys.stderr)
+    return environment
 
 
 def start(request: RunRequest, listeners: tuple[EventListener, ...] = ()) -> RunOutcome:
@@ -58,19 +78,21 @@ def start(request: RunRequest, listeners: tuple[EventListener, ...] = ()) -> Run
     settings = load_validation(request.validation_config_path)
     check_strategy(settings, resolved)
     settings = with_resolved_selection(settings, resolved)
+    environment = checked_environment(resolved.gs_config_path.parent, request.dirty_git)
     grid_search_id = new_grid_search_id()
     run_dir = str(Path(request.log_dir).resolve() / grid_search_id)
     checkpoints = checkpoint_root(request.execution.checkpoint_storage, grid_search_id, run_dir)
     run = RunSettings(grid_search_id, run_dir, request.num_epochs, request.seed, checkpoint_root=checkpoints)
     from mlgym.run.search_run import runs_as_search
     if runs_as_search(search, settings):
-        return _start_search(request, resolved, settings, run, search, listeners)
+        return _start_search(request, resolved, settings, run, search, listeners, environment)
     refit_logger = RefitConfigLogger()
     plan = build_plan(resolved, settings, run, on_refit_spec=refit_logger)
-    started = started_payload(resolved, settings, request, len(plan.jobs))
+    started = started_payload(resolved, settings, request, len(plan.jobs), environment=environment)
     request.execution.check()
     runner = GridSearchRun(EventLog(request.log_dir, grid_search_id), request.execution, request.websocket_servers,
                            request.ingest_token, listeners, Path(checkpoints))
+    environment.write_diff(runner.log.path.parent)
     return runner.launch(plan, started, refit_logger)
 
 
@@ -84,15 +106,18 @@ def max_concurrent(execution: ExecutionSettings, settings: ValidationSettings) -
 
 
 def _start_search(request: RunRequest, resolved: ResolvedGridSearch, settings: ValidationSettings,
-                  run: RunSettings, search: SearchSettings, listeners: tuple[EventListener, ...]) -> RunOutcome:
+                  run: RunSettings, search: SearchSettings, listeners: tuple[EventListener, ...],
+                  environment: Environment) -> RunOutcome:
     """A search driven by the executor's feeder (Optuna, a trial scheduler, nested CV's searches per outer fold):
     checked, then run."""
     from mlgym.run.search_run import build_search_run, resolved_search
     search = resolved_search(search, settings, resolved, request.num_epochs,
                              max_concurrent(request.execution, settings))
     search_run = build_search_run(search, settings, resolved, run)
-    started = started_payload(resolved, settings, request, search_run.num_experiments, search=search)
+    started = started_payload(resolved, settings, request, search_run.num_experiments, search=search,
+                              environment=environment)
     request.execution.check()
     runner = GridSearchRun(EventLog(request.log_dir, run.grid_search_id), request.execution,
                            request.websocket_servers, request.ingest_token, listeners, Path(run.checkpoint_root))
+    environment.write_diff(runner.log.path.parent)
     return runner.launch_search(search_run, started)

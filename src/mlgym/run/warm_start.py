@@ -13,7 +13,8 @@ from mlgym.events.results import project
 from mlgym.run.execution import ExecutionSettings
 from mlgym.run.grid_search_run import EventListener, GridSearchRun, RefitConfigLogger
 from mlgym.run.request import RunOutcome, RunRequest
-from mlgym.run.train import checkpoint_root, started_payload, with_resolved_selection
+from mlgym.run.provenance import Environment
+from mlgym.run.train import checkpoint_root, checked_environment, started_payload, with_resolved_selection
 from mlgym.scheduler.task import TaskResult
 from mlgym.search.settings import search_from_log
 from mlgym.validation.experiment_plan import ResolvedGridSearch, file_sha256, resolve_points
@@ -69,6 +70,9 @@ def warm_start(log_dir: Path, grid_search_id: str, num_epochs: int | None, execu
                 else ValidationSettings())
     resolved = _resolved_from_log(started)
     settings = with_resolved_selection(settings, resolved)
+    reproducibility = (started.get("run_config") or {}).get("reproducibility") or {}
+    environment = checked_environment(Path(started["gs_config_path"]).parent,
+                                      reproducibility.get("dirty_git", "warn"))
     storage = execution.checkpoint_storage or started.get("checkpoint_storage")
     execution = replace(execution, checkpoint_storage=storage)
     run_dir = str(path.parent.resolve())
@@ -77,7 +81,7 @@ def warm_start(log_dir: Path, grid_search_id: str, num_epochs: int | None, execu
     from mlgym.run.search_run import runs_as_search
     if runs_as_search(resolved.search, settings):
         return _warm_start_search(path, resolved, settings, run, started, execution, websocket_servers,
-                                  ingest_token, listeners, announce)
+                                  ingest_token, listeners, announce, environment)
     refit_logger = RefitConfigLogger()
     plan = build_plan(resolved, settings, run, on_refit_spec=refit_logger)
     finished = _finished_results(path, grid_search_id, num_epochs)
@@ -89,10 +93,11 @@ def warm_start(log_dir: Path, grid_search_id: str, num_epochs: int | None, execu
              f"running {len(todo.jobs)}")
     request = RunRequest(config_path, Path(log_dir), num_epochs, started["seed"], execution=execution,
                          run_config=started.get("run_config") or {})
-    payload = started_payload(resolved, settings, request, len(plan.jobs), True)
+    payload = started_payload(resolved, settings, request, len(plan.jobs), True, environment=environment)
     execution.check()
     runner = GridSearchRun(EventLog(log_dir, grid_search_id), execution, websocket_servers, ingest_token, listeners,
                            Path(checkpoints))
+    environment.write_diff(path.parent)
     outcome = runner.launch(todo, payload, refit_logger, known=finished)
     outcome.results = {**finished, **outcome.results}
     return outcome
@@ -108,7 +113,7 @@ def _resolved_from_log(started: dict[str, Any]) -> ResolvedGridSearch:
 def _warm_start_search(path: Path, resolved: ResolvedGridSearch, settings: ValidationSettings, run: RunSettings,
                        started: dict[str, Any], execution: ExecutionSettings, websocket_servers: tuple[str, ...],
                        ingest_token: str | None, listeners: tuple[EventListener, ...],
-                       announce: Callable[[str], None]) -> RunOutcome:
+                       announce: Callable[[str], None], environment: Environment) -> RunOutcome:
     """Rebuild an adaptive search by replaying its log (see run/search_run.py), then go on from there."""
     from mlgym.run.search_run import build_search_run
     if run.num_epochs != started["num_epochs"]:
@@ -120,10 +125,12 @@ def _warm_start_search(path: Path, resolved: ResolvedGridSearch, settings: Valid
     search_run = build_search_run(search, settings, resolved, run)
     request = RunRequest(Path(started["gs_config_path"]), path.parent.parent, run.num_epochs, started["seed"],
                          execution=execution, run_config=started.get("run_config") or {})
-    payload = started_payload(resolved, settings, request, search_run.num_experiments, True, search=search)
+    payload = started_payload(resolved, settings, request, search_run.num_experiments, True, search=search,
+                              environment=environment)
     decided = sum(e["event_type"] == "trial_suggested" for e in events)
     announce(f"grid search {run.grid_search_id}: replaying {decided} suggested trials of the adaptive search")
     execution.check()
     runner = GridSearchRun(EventLog(path.parent.parent, run.grid_search_id), execution, websocket_servers,
                            ingest_token, listeners, Path(run.checkpoint_root or run.run_dir))
+    environment.write_diff(path.parent)
     return runner.launch_search(search_run, payload, replay=events)
