@@ -60,9 +60,12 @@ _DIRECTIONS = {"type": "object", "additionalProperties": _DIRECTION,
 _SUMMARY = {
     "grid_search_id": _ID, "start_ts": _nullable(_NUMBER),
     "strategy": _nullable({**_STRING, "description": "grid_search, cross_validation or nested_cv"}),
-    "status": {"type": "string", "enum": ["running", "done", "failed", "interrupted"]},
+    "status": {"type": "string", "enum": ["running", "done", "failed", "interrupted", "stale"],
+               "description": "stale: running without grid_search_finished and no event for 3 heartbeats (its "
+                              "process is gone; warm start resumes it)"},
     "num_experiments": _COUNT, "num_done": _COUNT, "num_running": _COUNT, "num_failed": _COUNT,
-    "last_seq": {"type": "integer", "minimum": -1}}
+    "last_seq": {"type": "integer", "minimum": -1},
+    "last_event_ts": _nullable({**_NUMBER, "description": "the newest event's creation_ts (the last sign of life)"})}
 _INFO = {
     **_SUMMARY, "gs_config": _nullable(_OBJECT), "run_config": _nullable(_OBJECT),
     "validation_config": _nullable(_OBJECT), "environment": _nullable(_OBJECT),
@@ -83,7 +86,8 @@ _EXPERIMENT_ROW = {
     "role": {**_STRING, "description": "train, cv_fold, inner or refit"},
     "fold": _nullable({"type": "object", "additionalProperties": _INT, "description": "outer, inner, k"}),
     "hyperparameters": {**_OBJECT, "description": "swept key path -> value"},
-    "status": {"type": "string", "enum": ["scheduled", "running", "done", "failed", "paused"]},
+    "status": {"type": "string", "enum": ["scheduled", "running", "done", "failed", "paused", "interrupted"],
+               "description": "interrupted: scheduled or running in a stale grid search"},
     "epoch": _COUNT, "num_epochs": _nullable(_INT), "latest": _LATEST, "best": _SCORES,
     "best_epoch": _nullable(_INT),
     "scores_at_best": {**_SCORES, "description": "every score of the best epoch (by the grid search's selection)"},
@@ -152,7 +156,9 @@ _SCHEMAS: dict[str, Any] = {
     "Alert": _strict(_ALERT, doc="an alert event of the experiment (docs/events.md)"),
     "CheckpointEvent": _strict(_CHECKPOINT_EVENT, optional=("checkpoint_seq",),
                                doc="a checkpoint event of the experiment; fields an action does not have are null"),
-    "Results": _strict({"strategy": _nullable(_STRING), "columns": {"type": "array", "items": _STRING},
+    "Results": _strict({"strategy": _nullable(_STRING),
+                        "status": {"type": "string", "enum": ["running", "done", "failed", "interrupted", "stale"]},
+                        "last_event_ts": _nullable(_NUMBER), "columns": {"type": "array", "items": _STRING},
                         "rows": {"type": "array", "items": {**_OBJECT, "description": "column -> value (NaN: null)"}}}),
     "StoredCheckpoint": _strict({
         "path": {**_STRING, "description": "relative to the grid search folder: checkpoints/..."},

@@ -104,12 +104,13 @@ def run_real_logs(root: Path) -> dict[str, Path]:
 
 
 class _Log:
-    def __init__(self, grid_search_id: str) -> None:
+    def __init__(self, grid_search_id: str, base_ts: float = 1000.0) -> None:
         self.grid_search_id = grid_search_id
+        self.base_ts = base_ts
         self.lines: list[str] = []
 
     def add(self, event_type: str, experiment_id: str | None = None, /, **payload: Any) -> None:
-        event = {"seq": len(self.lines), "event_type": event_type, "creation_ts": 1000.0 + len(self.lines),
+        event = {"seq": len(self.lines), "event_type": event_type, "creation_ts": self.base_ts + len(self.lines),
                  "grid_search_id": self.grid_search_id, "experiment_id": experiment_id, "payload": payload,
                  "schema_version": 1}
         self.lines.append(json.dumps(event, allow_nan=True))
@@ -296,3 +297,27 @@ def run_search_log(folder: Path, num_samples: int = 9, num_epochs: int = 9) -> P
                                execution=ExecutionSettings(kind="main_process"), search=search))
     assert outcome.status == "done", outcome.results
     return outcome.log_path
+
+
+def write_crashed_log(folder: Path, base_ts: float) -> Path:
+    """A run whose process died: no grid_search_finished; experiment A done, B running at epoch 2 of 3. Events
+    are 1 s apart from `base_ts`, a heartbeat every 30 s was promised."""
+    gs = f"crashed-{int(base_ts)}"
+    log = _Log(gs, base_ts)
+    log.add("grid_search_started", strategy="grid_search", num_experiments=2, num_epochs=3, heartbeat_s=30.0,
+            selection={"split": "val", "metric": "accuracy", "mode": "max"})
+    for eid in ("A", "B"):
+        log.add("experiment_config", eid, grid_point_id=eid, hyperparameters={"lr": 0.1}, num_epochs=3,
+                role="train", fold=None)
+        log.add("job_scheduled", eid, job_id=eid, depends_on=[], attempt=0)
+        log.add("job_status", eid, status="running")
+        for epoch in (1, 2, 3) if eid == "A" else (1, 2):
+            log.scores(eid, epoch, "val", {"accuracy": 0.2 * epoch}, {"mse": 1.0 / epoch})
+        if eid == "A":
+            log.add("experiment_status", eid, status="done", epoch=3, num_epochs=3)
+            log.add("job_status", eid, status="done")
+    log.add("heartbeat", running=1)
+    path = folder / gs / "event_storage.log"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(line + "\n" for line in log.lines))
+    return path

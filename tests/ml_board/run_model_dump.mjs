@@ -18,7 +18,7 @@ for (const exp of model.list) {
     directions: exp.directions(model.scoreDirections), progress: exp.progress(),
     step_progress: exp.stepProgress, num_alerts: exp.numAlerts, alerts: exp.alerts,
     trial: exp.trial, search_decision: exp.searchDecision, search_status: exp.searchStatus(),
-    selected_score: exp.selectedScore,
+    selected_score: exp.selectedScore, shown_status: model.shownStatus(exp),
   };
 }
 const cv = {};
@@ -29,5 +29,5 @@ for (const key of model.keys.keys()) {
 const s = model.searchSummary();
 const search = s && { searcher: s.searcher, scheduler: s.scheduler, trials: s.trials.map((e) => e.id),
   epochs_trained: s.epochsTrained, epochs_full: s.epochsFull, winner: s.winner ? s.winner.id : null };
-process.stdout.write(JSON.stringify({ applied_all: ok, last_seq: model.lastSeq, selection: model.selection,
+process.stdout.write(JSON.stringify({ applied_all: ok, status: model.status(), last_seq: model.lastSeq, selection: model.selection,
   keys: [...model.keys.keys()], experiments, cv, search }));

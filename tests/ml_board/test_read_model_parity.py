@@ -48,10 +48,11 @@ def python_dump(projection: GridSearchProjection) -> dict[str, Any]:
               "directions": v.directions(projection.score_directions), "progress": v.progress,
               "step_progress": v.step_progress, "num_alerts": v.num_alerts, "alerts": v.alerts,
               "trial": v.trial, "search_decision": v.search_decision, "search_status": v.search_status,
-              "selected_score": v.selected_score}
+              "selected_score": v.selected_score, "shown_status": projection.shown_status(v)}
         for eid, v in projection.views().items()}
     cv = {key: projection.cv_stats(key) for key in projection.score_keys()}
-    return {"applied_all": True, "last_seq": projection.last_seq, "selection": projection.selection,
+    return {"applied_all": True, "status": projection.live_status(), "last_seq": projection.last_seq,
+            "selection": projection.selection,
             "keys": list(projection.score_keys()), "experiments": experiments, "cv": cv,
             "search": projection.search_summary()}
 
@@ -226,3 +227,18 @@ def test_dashboard_reads_a_real_asha_search_like_the_projection(asha_search_log:
             assert e["status"] == "done" and e["search_status"] == "done"
     assert dump["search"]["epochs_full"] == 9 * 9
     assert dump["search"]["epochs_trained"] == sum(e["epoch"] for e in dump["experiments"].values()) < 81
+
+
+@needs_node
+def test_a_run_silent_for_three_heartbeats_is_stale_in_both_read_models(tmp_path: Path) -> None:
+    import time
+    from tests.ml_board.read_model_logs import write_crashed_log
+    old = assert_parity(write_crashed_log(tmp_path, base_ts=time.time() - 200))  # last event ~180 s ago > 3 x 30 s
+    assert old["status"] == "stale"
+    assert {eid: e["shown_status"] for eid, e in old["experiments"].items()} == {"A": "done", "B": "interrupted"}
+    assert old["experiments"]["B"]["status"] == "running"  # what the log says; only what is shown changes
+    recent = assert_parity(write_crashed_log(tmp_path, base_ts=time.time() - 60))  # last event ~40 s ago
+    assert recent["status"] == "running" and recent["experiments"]["B"]["shown_status"] == "running"
+    projection = projection_of(write_crashed_log(tmp_path, base_ts=1000.0))
+    last = projection.last_ts
+    assert not projection.is_stale(now=last + 90.0) and projection.is_stale(now=last + 90.001)

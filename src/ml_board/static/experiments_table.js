@@ -20,9 +20,9 @@ function foldText(exp) {
  * The status badge; a trial an adaptive search stopped for good gets its own badge, "stopped at rung k (epoch e)",
  * and a promoted one that is not done yet says so beside its status.
  */
-export function statusCell(exp) {
+export function statusCell(exp, shown = exp.status) {
   const d = exp.searchDecision;
-  if (!d || exp.status === "done") return badge(exp.status);
+  if (!d || exp.status === "done" || shown !== exp.status) return badge(shown);
   if (d.decision === "stopped") {
     const cut = d.cut == null ? "no score made the rung's top" : `the rung's cut was ${num(d.cut)}`;
     return `<span class="badge badge-stopped" data-rung="${esc(d.rung)}" data-epoch="${esc(d.epoch)}" title="score ${esc(num(d.score))}; ${esc(cut)}">${esc(exp.searchStatus())}</span>`;
@@ -145,7 +145,7 @@ export class ExperimentsTable {
       return `<tr data-exp="${esc(exp.id)}" class="${exp.index === this.highlighted ? "hl" : ""}">
         ${showTrial ? `<td class="num trial">${exp.trial ?? ""}</td>` : ""}
         <td><i class="swatch" style="background:${colorOf(exp.index)}"></i><a class="mono" href="${this.linkOf(exp)}">${esc(exp.id)}</a></td>
-        <td${err}>${statusCell(exp)} ${phase}${alerts}</td>
+        <td${err}>${statusCell(exp, this.model.shownStatus(exp))} ${phase}${alerts}</td>
         <td><div class="progress progress-${exp.status}"><i style="width:${pct}%"></i></div><span class="small muted">${epochs}</span></td>
         ${showFold ? `<td class="small">${esc(foldText(exp))}</td>` : ""}
         ${paths.map((p) => `<td class="num mono">${esc(num(exp.hp[p]))}</td>`).join("")}

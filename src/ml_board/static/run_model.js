@@ -6,6 +6,7 @@ import { declared, fallbackDirection, improves, meanStd, objectOrNull, scoresOf 
 
 /** The major version of the event contract this dashboard reads (docs/events.md). */
 export const SCHEMA_VERSION = 1;
+export const STALE_AFTER_HEARTBEATS = 3;  // as mlgym.events.projection
 
 /** An event written with a newer major event schema: the dashboard says so instead of drawing a wrong picture. */
 export class NewerSchemaError extends Error {
@@ -191,6 +192,7 @@ export class RunModel {
     this.xs = [0];                 // shared x values (epochs 0..maxEpoch) of every series
     this.minEpoch = Infinity;
     this.lastTs = null;
+    this.heartbeatS = null;                // grid_search_started's heartbeat_s; null (older logs): never stale
     this.structureVersion = 0;     // bumped when experiments or keys appear: charts must be rebuilt
     this.dirtyKeys = new Set();    // keys with new points since the charts last drew
     this.stepsDirty = false;       // a step-level loss point arrived since the step chart last drew
@@ -250,6 +252,7 @@ export class RunModel {
   onStarted(p) {
     if (!this.started || !p.warm_start) this.started = p;
     this.finished = null;
+    this.heartbeatS = typeof p.heartbeat_s === "number" && p.heartbeat_s > 0 ? p.heartbeat_s : null;
     const directions = objectOrNull(p.score_directions);
     if (directions) this.scoreDirections = directions;
     const sel = objectOrNull(p.selection);
@@ -427,9 +430,20 @@ export class RunModel {
     });
   }
 
-  status() {
+  status(now = Date.now() / 1000) {
     if (this.finished) return this.finished.status || "done";
-    return "running";
+    return this.isStale(now) ? "stale" : "running";
+  }
+
+  /** Running without grid_search_finished and silent for more than 3 heartbeats: its process is gone. */
+  isStale(now = Date.now() / 1000) {
+    if (this.finished || this.heartbeatS == null || this.lastTs == null) return false;
+    return now - this.lastTs > STALE_AFTER_HEARTBEATS * this.heartbeatS;
+  }
+
+  /** An experiment's status as shown: a scheduled or running one of a stale run is "interrupted". */
+  shownStatus(exp) {
+    return (exp.status === "running" || exp.status === "scheduled") && this.isStale() ? "interrupted" : exp.status;
   }
 
   counts() {

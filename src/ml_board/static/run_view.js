@@ -188,7 +188,7 @@ export class RunView {
     const m = this.model, s = this.summary;
     m.summaryDirty = false;
     const c = m.counts();
-    const status = m.finished ? m.status() : (s.status === "interrupted" ? "interrupted" : "running");
+    const status = m.finished ? m.status() : (s.status === "interrupted" ? "interrupted" : m.status());
     const start = m.started ? s.start_ts : null;
     const end = m.finished && m.finished.duration_s != null && start ? start + m.finished.duration_s : m.lastTs;
     const total = m.started?.num_experiments ?? s.num_experiments ?? m.list.length;

@@ -104,7 +104,8 @@ def train(args: argparse.Namespace) -> int:
                          execution=_execution(args, settings, run_config_source), websocket_servers=servers,
                          ingest_token=token,
                          run_config=raw_run_config, search=_search(args, settings, run_config_source),
-                         dirty_git=settings.get("dirty_git", "warn"))
+                         dirty_git=settings.get("dirty_git", "warn"),
+                         heartbeat_s=settings.get("heartbeat_s", 30.0))
     with Progress() as progress:
         outcome = start(request, listeners=(progress,))
     return _finish(outcome)
@@ -185,7 +186,22 @@ def report(args: argparse.Namespace) -> int:
         print(results_table(projection).to_csv(index=False), end="")
     else:
         _print_results(projection)
+        print(run_status_line(projection))
     return 0
+
+
+def run_status_line(projection: Any) -> str:
+    """`grid search <id>: <status>`; a stale run says since when it is silent and how to resume it."""
+    import time
+
+    from mlgym.events.projection import STALE_AFTER_HEARTBEATS
+    status = projection.live_status()
+    line = f"grid search {projection.grid_search_id}: {status}"
+    if status == "stale" and projection.last_ts is not None:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(projection.last_ts))
+        line += (f" (no event since {when}, {STALE_AFTER_HEARTBEATS} heartbeats of {projection.heartbeat_s:g} s: its "
+                 f"process is gone; resume it with warmstart --grid_search_id {projection.grid_search_id})")
+    return line
 
 
 def warmstart(args: argparse.Namespace) -> int:

@@ -11,7 +11,7 @@ SECTIONS = {
     "run_configuration": {"num_epochs", "seed", "gs_config_path", "validation_config_path", "type"},
     "environment": {"type", "process_count", "computation_device_ids", "max_retries", "address", "cpus_per_job",
                     "gpus_per_job", "checkpoint_storage"},
-    "logging": {"log_dir", "websocket_logging_servers", "ingest_token"},
+    "logging": {"log_dir", "websocket_logging_servers", "ingest_token", "heartbeat_s"},
     "search": {"searcher", "num_samples", "seed", "sampler", "scheduler"},
     "reproducibility": {"dirty_git"},
 }
@@ -63,6 +63,12 @@ def load_run_config(path: str | Path | None) -> tuple[dict[str, Any], dict[str, 
             flat[key] = env[key]
     if "address" in env:
         flat["ray_address"] = env["address"]
+    if "heartbeat_s" in logging:
+        value = logging["heartbeat_s"]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise source.error(f"heartbeat_s is a number of seconds > 0, got {value!r}",
+                               run_config_path(source, "logging", "heartbeat_s"), hint="e.g. heartbeat_s: 30")
+        flat["heartbeat_s"] = float(value)
     for key in ("log_dir", "ingest_token"):
         if key in logging:
             flat[key] = logging[key]

@@ -83,6 +83,7 @@ class GridSearchStarted(Payload, frozen=True, kw_only=True):
     warm_start: bool = False
     checkpoint_storage: str | None = None
     search: Search | None = None  # left out by older versions: a grid search
+    heartbeat_s: float | None = None  # a `heartbeat` every this many seconds while it runs (None: older versions)
 
 
 class GridSearchFinished(Payload, frozen=True, kw_only=True):
@@ -93,6 +94,14 @@ class GridSearchFinished(Payload, frozen=True, kw_only=True):
     num_done: int
     num_failed: int
     duration_s: float
+
+
+class Heartbeat(Payload, frozen=True, kw_only=True):
+    """The main process is alive (every `heartbeat_s` seconds while a grid search runs). A grid search without
+    `grid_search_finished` whose last event is older than 3 heartbeats is `stale`: its process is gone."""
+
+    event_type: ClassVar[str] = "heartbeat"
+    running: int  # jobs running at that moment
 
 
 class ExperimentConfig(Payload, frozen=True, kw_only=True):
@@ -264,7 +273,7 @@ class TrialStopped(Payload, frozen=True, kw_only=True):
 
 PAYLOAD_TYPES: dict[str, type[Payload]] = {cls.event_type: cls for cls in (
     GridSearchStarted, GridSearchFinished, ExperimentConfig, JobScheduled, JobStatus, ExperimentStatus,
-    EvaluationResult, TrainingProgress, Alert, Checkpoint, TrialSuggested, TrialPromoted, TrialStopped)}
+    EvaluationResult, TrainingProgress, Alert, Checkpoint, TrialSuggested, TrialPromoted, TrialStopped, Heartbeat)}
 
 _DECODERS = {name: msgspec.json.Decoder(cls) for name, cls in PAYLOAD_TYPES.items()}
 

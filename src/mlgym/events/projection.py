@@ -8,12 +8,14 @@ pandas.
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 from mlgym.events.experiment_view import ExperimentView
 from mlgym.events.read_rules import DIRECTIONS, declared, fallback_direction, improves, mean_std, scores_of
 
 ACTIVE = {"scheduled", "running"}
+STALE_AFTER_HEARTBEATS = 3  # a running grid search with no event for this many heartbeats is `stale`
 CV_ROLES = ("cv_fold", "inner")
 _JOB_STATUS = {"running": "running", "retrying": "running", "done": "done", "failed": "failed"}
 
@@ -30,6 +32,8 @@ class GridSearchProjection:
         self.status = "running"
         self.num_experiments = 0
         self.last_seq = -1
+        self.last_ts: float | None = None  # the newest event's creation_ts (every event is written by the main process)
+        self.heartbeat_s: float | None = None  # grid_search_started's; None (older logs): never stale
         self.started: dict[str, Any] = {}
         self.finished: dict[str, Any] | None = None
         self.score_directions: dict[str, Any] = {}  # the grid search's `score_directions`
@@ -42,6 +46,9 @@ class GridSearchProjection:
     # -- applying events -------------------------------------------------------------------------------------
     def apply(self, event: dict[str, Any]) -> None:
         self.last_seq = max(self.last_seq, event["seq"])
+        ts = event.get("creation_ts")
+        if isinstance(ts, (int, float)) and (self.last_ts is None or ts > self.last_ts):
+            self.last_ts = float(ts)
         handler = getattr(self, f"_on_{event['event_type']}", None)
         if handler is not None:
             handler(event, event.get("payload") or {})
@@ -66,6 +73,8 @@ class GridSearchProjection:
         self.started = p
         self.status = "running"
         self.finished = None
+        beat = p.get("heartbeat_s")
+        self.heartbeat_s = float(beat) if isinstance(beat, (int, float)) and beat > 0 else None
         if isinstance(p.get("score_directions"), dict):
             self.score_directions = p["score_directions"]
         selection = p.get("selection")
@@ -190,15 +199,30 @@ class GridSearchProjection:
         return {"split": split, "metric": metric, "mode": mode or (self.direction(metric) if metric else None)}
 
     # -- reading ---------------------------------------------------------------------------------------------
+    def is_stale(self, now: float | None = None) -> bool:
+        """Running without `grid_search_finished`, and silent for more than 3 heartbeats: its process is gone."""
+        if self.status != "running" or self.heartbeat_s is None or self.last_ts is None:
+            return False
+        now = time.time() if now is None else now
+        return now - self.last_ts > STALE_AFTER_HEARTBEATS * self.heartbeat_s
+
+    def live_status(self, now: float | None = None) -> str:
+        return "stale" if self.is_stale(now) else self.status
+
+    def shown_status(self, exp: ExperimentView, now: float | None = None) -> str:
+        """An experiment's status as readers show it: a scheduled or running one of a stale run is `interrupted`."""
+        return "interrupted" if exp.status in ACTIVE and self.is_stale(now) else exp.status
+
     def counts(self) -> dict[str, int]:
-        statuses = [e.status for e in self._experiments.values()]
+        stale = self.is_stale()
+        statuses = [self.shown_status(e) if stale else e.status for e in self._experiments.values()]
         return {"num_done": statuses.count("done"), "num_failed": statuses.count("failed"),
                 "num_running": statuses.count("running")}
 
     def summary(self) -> dict[str, Any]:
         return {"grid_search_id": self.grid_search_id, "start_ts": self.start_ts, "strategy": self.strategy,
-                "status": self.status, "num_experiments": max(self.num_experiments, len(self._experiments)),
-                **self.counts(), "last_seq": self.last_seq}
+                "status": self.live_status(), "num_experiments": max(self.num_experiments, len(self._experiments)),
+                **self.counts(), "last_seq": self.last_seq, "last_event_ts": self.last_ts}
 
     def info(self) -> dict[str, Any]:
         s = self.started
@@ -209,11 +233,20 @@ class GridSearchProjection:
                 "search": self.search_summary()}
 
     def experiments(self) -> list[dict[str, Any]]:
-        return [e.row(self.score_directions) for e in self._experiments.values()]
+        stale = self.is_stale()
+        return [self._shown(e.row(self.score_directions), e, stale) for e in self._experiments.values()]
 
     def experiment(self, experiment_id: str) -> dict[str, Any] | None:
         exp = self._experiments.get(experiment_id)
-        return exp.detail(self.score_directions) if exp else None
+        return self._shown(exp.detail(self.score_directions), exp, self.is_stale()) if exp else None
+
+    @staticmethod
+    def _shown(row: dict[str, Any], exp: ExperimentView, stale: bool) -> dict[str, Any]:
+        if stale and exp.status in ACTIVE:
+            row["status"] = "interrupted"
+            if row.get("search_status") in ACTIVE:
+                row["search_status"] = "interrupted"
+        return row
 
     def views(self) -> dict[str, ExperimentView]:
         return self._experiments

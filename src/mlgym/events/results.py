@@ -35,7 +35,7 @@ def _grid_search_table(projection: GridSearchProjection) -> pd.DataFrame:
     rows = []
     searched = any(v.trial is not None for v in views)
     for v in views:
-        row: dict[str, Any] = {"experiment_id": v.experiment_id, "status": v.status}
+        row: dict[str, Any] = {"experiment_id": v.experiment_id, "status": projection.shown_status(v)}
         if searched:
             row.update({"trial": v.trial, "search": v.search_status})
         row.update({columns[p]: val for p, val in v.hyperparameters.items()})
@@ -67,7 +67,7 @@ def _nested_cv_table(projection: GridSearchProjection) -> pd.DataFrame:
     columns = _hyper_columns(projection.views().values())
     rows = []
     for v in projection.refits():
-        row: dict[str, Any] = {"outer_fold": str((v.fold or {}).get("outer")), "status": v.status,
+        row: dict[str, Any] = {"outer_fold": str((v.fold or {}).get("outer")), "status": projection.shown_status(v),
                                "chosen_grid_point": v.grid_point_id}
         row.update({columns[p]: val for p, val in v.hyperparameters.items()})
         row.update({k: s for k, s in v.latest.items() if k.startswith("test/")})
@@ -102,5 +102,6 @@ def results_json(projection: GridSearchProjection) -> dict[str, Any]:
     """{"strategy", "columns", "rows"} with NaN as null, for REST and `--format json`."""
     table = results_table(projection)
     table = table.astype(object).where(pd.notna(table), None)
-    return {"strategy": projection.strategy, "columns": list(table.columns),
+    return {"strategy": projection.strategy, "status": projection.live_status(),
+            "last_event_ts": projection.last_ts, "columns": list(table.columns),
             "rows": table.to_dict(orient="records")}

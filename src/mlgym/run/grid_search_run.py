@@ -8,6 +8,7 @@ from typing import Any
 
 from mlgym.checkpointing.seq_marker import CheckpointSeqRecorder
 from mlgym.events.event_log import EventLog
+from mlgym.run.heartbeat import HeartbeatThread
 from mlgym.events.payloads import GridSearchFinished, GridSearchStarted
 from mlgym.run.execution import ExecutionSettings, task_of
 from mlgym.run.request import RunOutcome
@@ -34,8 +35,9 @@ class GridSearchRun:
 
     def __init__(self, log: EventLog, execution: ExecutionSettings, websocket_servers: tuple[str, ...] = (),
                  ingest_token: str | None = None, listeners: tuple[EventListener, ...] = (),
-                 checkpoint_root: Path | None = None) -> None:
+                 checkpoint_root: Path | None = None, heartbeat_s: float | None = None) -> None:
         self.log = log
+        self.heartbeat_s = heartbeat_s
         self.execution = execution
         self.sinks = []
         checkpoint_root = checkpoint_root or log.path.parent
@@ -88,6 +90,7 @@ class GridSearchRun:
         started = time.time()
         results: dict[str, TaskResult] = {}
         status = "interrupted"
+        heartbeat = HeartbeatThread(self.log, self.heartbeat_s).start() if self.heartbeat_s else None
         try:
             tasks, feeder = first_tasks()
             executor = self.execution.executor()
@@ -95,6 +98,8 @@ class GridSearchRun:
                        else executor.run(tasks, self.log.append))
             status = "done" if all(r.ok for r in results.values()) else "failed"
         finally:
+            if heartbeat is not None:
+                heartbeat.stop()
             failed = sum(not r.ok for r in results.values())
             self.log.append("grid_search_finished", GridSearchFinished(
                 status=status, num_done=len(results) - failed, num_failed=failed,

@@ -27,6 +27,7 @@ class RunRequest:
     ingest_token: str | None = None
     run_config: dict[str, Any] = field(default_factory=dict)
     search: SearchSettings = field(default_factory=SearchSettings)
+    heartbeat_s: float = 30.0  # logging.heartbeat_s: a `heartbeat` event this often while the run goes on
     dirty_git: str = "warn"  # reproducibility.dirty_git: ignore | warn | error (refuse to start in a dirty tree)
 
 

@@ -49,7 +49,7 @@ def started_payload(resolved: ResolvedGridSearch, settings: ValidationSettings, 
         num_epochs=request.num_epochs, selection=settings.selection.to_dict(),
         score_directions=grid_directions(resolved), warm_start=warm_start,
         checkpoint_storage=request.execution.checkpoint_storage,
-        search=(search or resolved.search).to_payload())
+        search=(search or resolved.search).to_payload(), heartbeat_s=request.heartbeat_s)
 
 
 def checked_environment(config_dir: Path, dirty_git: str) -> Environment:
@@ -91,7 +91,7 @@ def start(request: RunRequest, listeners: tuple[EventListener, ...] = ()) -> Run
     started = started_payload(resolved, settings, request, len(plan.jobs), environment=environment)
     request.execution.check()
     runner = GridSearchRun(EventLog(request.log_dir, grid_search_id), request.execution, request.websocket_servers,
-                           request.ingest_token, listeners, Path(checkpoints))
+                           request.ingest_token, listeners, Path(checkpoints), request.heartbeat_s)
     environment.write_diff(runner.log.path.parent)
     return runner.launch(plan, started, refit_logger)
 
@@ -118,6 +118,7 @@ def _start_search(request: RunRequest, resolved: ResolvedGridSearch, settings: V
                               environment=environment)
     request.execution.check()
     runner = GridSearchRun(EventLog(request.log_dir, run.grid_search_id), request.execution,
-                           request.websocket_servers, request.ingest_token, listeners, Path(run.checkpoint_root))
+                           request.websocket_servers, request.ingest_token, listeners, Path(run.checkpoint_root),
+                           request.heartbeat_s)
     environment.write_diff(runner.log.path.parent)
     return runner.launch_search(search_run, started)

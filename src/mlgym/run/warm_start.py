@@ -92,15 +92,21 @@ def warm_start(log_dir: Path, grid_search_id: str, num_epochs: int | None, execu
     announce(f"grid search {grid_search_id}: reusing {len(finished)} finished experiments, "
              f"running {len(todo.jobs)}")
     request = RunRequest(config_path, Path(log_dir), num_epochs, started["seed"], execution=execution,
-                         run_config=started.get("run_config") or {})
+                         run_config=started.get("run_config") or {}, heartbeat_s=logged_heartbeat_s(started))
     payload = started_payload(resolved, settings, request, len(plan.jobs), True, environment=environment)
     execution.check()
     runner = GridSearchRun(EventLog(log_dir, grid_search_id), execution, websocket_servers, ingest_token, listeners,
-                           Path(checkpoints))
+                           Path(checkpoints), request.heartbeat_s)
     environment.write_diff(path.parent)
     outcome = runner.launch(todo, payload, refit_logger, known=finished)
     outcome.results = {**finished, **outcome.results}
     return outcome
+
+
+def logged_heartbeat_s(started: dict[str, Any]) -> float:
+    """The heartbeat interval the run was started with (older logs: the default)."""
+    from mlgym.run.heartbeat import DEFAULT_HEARTBEAT_S
+    return float(started.get("heartbeat_s") or DEFAULT_HEARTBEAT_S)
 
 
 def _resolved_from_log(started: dict[str, Any]) -> ResolvedGridSearch:
@@ -124,13 +130,14 @@ def _warm_start_search(path: Path, resolved: ResolvedGridSearch, settings: Valid
     events = list(read_events(path))
     search_run = build_search_run(search, settings, resolved, run)
     request = RunRequest(Path(started["gs_config_path"]), path.parent.parent, run.num_epochs, started["seed"],
-                         execution=execution, run_config=started.get("run_config") or {})
+                         execution=execution, run_config=started.get("run_config") or {},
+                         heartbeat_s=logged_heartbeat_s(started))
     payload = started_payload(resolved, settings, request, search_run.num_experiments, True, search=search,
                               environment=environment)
     decided = sum(e["event_type"] == "trial_suggested" for e in events)
     announce(f"grid search {run.grid_search_id}: replaying {decided} suggested trials of the adaptive search")
     execution.check()
     runner = GridSearchRun(EventLog(path.parent.parent, run.grid_search_id), execution, websocket_servers,
-                           ingest_token, listeners, Path(run.checkpoint_root or run.run_dir))
+                           ingest_token, listeners, Path(run.checkpoint_root or run.run_dir), request.heartbeat_s)
     environment.write_diff(path.parent)
     return runner.launch_search(search_run, payload, replay=events)
