@@ -57,7 +57,17 @@ class Progress:
             self._say(f"[{self._counts()}] {eid}: ALERT {p.get('message') or p.get('when')}")
         if kind == "job_status" and p.get("status") in ("done", "failed"):
             error = f" ({p.get('error')})" if p["status"] == "failed" else ""
-            self._say(f"[{self._counts()}] {eid}: {p['status']}{error}")
+            view = self._views().get(eid)
+            status = (f"paused at epoch {view.epoch}" if view is not None and view.status == "paused"
+                      else p["status"])
+            self._say(f"[{self._counts()}] {eid}: {status}{error}")
+        elif kind == "job_status" and p.get("status") == "retrying":
+            self._say(f"[{self._counts()}] {eid}: attempt {p.get('attempt')} lost, retrying as attempt "
+                      f"{p.get('next_attempt')}: {p.get('error') or 'its worker died'}")
+        elif kind in ("trial_promoted", "trial_stopped"):
+            verb = "promoted" if kind == "trial_promoted" else "stopped"
+            self._say(f"[{self._counts()}] {eid}: trial {p.get('trial')} {verb} at rung {p.get('rung')} "
+                      f"(epoch {p.get('epoch')})")
         self._redraw()
 
     def _views(self) -> dict[str, ExperimentView]:

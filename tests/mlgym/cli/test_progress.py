@@ -27,3 +27,19 @@ def test_progress_table_follows_the_projection(tmp_path: Path, capsys) -> None:
                      "C.f0": ["│", "running", "│", "1/3", "│", "val/accuracy=0.4000", "│"]}
     assert "3/5 done, 1 running, 1 failed" in text
     assert "[3/5 done, 0 running, 1 failed] B.f1: failed (ValueError: boom)" in capsys.readouterr().err
+
+
+def test_plain_output_tells_retries_pauses_and_search_decisions(tmp_path: Path, capsys) -> None:
+    from tests.ml_board.read_model_logs import write_search_log
+    progress = Progress(console=Console(file=io.StringIO(), width=200), live=False)
+    for event in read_events(write_search_log(tmp_path)):
+        progress(event)
+    gs = "search-asha"
+    for event in ({"event_type": "job_status", "experiment_id": "Q", "grid_search_id": gs, "seq": 10_000,
+                   "creation_ts": 1.0, "payload": {"status": "retrying", "attempt": 0, "next_attempt": 1,
+                                                   "error": "WorkerDied: worker 0 (pid 7) exited with signal 9"}},):
+        progress(event)
+    text = capsys.readouterr().err
+    assert "P: paused at epoch 1" in text and "P: paused at epoch 3" in text and "D: done" in text
+    assert "P: trial 0 promoted at rung 0 (epoch 1)" in text
+    assert "Q: attempt 0 lost, retrying as attempt 1: WorkerDied: worker 0 (pid 7) exited with signal 9" in text
