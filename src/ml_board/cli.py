@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         server = serving.listen(app, args.host, args.port)
     except OSError as exc:
         print(f"ml_board: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
-        return 1
+        return 2
     print(f"ml_board: serving {os.path.abspath(args.event_storage_path)} on http://{args.host}:{args.port}"
           f"{' (reading needs the read token)' if read_token else ''}", flush=True)
     serving.serve(server, socketio)
