@@ -112,10 +112,9 @@ def train(args: argparse.Namespace) -> int:
 
 
 def _print_results(projection: Any) -> None:
-    """The results table in the terminal, metrics only (losses are in `report --format json|csv`)."""
-    from mlgym.events.results import loss_columns, results_table
-    table = results_table(projection)
-    print_results(table, projection.strategy, hidden=loss_columns(projection, table))
+    """The results table in the terminal, losses included, the best row marked."""
+    from mlgym.events.results import results_table
+    print_results(results_table(projection), projection.strategy)
 
 
 def _finish(outcome: Any) -> int:
@@ -180,6 +179,18 @@ def report(args: argparse.Namespace) -> int:
         raise UsageError(f"no event log for grid search '{args.grid_search_id}' in {args.log_dir}; known: "
                          f"{', '.join(known_grid_searches(Path(args.log_dir))[-10:]) or 'none'}")
     projection = project(read_events(path), args.grid_search_id)
+    if args.format in ("markdown", "html"):
+        from mlgym.report import write_report
+        if not args.output:
+            raise UsageError(f"--format {args.format} writes a report with its plots into a folder: give --output DIR")
+        print(f"wrote {write_report(projection, Path(args.output), args.format)}")
+        return 0
+    if args.format == "parquet":
+        if not args.output:
+            raise UsageError("--format parquet writes the metrics to a file: give --output FILE.parquet")
+        from mlgym.report.metrics import write_metrics
+        print(f"wrote {write_metrics(read_events(path), Path(args.output))}")
+        return 0
     if args.format == "json":
         print(json.dumps(results_json(projection), indent=2, default=str))
     elif args.format == "csv":

@@ -60,7 +60,10 @@ def _parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="results table rebuilt from the event log")
     report.add_argument("--grid_search_id", required=True)
     report.add_argument("--log_dir", default="event_storage")
-    report.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    report.add_argument("--format", choices=["table", "csv", "json", "markdown", "html", "parquet"], default="table",
+                        help="table (terminal), csv or json (the results table on stdout), markdown or html (a "
+                             "report with PNG plots in --output DIR), parquet (every logged score, to --output FILE)")
+    report.add_argument("--output", help="where --format markdown|html writes its folder, or parquet its file")
 
     warm = sub.add_parser("warmstart", help="resume a crashed or stopped grid search from its checkpoints")
     warm.add_argument("--grid_search_id", required=True)

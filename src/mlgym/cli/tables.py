@@ -27,5 +27,6 @@ def print_results(table: pd.DataFrame, strategy: str | None, hidden: Collection[
     for column in table.columns:
         out.add_column(str(column), justify="right" if table[column].dtype.kind in "fi" else "left", overflow="fold")
     for row in table.itertuples(index=False):
-        out.add_row(*(_cell(v, "/" in str(c)) for c, v in zip(table.columns, row)))
+        out.add_row(*(("★" if v is not None and bool(v) else "") if c == "best" else _cell(v, "/" in str(c))
+                      for c, v in zip(table.columns, row)))
     console.print(out)

@@ -78,17 +78,49 @@ def _nested_cv_table(projection: GridSearchProjection) -> pd.DataFrame:
         stats = {key: projection.refit_stats(key) for key in scores}
         summary = [{"outer_fold": "mean", **{k: s["mean"] for k, s in stats.items()}},
                    {"outer_fold": "std", **{k: s["std"] for k, s in stats.items()}}]
+        hyper = [c for c in table.columns if c in set(columns.values())]
+        table = table.astype({c: object for c in hyper})  # the mean/std rows leave them empty: no 64 -> 64.0
         table = pd.concat([table, pd.DataFrame(summary)], ignore_index=True)
     return table
 
 
 def results_table(projection: GridSearchProjection) -> pd.DataFrame:
-    """The results table for the strategy the grid search ran with."""
+    """The results table for the strategy the grid search ran with: grid search and cross-validation rows sorted
+    by the selection score (best first; no score last) with a `best` column marking the winner (a finished
+    experiment, or a grid point whose folds all finished); nested CV's rows are its outer folds."""
+    selection = projection.selection
+    key = f"{selection['split']}/{selection['metric']}" if selection["metric"] else None
     if projection.strategy == "cross_validation":
-        return _cross_validation_table(projection)
+        table = _cross_validation_table(projection)
+        return _ranked(table, f"{key}_mean" if key else None, selection["mode"],
+                       table["folds_done"].map(_all_folds_done) if "folds_done" in table else None)
     if projection.strategy == "nested_cv":
         return _nested_cv_table(projection)
-    return _grid_search_table(projection)
+    table = _grid_search_table(projection)
+    return _ranked(table, key, selection["mode"], table["status"] == "done" if "status" in table else None)
+
+
+def _all_folds_done(text: Any) -> bool:
+    done, _, total = str(text).partition("/")
+    return done == total
+
+
+def _ranked(table: pd.DataFrame, key: str | None, mode: str | None, eligible: pd.Series | None) -> pd.DataFrame:
+    """`table` sorted by `key` (max or min first, missing last, ties in their order) with `best` on the first
+    eligible row that has a score."""
+    if table.empty:
+        return table
+    table = table.copy()
+    table["best"] = False
+    if key is None or key not in table.columns:
+        return table
+    scores = pd.to_numeric(table[key], errors="coerce")
+    order = scores.sort_values(ascending=mode == "min", na_position="last", kind="stable").index
+    candidates = scores.notna() & (eligible if eligible is not None else True)
+    winners = [i for i in order if candidates[i]]
+    if winners:
+        table.loc[winners[0], "best"] = True
+    return table.loc[order].reset_index(drop=True)
 
 
 def loss_columns(projection: GridSearchProjection, table: pd.DataFrame) -> list[str]:
