@@ -170,14 +170,43 @@ def validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def report(args: argparse.Namespace) -> int:
-    from mlgym.events.event_log import log_path, read_events
-    from mlgym.events.results import project, results_json, results_table
+def _logged(log_dir: str, grid_search_id: str) -> Path:
+    from mlgym.events.event_log import log_path
     from mlgym.run import known_grid_searches
-    path = log_path(args.log_dir, args.grid_search_id)
+    path = log_path(log_dir, grid_search_id)
     if not path.is_file():
-        raise UsageError(f"no event log for grid search '{args.grid_search_id}' in {args.log_dir}; known: "
-                         f"{', '.join(known_grid_searches(Path(args.log_dir))[-10:]) or 'none'}")
+        raise UsageError(f"no event log for grid search '{grid_search_id}' in {log_dir}; known: "
+                         f"{', '.join(known_grid_searches(Path(log_dir))[-10:]) or 'none'}")
+    return path
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from mlgym.events.event_log import read_events
+    from mlgym.events.results import project
+    from mlgym.report.compare import compare_table
+    first, second = (project(read_events(_logged(args.log_dir, gs)), gs) for gs in args.compare)
+    table = compare_table(first, second)
+    if args.format == "json":
+        import pandas as pd
+        print(json.dumps(table.astype(object).where(pd.notna(table), None).to_dict(orient="records"), indent=2,
+                         default=str))
+    elif args.format == "csv":
+        print(table.to_csv(index=False), end="")
+    elif args.format == "table":
+        print_results(table, f"{first.grid_search_id} vs {second.grid_search_id}")
+    else:
+        raise UsageError("--compare prints a table, csv or json")
+    return 0
+
+
+def report(args: argparse.Namespace) -> int:
+    from mlgym.events.event_log import read_events
+    from mlgym.events.results import project, results_json, results_table
+    if args.compare:
+        return _compare(args)
+    if not args.grid_search_id:
+        raise UsageError("report needs --grid_search_id ID (or --compare GS1 GS2)")
+    path = _logged(args.log_dir, args.grid_search_id)
     projection = project(read_events(path), args.grid_search_id)
     if args.format in ("markdown", "html"):
         from mlgym.report import write_report

@@ -58,8 +58,10 @@ def _parser() -> argparse.ArgumentParser:
     search_flags(validate)
 
     report = sub.add_parser("report", help="results table rebuilt from the event log")
-    report.add_argument("--grid_search_id", required=True)
-    report.add_argument("--log_dir", default="event_storage")
+    report.add_argument("--grid_search_id", help="the grid search to report (the folder name under --log_dir)")
+    report.add_argument("--compare", nargs=2, metavar=("GS1", "GS2"),
+                        help="line up two grid searches config by config with their selection scores")
+    report.add_argument("--log_dir", default="event_storage", help="where the event logs are (default event_storage)")
     report.add_argument("--format", choices=["table", "csv", "json", "markdown", "html", "parquet"], default="table",
                         help="table (terminal), csv or json (the results table on stdout), markdown or html (a "
                              "report with PNG plots in --output DIR), parquet (every logged score, to --output FILE)")

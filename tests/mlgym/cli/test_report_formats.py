@@ -85,3 +85,23 @@ def test_parquet_holds_every_logged_score(run: tuple, capsys, tmp_path: Path) ->
 def test_a_report_file_format_without_output_is_exit_2(run: tuple, capsys) -> None:
     code, _, err = report(run, capsys, "--format", "html")
     assert code == 2 and "give --output DIR" in err
+
+
+def test_compare_lines_up_two_grid_searches_config_by_config(run: tuple, capsys, tmp_path: Path) -> None:
+    log_dir, first, events = run
+    other = tmp_path / "other.yml"  # the same grid plus a third learning rate
+    other.write_text(f"imports: [{CONFIGS / 'iris_mlp.yml'}]\n"
+                     "optimizer:\n  config:\n    lr: {sweep: choice, values: [0.01, 0.05, 0.1]}\n")
+    second = start(RunRequest(other, log_dir, 3, execution=ExecutionSettings(kind="main_process"))).grid_search_id
+    assert main(["report", "--compare", first, second, "--log_dir", str(log_dir), "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    scores = best_val_accuracy(events)
+    configs = {e["payload"]["hyperparameters"]["optimizer.config.lr"]: e["experiment_id"] for e in events
+               if e["event_type"] == "experiment_config"}
+    assert [r["lr"] for r in rows] == [0.01, 0.05, 0.1]
+    for row in rows[:2]:  # the same config and seed trains the same model: the same score, no difference
+        assert row[f"val/accuracy {first}"] == row[f"val/accuracy {second}"] == scores[configs[row["lr"]]]
+        assert row["difference"] == 0.0
+    assert rows[2][f"val/accuracy {first}"] is None and rows[2]["difference"] is None
+    assert main(["report", "--compare", first, "nope", "--log_dir", str(log_dir)]) == 2
+    assert "no event log for grid search 'nope'" in capsys.readouterr().err
