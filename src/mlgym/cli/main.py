@@ -30,19 +30,20 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--ingest_token", help="token for MLboard ingest (or MLBOARD_INGEST_TOKEN)")
 
     def search_flags(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--searcher", help="grid (default: every grid point) or random (--num_samples draws)")
-        p.add_argument("--num_samples", type=int, help="how many configs a random search draws")
+        p.add_argument("--searcher", help="grid (default: every grid point), random (--num_samples draws) or optuna "
+                                          "(--num_samples trials asked from an Optuna study)")
+        p.add_argument("--num_samples", type=int, help="how many trials a random or Optuna search runs")
         p.add_argument("--search_seed", type=int, help="the random search's seed (default: --seed)")
         p.add_argument("--sampler", help="Optuna's sampler (searcher optuna): tpe (default), cmaes or qmc")
-        p.add_argument("--scheduler", help="trial scheduler: none (default) or asha (its defaults; set metric, "
-                                           "min_epochs and reduction_factor under search.scheduler in a run config)")
+        p.add_argument("--scheduler", help="trial scheduler: none (default), asha or median (their defaults; set "
+                                           "metric, min_epochs, ... under search.scheduler in a run config)")
 
     train = sub.add_parser("train", help="run a grid search (or cross-validation / nested CV)")
     train.add_argument("--gs_config_path", help="the gs_config.yml")
     train.add_argument("--run_config_path", help="run_config.yml with run_configuration/environment/logging")
     train.add_argument("--validation_config_path", help="CROSS_VALIDATION or NestedCV config")
-    train.add_argument("--num_epochs", type=int)
-    train.add_argument("--seed", type=int)
+    train.add_argument("--num_epochs", type=int, help="epochs every experiment trains (default 10, or run_config)")
+    train.add_argument("--seed", type=int, help="the run's seed: data splits, initialisation, shuffling (default 0)")
     train.add_argument("--log_dir", help="where event logs go (default ./event_storage)")
     train.add_argument("-c", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
                        help="override a config value; the key path must exist")
@@ -50,9 +51,10 @@ def _parser() -> argparse.ArgumentParser:
     search_flags(train)
 
     validate = sub.add_parser("validate", help="check configs and count experiments; trains nothing")
-    validate.add_argument("--gs_config_path", required=True)
-    validate.add_argument("--validation_config_path")
-    validate.add_argument("-c", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE")
+    validate.add_argument("--gs_config_path", required=True, help="the gs_config.yml to check")
+    validate.add_argument("--validation_config_path", help="CROSS_VALIDATION or NestedCV config to check with it")
+    validate.add_argument("-c", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
+                          help="override a config value; the key path must exist")
     validate.add_argument("--run_config_path", help="run_config.yml: its search section is used")
     validate.add_argument("--seed", type=int, help="the run's seed (a random search's default seed)")
     search_flags(validate)
@@ -68,17 +70,17 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--output", help="where --format markdown|html writes its folder, or parquet its file")
 
     warm = sub.add_parser("warmstart", help="resume a crashed or stopped grid search from its checkpoints")
-    warm.add_argument("--grid_search_id", required=True)
-    warm.add_argument("--log_dir", default="event_storage")
+    warm.add_argument("--grid_search_id", required=True, help="the grid search to resume (its log folder's name)")
+    warm.add_argument("--log_dir", default="event_storage", help="where its event log is (default event_storage)")
     warm.add_argument("--num_epochs", type=int, help="more epochs extend finished experiments")
     warm.add_argument("--force", action="store_true", help="resume even if the gs_config file changed since")
     execution_flags(warm)
 
     sync = sub.add_parser("sync", help="push a run that was logged offline to MLboard")
-    sync.add_argument("--grid_search_id", required=True)
-    sync.add_argument("--server", required=True)
-    sync.add_argument("--log_dir", default="event_storage")
-    sync.add_argument("--ingest_token")
+    sync.add_argument("--grid_search_id", required=True, help="the grid search to push (its log folder's name)")
+    sync.add_argument("--server", required=True, help="the MLboard URL, e.g. http://127.0.0.1:5001")
+    sync.add_argument("--log_dir", default="event_storage", help="where its event log is (default event_storage)")
+    sync.add_argument("--ingest_token", help="token for MLboard ingest (or MLBOARD_INGEST_TOKEN)")
     return parser
 
 

@@ -43,3 +43,14 @@ def test_plain_output_tells_retries_pauses_and_search_decisions(tmp_path: Path, 
     assert "P: paused at epoch 1" in text and "P: paused at epoch 3" in text and "D: done" in text
     assert "P: trial 0 promoted at rung 0 (epoch 1)" in text
     assert "Q: attempt 0 lost, retrying as attempt 1: WorkerDied: worker 0 (pid 7) exited with signal 9" in text
+
+
+def test_every_flag_of_every_command_has_help_text() -> None:
+    import argparse
+
+    from mlgym.cli.main import _parser
+    parser = _parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    missing = [f"{name} {'/'.join(action.option_strings) or action.dest}" for name, sub in commands.items()
+               for action in sub._actions if not isinstance(action, argparse._HelpAction) and not action.help]
+    assert missing == []
