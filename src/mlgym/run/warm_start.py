@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from mlgym.config.loader import SourceMap
+from mlgym.config.python_modules import modules_from_payload
 from mlgym.errors import UsageError
 from mlgym.events.event_log import EventLog, log_path, read_events
 from mlgym.events.results import project
@@ -68,6 +69,7 @@ def warm_start(log_dir: Path, grid_search_id: str, num_epochs: int | None, execu
     settings = (parse_validation(started["validation_config"], SourceMap()) if started.get("validation_config")
                 else ValidationSettings())
     resolved = _resolved_from_log(started)
+    execution = replace(execution, python_modules=resolved.python_modules)
     settings = with_resolved_selection(settings, resolved)
     storage = execution.checkpoint_storage or started.get("checkpoint_storage")
     execution = replace(execution, checkpoint_storage=storage)
@@ -102,7 +104,8 @@ def _resolved_from_log(started: dict[str, Any]) -> ResolvedGridSearch:
     """The logged config's points, chosen again by the logged search (a random search's seed is in the log, so
     it draws the same trials)."""
     return resolve_points(Path(started["gs_config_path"]), started["gs_config"], started["gs_config_sha256"],
-                          SourceMap(), search_from_log(started.get("search")))
+                          SourceMap(), search_from_log(started.get("search")),
+                          modules_from_payload(started.get("python_modules")))
 
 
 def _warm_start_search(path: Path, resolved: ResolvedGridSearch, settings: ValidationSettings, run: RunSettings,
