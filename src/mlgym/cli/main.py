@@ -55,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("-c", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE")
     validate.add_argument("--run_config_path", help="run_config.yml: its search section is used")
     validate.add_argument("--seed", type=int, help="the run's seed (a random search's default seed)")
+    validate.add_argument("--show", action="store_true",
+                          help="print the merged gs_config as YAML on stdout (imports resolved, anchors expanded, "
+                               "-c overrides applied, sweeps kept); the summary goes to stderr")
     search_flags(validate)
 
     report = sub.add_parser("report", help="results table rebuilt from the event log")
