@@ -206,6 +206,14 @@ def warmstart(args: argparse.Namespace) -> int:
     return _finish(outcome)
 
 
+def init(args: argparse.Namespace) -> int:
+    from mlgym.cli.project_templates import create_project, next_steps
+    written = create_project(args.template, args.output)
+    print(f"created {args.output} from template {args.template}: {', '.join(p.name for p in written)}")
+    print(next_steps(args.template, args.output))
+    return 0
+
+
 def _check_reachable(server: str) -> None:
     import requests
     try:

@@ -72,6 +72,11 @@ def _parser() -> argparse.ArgumentParser:
     warm.add_argument("--force", action="store_true", help="resume even if the gs_config file changed since")
     execution_flags(warm)
 
+    init = sub.add_parser("init", help="start a project: write a template's gs_config.yml, run.py and configs")
+    init.add_argument("--template", default="grid_search",
+                      help="grid_search (default), cross_validation, nested_cv, search or custom_component")
+    init.add_argument("--output", required=True, help="the new project's folder (must not exist, or be empty)")
+
     sync = sub.add_parser("sync", help="push a run that was logged offline to MLboard")
     sync.add_argument("--grid_search_id", required=True)
     sync.add_argument("--server", required=True)
