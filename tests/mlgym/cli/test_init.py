@@ -40,8 +40,8 @@ def test_the_templates_are_the_documented_ones() -> None:
 
 
 @pytest.mark.parametrize("template", TEMPLATES)
-def test_a_template_is_created_and_trains_end_to_end(template: str, tmp_path: Path,
-                                                     capsys: pytest.CaptureFixture[str], isolated_imports: None) -> None:
+def test_a_template_is_created_and_trains_end_to_end(template: str, tmp_path: Path, isolated_imports: None,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
     project = tmp_path / template
     assert main(["init", "--template", template, "--output", str(project)]) == 0
     out = capsys.readouterr().out
