@@ -165,8 +165,15 @@ def validate(args: argparse.Namespace) -> int:
         jobs = studies * n * folds + (studies if settings.strategy == "nested_cv" else 0)
         per = " per outer fold, each drawing its own" if settings.strategy == "nested_cv" else ""
         drawn = f"; {search.searcher} search of {n} trials{per}, seed {search.seed}{scheduler}"
-    print(f"{resolved.gs_config_path}: valid; {n} experiment configs "
-          f"({', '.join(resolved.sweep_paths) or 'no sweeps'}){drawn}; strategy {settings.strategy}: {jobs} jobs")
+    summary = (f"{resolved.gs_config_path}: valid; {n} experiment configs "
+               f"({', '.join(resolved.sweep_paths) or 'no sweeps'}){drawn}; strategy {settings.strategy}: {jobs} jobs")
+    if getattr(args, "show", False):
+        from mlgym.config.merged import merged_yaml
+        print(summary, file=sys.stderr)
+        print(merged_yaml(resolved.gs_config, resolved.gs_config_path, args.overrides, resolved.python_modules),
+              end="")
+    else:
+        print(summary)
     return 0
 
 
@@ -254,6 +261,14 @@ def warmstart(args: argparse.Namespace) -> int:
                              force=args.force, websocket_servers=servers, ingest_token=token,
                              listeners=(progress,))
     return _finish(outcome)
+
+
+def init(args: argparse.Namespace) -> int:
+    from mlgym.cli.project_templates import create_project, next_steps
+    written = create_project(args.template, args.output)
+    print(f"created {args.output} from template {args.template}: {', '.join(p.name for p in written)}")
+    print(next_steps(args.template, args.output))
+    return 0
 
 
 def _check_reachable(server: str) -> None:

@@ -57,6 +57,9 @@ def _parser() -> argparse.ArgumentParser:
                           help="override a config value; the key path must exist")
     validate.add_argument("--run_config_path", help="run_config.yml: its search section is used")
     validate.add_argument("--seed", type=int, help="the run's seed (a random search's default seed)")
+    validate.add_argument("--show", action="store_true",
+                          help="print the merged gs_config as YAML on stdout (imports resolved, anchors expanded, "
+                               "-c overrides applied, sweeps kept); the summary goes to stderr")
     search_flags(validate)
 
     report = sub.add_parser("report", help="results table rebuilt from the event log")
@@ -75,6 +78,11 @@ def _parser() -> argparse.ArgumentParser:
     warm.add_argument("--num_epochs", type=int, help="more epochs extend finished experiments")
     warm.add_argument("--force", action="store_true", help="resume even if the gs_config file changed since")
     execution_flags(warm)
+
+    init = sub.add_parser("init", help="start a project: write a template's gs_config.yml, run.py and configs")
+    init.add_argument("--template", default="grid_search",
+                      help="grid_search (default), cross_validation, nested_cv, search or custom_component")
+    init.add_argument("--output", required=True, help="the new project's folder (must not exist, or be empty)")
 
     sync = sub.add_parser("sync", help="push a run that was logged offline to MLboard")
     sync.add_argument("--grid_search_id", required=True, help="the grid search to push (its log folder's name)")

@@ -7,6 +7,7 @@ from typing import Any
 
 import yaml
 
+from mlgym.config.python_modules import PythonModule, take_python_modules
 from mlgym.config.yaml_loader import ConfigLoader
 from mlgym.errors import ConfigError, Location, OverrideLocation
 
@@ -14,11 +15,13 @@ MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 class SourceMap:
-    """Key path (`optimizer.config.lr`, list items as numbers) -> where the key was written."""
+    """Key path (`optimizer.config.lr`, list items as numbers) -> where the key was written; also the files read
+    and the `python_modules` they named (taken out of the config, each with the folder of its file)."""
 
     def __init__(self) -> None:
         self._locations: dict[str, Location | OverrideLocation] = {}
         self.files: list[str] = []
+        self.python_modules: list[PythonModule] = []
 
     def add(self, key_path: str, location: Location | OverrideLocation) -> None:
         self._locations[key_path] = location
@@ -33,6 +36,8 @@ class SourceMap:
     def update(self, other: "SourceMap") -> None:
         self._locations.update(other._locations)
         self.files.extend(f for f in other.files if f not in self.files)
+        known = {(m.name, m.folder) for m in self.python_modules}
+        self.python_modules.extend(m for m in other.python_modules if (m.name, m.folder) not in known)
 
     def __contains__(self, key_path: str) -> bool:
         return key_path in self._locations
@@ -129,6 +134,7 @@ def load_config(path: str | Path, _seen: tuple[Path, ...] = ()) -> tuple[dict[st
     if not isinstance(data, dict):
         raise ConfigError("a config file must be a mapping of names to entries, "
                           f"got {type(data).__name__}", location=Location(str(path), 1, 1))
+    modules = take_python_modules(data, path.parent, source)
     imports = data.pop("imports", None) or []
     if not isinstance(imports, list):
         raise source.error("imports must be a list of file paths", "imports")
@@ -143,6 +149,7 @@ def load_config(path: str | Path, _seen: tuple[Path, ...] = ()) -> tuple[dict[st
         merged = deep_merge(merged, sub)
         merged_source.update(sub_source)
     merged = deep_merge(merged, data)
+    source.python_modules = modules  # after the imported files' modules: theirs are imported first
     merged_source.update(source)
     merged_source.files.remove(str(path))
     merged_source.files.insert(0, str(path))

@@ -60,11 +60,20 @@ class Search(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     max_concurrent: int | None = None
 
 
+class PythonModuleRef(msgspec.Struct, frozen=True, kw_only=True):
+    """A module the gs_config named under `python_modules` (it registers the config's own components): its dotted
+    `name`, looked up first in `folder`, the folder of the config file that named it."""
+
+    name: str
+    folder: str
+
+
 class GridSearchStarted(Payload, frozen=True, kw_only=True):
     """A grid search (or a warm start of one) begins: its configs, environment, selection and directions.
 
     `checkpoint_storage` is the folder every node sees when checkpoints are kept outside the log folder (they are
-    in `<checkpoint_storage>/<grid_search_id>/checkpoints/`); left out, they are in the log folder."""
+    in `<checkpoint_storage>/<grid_search_id>/checkpoints/`); left out, they are in the log folder.
+    `python_modules` are imported again by warm start and by every worker, before any component is built."""
 
     event_type: ClassVar[str] = "grid_search_started"
     strategy: Strategy
@@ -84,6 +93,7 @@ class GridSearchStarted(Payload, frozen=True, kw_only=True):
     checkpoint_storage: str | None = None
     search: Search | None = None  # left out by older versions: a grid search
     heartbeat_s: float | None = None  # a `heartbeat` every this many seconds while it runs (None: older versions)
+    python_modules: list[PythonModuleRef] = []
 
 
 class GridSearchFinished(Payload, frozen=True, kw_only=True):

@@ -6,6 +6,10 @@ strategies. Whoever needs the built-ins (validation, a job, a worker) depends on
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from mlgym.config.python_modules import PythonModule, import_python_modules
+
 import mlgym.checkpointing.strategies  # noqa: F401 - registers kind `checkpointing`
 import mlgym.components  # noqa: F401 - registers data, model, loss, metric, optimizer ... components
 import mlgym.gym.evaluator  # noqa: F401 - registers kind `evaluator`
@@ -14,3 +18,10 @@ import mlgym.gym.trainer  # noqa: F401 - registers kind `trainer`
 
 def load_builtins() -> None:
     """Make sure every built-in component is registered (importing this module did it); a worker's initializer."""
+
+
+def load_components(python_modules: Sequence[PythonModule] = ()) -> None:
+    """The built-ins, then the modules a gs_config names under `python_modules:` (which register the project's
+    own components); every worker's initializer, so spawned pool workers and Ray actors know them too."""
+    load_builtins()
+    import_python_modules(list(python_modules))

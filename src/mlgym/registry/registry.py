@@ -36,6 +36,11 @@ class Entry:
         return f"{getattr(f, '__module__', '?')}.{getattr(f, '__qualname__', repr(f))}"
 
 
+REGISTER_HINT = ("is known once the module that registers it is imported: list that module in the gs_config, "
+                 "e.g. `python_modules: [components]` for components.py next to it")
+UNREGISTERED_HINT = f"a component of your own {REGISTER_HINT}"
+
+
 class Registry:
     """Factories by component kind and variant; built-ins and user components register the same way."""
 
@@ -85,14 +90,15 @@ class Registry:
             raise ConfigError(
                 f"unknown component_type_key '{kind}'; known kinds: {', '.join(self.kinds())}",
                 key_path=f"{key_path}.component_type_key" if key_path else "component_type_key",
-                location=location, hint=f"did you mean '{hint}'?" if hint else None)
+                location=location, hint=f"did you mean '{hint}'?" if hint else UNREGISTERED_HINT)
         if (k, v) not in self._entries:
-            hint = nearest(v, self.variants(k))
+            near = nearest(v, self.variants(k))
             raise ConfigError(
                 f"unknown variant_key '{variant}' for component_type_key '{kind}'; "
                 f"known variants: {', '.join(self.variants(k))}",
                 key_path=f"{key_path}.variant_key" if key_path else "variant_key",
-                location=location, hint=f"did you mean '{hint}'?" if hint else None)
+                location=location, hint=(f"did you mean '{near}'? " if near else "") + f"A component of your own ('{variant}') "
+                + REGISTER_HINT)
         return self._entries[(k, v)].factory
 
 

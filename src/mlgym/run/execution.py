@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlgym.config.python_modules import PythonModule
 from mlgym.scheduler.task import Executor, Task, TaskResult
 from mlgym.validation.plan import Job
 
@@ -25,6 +26,7 @@ class ExecutionSettings:
 
     `checkpoint_storage`, when set, is a folder every node sees; checkpoints go to
     `<checkpoint_storage>/<grid_search_id>/checkpoints/` instead of the grid search's log folder.
+    `python_modules` are the gs_config's own component modules, which every worker imports once at start.
     """
 
     kind: str = "multiprocessing"
@@ -33,6 +35,7 @@ class ExecutionSettings:
     max_retries: int = 1
     ray: RaySettings = field(default_factory=RaySettings)
     checkpoint_storage: str | None = None
+    python_modules: tuple[PythonModule, ...] = ()
 
     def check(self) -> None:
         """Fail before anything is created when the jobs cannot run at all (for Ray: connect, check resources)."""
@@ -46,7 +49,8 @@ class ExecutionSettings:
         return self.process_count if self.kind == "multiprocessing" else 1
 
     def executor(self) -> Executor:
-        from mlgym.gym.builtins import load_builtins
+        from mlgym.gym.builtins import load_components
+        initializer = (load_components, (self.python_modules,))
         if self.kind == "main_process":
             from mlgym.scheduler.main_process import MainProcessExecutor
             return MainProcessExecutor(device=self.devices[0])
@@ -54,10 +58,10 @@ class ExecutionSettings:
             from mlgym.scheduler.ray_cluster import JobResources
             from mlgym.scheduler.ray_executor import RayExecutor
             return RayExecutor(self.ray.address, JobResources(self.ray.cpus_per_job, self.ray.gpus_per_job),
-                               max_retries=self.max_retries, worker_initializer=load_builtins)
+                               max_retries=self.max_retries, worker_initializer=initializer)
         from mlgym.scheduler.pool import WorkerPool
         return WorkerPool(self.process_count, self.devices, max_retries=self.max_retries,
-                          worker_initializer=load_builtins)
+                          worker_initializer=initializer)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from mlgym.run.grid_search_run import EventListener, GridSearchRun, RefitConfigL
 from mlgym.run.provenance import Environment, capture_environment
 from mlgym.run.request import RunOutcome, RunRequest, new_grid_search_id
 from mlgym.validation.experiment_plan import ResolvedGridSearch, check_strategy, resolve_grid_search
-from mlgym.events.payloads import GridSearchStarted
+from mlgym.events.payloads import GridSearchStarted, PythonModuleRef
 from mlgym.validation.plan import RunSettings, build_plan
 from mlgym.validation.settings import ValidationSettings, load_validation
 from mlgym.search.settings import SearchSettings
@@ -49,6 +49,7 @@ def started_payload(resolved: ResolvedGridSearch, settings: ValidationSettings, 
         num_epochs=request.num_epochs, selection=settings.selection.to_dict(),
         score_directions=grid_directions(resolved), warm_start=warm_start,
         checkpoint_storage=request.execution.checkpoint_storage,
+        python_modules=[PythonModuleRef(name=m.name, folder=m.folder) for m in resolved.python_modules],
         search=(search or resolved.search).to_payload(), heartbeat_s=request.heartbeat_s)
 
 
@@ -84,6 +85,7 @@ def start(request: RunRequest, listeners: tuple[EventListener, ...] = ()) -> Run
     checkpoints = checkpoint_root(request.execution.checkpoint_storage, grid_search_id, run_dir)
     run = RunSettings(grid_search_id, run_dir, request.num_epochs, request.seed, checkpoint_root=checkpoints)
     from mlgym.run.search_run import runs_as_search
+    request = replace(request, execution=replace(request.execution, python_modules=resolved.python_modules))
     if runs_as_search(search, settings):
         return _start_search(request, resolved, settings, run, search, listeners, environment)
     refit_logger = RefitConfigLogger()

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from mlgym.config.loader import SourceMap
+from mlgym.config.python_modules import modules_from_payload
 from mlgym.errors import UsageError
 from mlgym.events.event_log import EventLog, log_path, read_events
 from mlgym.events.results import project
@@ -69,6 +70,7 @@ def warm_start(log_dir: Path, grid_search_id: str, num_epochs: int | None, execu
     settings = (parse_validation(started["validation_config"], SourceMap()) if started.get("validation_config")
                 else ValidationSettings())
     resolved = _resolved_from_log(started)
+    execution = replace(execution, python_modules=resolved.python_modules)
     settings = with_resolved_selection(settings, resolved)
     reproducibility = (started.get("run_config") or {}).get("reproducibility") or {}
     environment = checked_environment(Path(started["gs_config_path"]).parent,
@@ -113,7 +115,8 @@ def _resolved_from_log(started: dict[str, Any]) -> ResolvedGridSearch:
     """The logged config's points, chosen again by the logged search (a random search's seed is in the log, so
     it draws the same trials)."""
     return resolve_points(Path(started["gs_config_path"]), started["gs_config"], started["gs_config_sha256"],
-                          SourceMap(), search_from_log(started.get("search")))
+                          SourceMap(), search_from_log(started.get("search")),
+                          modules_from_payload(started.get("python_modules")))
 
 
 def _warm_start_search(path: Path, resolved: ResolvedGridSearch, settings: ValidationSettings, run: RunSettings,

@@ -9,6 +9,7 @@ from typing import Any
 
 from mlgym.config.loader import SourceMap, load_config
 from mlgym.config.overrides import apply_overrides
+from mlgym.config.python_modules import PythonModule, import_python_modules
 from mlgym.config.sweep import GridPoint, find_sweeps
 from mlgym.errors import ConfigError
 from mlgym.gym.builtins import load_builtins
@@ -29,6 +30,7 @@ class ResolvedGridSearch:
     `grid` holds the points the searcher chose: every grid point, or a random search's trials (in trial order).
     `nodes[i]` are the parsed component nodes of `grid[i]`: the config is parsed once per grid point in the main
     process, and the strategy check and the plan reuse them (they stay here; workers get only the config).
+    `python_modules` register the config's own components; they are imported before any point is checked.
     """
 
     gs_config_path: Path
@@ -39,6 +41,7 @@ class ResolvedGridSearch:
     sweep_paths: list[str]
     nodes: tuple[dict[str, Node], ...]
     search: SearchSettings = SearchSettings()
+    python_modules: tuple[PythonModule, ...] = ()
 
     @cached_property
     def score_directions(self) -> dict[str, dict[str, str]]:
@@ -76,15 +79,20 @@ def resolve_grid_search(gs_config_path: str | Path, overrides: list[str] | None 
     path = Path(gs_config_path).resolve()
     config, source = load_config(path)
     apply_overrides(config, overrides or [], source)
-    return resolve_points(path, config, file_sha256(path), source, search or SearchSettings())
+    return resolve_points(path, config, file_sha256(path), source, search or SearchSettings(),
+                          tuple(source.python_modules))
 
 
 def resolve_points(path: Path, config: dict[str, Any], sha256: str, source: SourceMap,
-                   search: SearchSettings) -> ResolvedGridSearch:
-    """The searcher's points of a loaded config, each checked (also used by warm start, on the logged config)."""
+                   search: SearchSettings, python_modules: tuple[PythonModule, ...] = ()) -> ResolvedGridSearch:
+    """The searcher's points of a loaded config, each checked (also used by warm start, on the logged config);
+    the config's `python_modules` are imported first, so its own components are registered."""
+    load_builtins()
+    import_python_modules(python_modules)
     sweeps = find_sweeps(config, source)
     grid = trial_points(config, source, search)
-    return ResolvedGridSearch(path, config, sha256, source, grid, list(sweeps), check_grid(grid, source), search)
+    return ResolvedGridSearch(path, config, sha256, source, grid, list(sweeps), check_grid(grid, source), search,
+                              python_modules)
 
 
 def check_strategy(settings: ValidationSettings, resolved: ResolvedGridSearch) -> None:
