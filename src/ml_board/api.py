@@ -5,6 +5,7 @@ replay streams the stored lines as they are on disk (no decoding), so memory per
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,8 @@ from mlgym.events.schema import is_valid_id
 
 from ml_board.checkpoints import BadPath, OutsideRoot, checkpoint_path, list_checkpoints, save_checkpoint
 from ml_board.access import READ_TOKEN_MISSING, bearer_token, token_ok
+from ml_board.labels import LabelEdits, matches
+from mlgym.events.labels import label_problem, normalized
 from ml_board.openapi import openapi_spec
 from ml_board.store import EventStore, GridSearchStore
 from ml_board.summaries import Summaries
@@ -31,6 +34,12 @@ class BoardState:
     summaries: Summaries
     ingest_token: str | None
     read_token: str | None = None
+    labels: LabelEdits | None = None
+    on_labels_changed: Callable[[str, dict[str, Any]], None] | None = None  # the app broadcasts the new labels
+
+    def __post_init__(self) -> None:
+        if self.labels is None:
+            self.labels = LabelEdits(self.store.root)
 
 
 class ApiError(Exception):
@@ -102,14 +111,63 @@ def get_openapi() -> Response:
     return jsonify(openapi_spec(read_protected=bool(_state().read_token)))
 
 
+def _labels(projection: Any) -> dict[str, Any]:
+    return _state().labels.current(projection.grid_search_id, projection.started.get("run_config"))
+
+
 @api.get("/grid_searches")
 def get_grid_searches() -> Response:
-    return jsonify(_state().summaries.all_summaries())
+    state = _state()
+    query = request.args.get("q", "").strip()
+    tags = [tag.strip() for tag in request.args.getlist("tag") if tag.strip()]
+    rows = []
+    for gs in state.store.grid_search_ids():
+        projection = state.summaries.projection(gs)
+        if projection is not None:
+            row = {**projection.summary(), **_labels(projection)}
+            if matches(row, query, tags):
+                rows.append(row)
+    rows.sort(key=lambda s: (s.get("start_ts") or 0.0, s["grid_search_id"]), reverse=True)
+    return jsonify(rows)
 
 
 @api.get("/grid_searches/<grid_search_id>")
 def get_grid_search(grid_search_id: str) -> Response:
-    return jsonify(_projection(grid_search_id).info())
+    projection = _projection(grid_search_id)
+    return jsonify({**projection.info(), **_labels(projection)})
+
+
+def _ingest_token_ok() -> bool:
+    """The ingest token as `X-Ingest-Token`, else as `Authorization: Bearer` (which a read token may hold)."""
+    given = request.headers.get("X-Ingest-Token")
+    if given is None:
+        given = bearer_token(request.headers)
+    return token_ok(_state().ingest_token, given)
+
+
+INGEST_TOKEN_MISSING = ("invalid or missing ingest token (send it as 'X-Ingest-Token: <token>', or as "
+                        "'Authorization: Bearer <token>' on a board without a read token)")
+
+
+@api.put("/grid_searches/<grid_search_id>/labels")
+def put_labels(grid_search_id: str) -> Response:
+    """Edit name, tags and note (each optional; null: back to the run config's); needs the ingest token."""
+    if not _ingest_token_ok():
+        raise ApiError(401, INGEST_TOKEN_MISSING)
+    projection = _projection(grid_search_id)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, "send a JSON object {name?, tags?, note?} with Content-Type: application/json")
+    problem = label_problem(body, allow_null=True)
+    if problem is not None:
+        raise ApiError(400, f"labels.{problem[0]}: {problem[1]}" if problem[0] else problem[1])
+    state = _state()
+    if body:
+        state.labels.edit(grid_search_id, normalized(body))
+    labels = _labels(projection)
+    if body and state.on_labels_changed is not None:
+        state.on_labels_changed(grid_search_id, labels)
+    return jsonify(labels)
 
 
 @api.get("/grid_searches/<grid_search_id>/events")
@@ -182,10 +240,7 @@ def download_checkpoint(grid_search_id: str, rel: str) -> Response:
 
 @api.post("/grid_searches/<grid_search_id>/checkpoints/<path:rel>")
 def upload_checkpoint(grid_search_id: str, rel: str) -> tuple[Response, int]:
-    given = request.headers.get("X-Ingest-Token")
-    if given is None:
-        given = bearer_token(request.headers)
-    if not token_ok(_state().ingest_token, given):
+    if not _ingest_token_ok():
         raise ApiError(401, "invalid or missing ingest token (send it as 'Authorization: Bearer <token>')")
     limit = current_app.config.get("MAX_CONTENT_LENGTH")
     if request.content_length is None and request.headers.get("Transfer-Encoding") is None:

@@ -26,7 +26,8 @@ def _strict(properties: dict[str, Any], optional: tuple[str, ...] = (), doc: str
     OAS 3.0 `additionalProperties: false` does not see through `allOf`, so an object that extends another is built
     from the merged property dicts (`{**_EXPERIMENT_ROW, ...}`), never with `allOf`.
     """
-    schema = {"type": "object", "required": [k for k in properties if k not in optional],
+    required = [k for k in properties if k not in optional]
+    schema = {"type": "object", **({"required": required} if required else {}),  # OAS 3.0: never an empty list
               "properties": properties, "additionalProperties": False}
     return {**schema, "description": doc} if doc else schema
 
@@ -65,7 +66,18 @@ _SUMMARY = {
                               "process is gone; warm start resumes it)"},
     "num_experiments": _COUNT, "num_done": _COUNT, "num_running": _COUNT, "num_failed": _COUNT,
     "last_seq": {"type": "integer", "minimum": -1},
-    "last_event_ts": _nullable({**_NUMBER, "description": "the newest event's creation_ts (the last sign of life)"})}
+    "last_event_ts": _nullable({**_NUMBER, "description": "the newest event's creation_ts (the last sign of life)"}),
+    "name": _nullable({**_STRING, "maxLength": 200,
+                       "description": "labels: the run config's labels.name, or the latest edit; null: none"}),
+    "tags": {"type": "array", "maxItems": 20, "items": {**_STRING, "minLength": 1, "maxLength": 50},
+             "description": "labels: the run config's labels.tags, or the latest edit"},
+    "note": _nullable({**_STRING, "maxLength": 10000,
+                       "description": "labels: the run config's labels.note, or the latest edit; null: none"})}
+_LABEL_EDIT = {
+    "name": _nullable({**_STRING, "maxLength": 200}),
+    "tags": _nullable({"type": "array", "maxItems": 20, "items": {**_STRING, "maxLength": 50},
+                       "description": "each stripped, not empty; duplicates (case-insensitive) dropped"}),
+    "note": _nullable({**_STRING, "maxLength": 10000})}
 _INFO = {
     **_SUMMARY, "gs_config": _nullable(_OBJECT), "run_config": _nullable(_OBJECT),
     "validation_config": _nullable(_OBJECT), "environment": _nullable(_OBJECT),
@@ -149,6 +161,9 @@ _SCHEMAS: dict[str, Any] = {
     "EventsPage": _strict({"events": {"type": "array", "items": _ref("Envelope")},
                            "next_seq": {**_COUNT, "description": "ask again with from_seq=next_seq"}}),
     "GridSearchSummary": _strict(_SUMMARY),
+    "Labels": _strict({k: _SUMMARY[k] for k in ("name", "tags", "note")}),
+    "LabelEdit": _strict(_LABEL_EDIT, optional=("name", "tags", "note"),
+                         doc="the fields to change; a field left out stays, null puts it back to the run config's"),
     "GridSearchInfo": _strict(_INFO),
     "Experiment": _strict(_EXPERIMENT_ROW),
     "ExperimentDetail": _strict(_EXPERIMENT_DETAIL),
@@ -182,8 +197,25 @@ def _paths() -> dict[str, Any]:
     binary = {"schema": {"type": "string", "format": "binary"}}
     return {
         "/api/grid_searches": {"get": {
-            "summary": "All grid searches with status and counts, newest first",
+            "summary": "All grid searches with status, counts and labels, newest first; optionally filtered",
+            "parameters": [
+                _param("q", "query", _STRING, "only those whose id, name, note or a tag contains this text "
+                                              "(case-insensitive)"),
+                {**_param("tag", "query", {"type": "array", "items": _STRING},
+                          "only those carrying this tag (case-insensitive); repeat it to ask for several"),
+                 "style": "form", "explode": True}],
             "responses": {"200": _array("GridSearchSummary", "summaries")}}},
+        "/api/grid_searches/{grid_search_id}/labels": {"put": {
+            "summary": "Edit the name, tags and note of a grid search (kept in the board's labels.log; the event "
+                       "log is not touched); needs the ingest token if one is set",
+            "parameters": [_GS], "security": [{"ingestToken": []}],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("LabelEdit")}}},
+            "responses": {
+                "200": _json(_ref("Labels"), "the labels now in effect"),
+                "400": _error("an id is not [A-Za-z0-9._-]+, or the body is not a valid LabelEdit (the reason "
+                              "names the field)"),
+                "401": _error("missing or wrong ingest token (or read token)"),
+                "404": _ERRORS["404"]}}},
         "/api/grid_searches/{grid_search_id}": {"get": {
             "summary": "One grid search: summary, configs, environment, sweep paths, selection, how it finished",
             "parameters": [_GS], "responses": {"200": _json(_ref("GridSearchInfo"), "the grid search"), **_ERRORS}}},
@@ -235,20 +267,29 @@ def _paths() -> dict[str, Any]:
 
 
 _INGEST_TOKEN = {"type": "http", "scheme": "bearer",
-                 "description": "the board's --ingest_token (also accepted as X-Ingest-Token)"}
+                 "description": "the board's --ingest_token (also accepted as X-Ingest-Token, which a board with a "
+                                "read token needs: its Authorization header holds the read token)"}
 _READ_TOKEN = {"type": "http", "scheme": "bearer",
                "description": "the board's --read_token: every operation but the upload needs it when one is set"}
 
 
+_UPLOAD = ("/api/grid_searches/{grid_search_id}/checkpoints/{rel}", "post")
+
+
 def _read_protected(paths: dict[str, Any]) -> dict[str, Any]:
-    """`paths` with the read token required by (and its 401 declared on) every operation without a security of
-    its own (the upload keeps the ingest token)."""
+    """`paths` with the read token required by (and its 401 declared on) every operation but the upload (which
+    keeps the ingest token); an operation that also needs the ingest token needs both."""
     protected: dict[str, Any] = {}
     for path, item in paths.items():
-        protected[path] = {method: op if "security" in op else {
-            **op, "security": [{"readToken": []}],
-            "responses": {**op["responses"], "401": _error("missing or wrong read token")}}
-            for method, op in item.items()}
+        protected[path] = {}
+        for method, op in item.items():
+            if (path, method) == _UPLOAD:
+                protected[path][method] = op
+                continue
+            security = [{**need, "readToken": []} for need in op.get("security", [{}])]
+            unauthorized = op["responses"].get("401", _error("missing or wrong read token"))
+            protected[path][method] = {**op, "security": security,
+                                       "responses": {**op["responses"], "401": unauthorized}}
     return protected
 
 

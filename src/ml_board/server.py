@@ -11,6 +11,7 @@ from flask_socketio import SocketIO
 from werkzeug.exceptions import HTTPException
 
 from ml_board import wire
+from ml_board.access import READERS_ROOM
 from ml_board.api import BoardState, api
 from ml_board.ingest import LiveIngest
 from ml_board.store import EventStore
@@ -37,8 +38,8 @@ def create_app(storage_path: str | os.PathLike, ingest_token: str | None = None,
     app.config["MAX_CONTENT_LENGTH"] = max_upload_bytes
     app.json.sort_keys = False
     store = EventStore(storage_path)
-    app.extensions["ml_board"] = BoardState(store, Summaries(store), ingest_token or None,
-                                                 read_token or None)
+    state = BoardState(store, Summaries(store), ingest_token or None, read_token or None)
+    app.extensions["ml_board"] = state
     app.register_blueprint(api, url_prefix="/api")
     _add_cors(app, cors_origins)
     _add_errors(app)
@@ -54,6 +55,12 @@ def create_app(storage_path: str | os.PathLike, ingest_token: str | None = None,
                         max_http_buffer_size=max_message_bytes, async_handlers=False, ping_timeout=60,
                         logger=False, engineio_logger=False)
     LiveIngest(socketio, store, ingest_token or None, read_token or None).register()
+
+    def labels_changed(grid_search_id: str, labels: dict) -> None:  # list pages refresh, run pages show them
+        socketio.emit("grid_searches_changed", {"grid_search_id": grid_search_id, "labels": labels},
+                      to=READERS_ROOM)
+
+    state.on_labels_changed = labels_changed
     closing = threading.Event()
     app.extensions["ml_board.closing"] = closing
     _tune_websockets(socketio, closing)
@@ -130,7 +137,7 @@ def _add_cors(app: Flask, cors_origins: list[str] | None) -> None:
             response.headers["Access-Control-Allow-Origin"] = origin
             response.headers["Vary"] = "Origin"
             response.headers["Access-Control-Allow-Headers"] = "Content-Type, Authorization, X-Ingest-Token"
-            response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+            response.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, OPTIONS"
         return response
 
 

@@ -211,6 +211,7 @@ def test_every_operation_of_the_spec_answers_as_declared(board: SampleBoard) -> 
 
     def call(method: str, path: str, case: str, **kwargs: Any) -> None:
         kwargs = {"data": b"walked"} | kwargs if method == "post" else kwargs
+        kwargs = {"json": {}} | kwargs if method == "put" else kwargs  # an empty label edit changes nothing
         status = board.api.request(method, path, **kwargs).status_code
         seen.setdefault((method, template), set()).add(str(status))
         assert str(status).startswith(EXPECTED[case]), f"{method.upper()} {path} ({case}) answered {status}"

@@ -76,13 +76,24 @@ def test_upload_takes_the_ingest_token_not_the_read_token(anonymous: ApiClient) 
     assert anonymous.post(url, data=b"x", headers={"X-Ingest-Token": INGEST}).status_code == 201
 
 
+def test_a_label_edit_needs_both_tokens(anonymous: ApiClient, reader: ApiClient) -> None:
+    url = f"/api/grid_searches/{GS}/labels"
+    read, ingest = {"Authorization": f"Bearer {READ}"}, {"X-Ingest-Token": INGEST}
+    assert anonymous.request("put", url, json={"name": "x"}, headers=ingest).status_code == 401  # no read token
+    assert anonymous.request("put", url, json={"name": "x"}, headers=read).status_code == 401  # no ingest token
+    assert reader.get(f"/api/grid_searches/{GS}").json()["name"] is None
+    edited = anonymous.request("put", url, json={"name": "x"}, headers={**read, **ingest})
+    assert (edited.status_code, edited.json()) == (200, {"name": "x", "tags": [], "note": None})
+
+
 def test_spec_declares_the_read_token(reader: ApiClient) -> None:
     spec = reader.get("/api/openapi.json").json()
     assert spec["components"]["securitySchemes"]["readToken"] == {"type": "http", "scheme": "bearer", "description":
         "the board's --read_token: every operation but the upload needs it when one is set"}
     for path, item in spec["paths"].items():
         for method, operation in item.items():
-            expected = [{"ingestToken": []}] if method == "post" else [{"readToken": []}]
+            expected = {"post": [{"ingestToken": []}], "put": [{"ingestToken": [], "readToken": []}]}.get(
+                method, [{"readToken": []}])
             assert operation["security"] == expected, (method, path)
             assert "401" in operation["responses"], (method, path)
 

@@ -1,5 +1,5 @@
-"""`run_config.yml` in mlgym's sections (`run_configuration`, `environment`, `logging`) and MLgym's `search` and
-`reproducibility`, merged under the flags."""
+"""`run_config.yml` in mlgym's sections (`run_configuration`, `environment`, `logging`) and MLgym's `search`,
+`reproducibility` and `labels`, merged under the flags."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,6 +15,7 @@ SECTIONS = {
     "search": {"searcher", "num_samples", "seed", "sampler", "scheduler"},
     "reproducibility": {"dirty_git"},
 }
+LABELS = "labels"  # {name, tags, note}: not settings; logged with the raw run config for people (and MLboard)
 
 
 def _section(data: dict[str, Any], name: str, source: SourceMap) -> dict[str, Any]:
@@ -32,6 +33,18 @@ def _section(data: dict[str, Any], name: str, source: SourceMap) -> dict[str, An
     return body
 
 
+def _check_labels(data: dict[str, Any], source: SourceMap) -> None:
+    """`labels: {name: str, tags: [str], note: str}` within the limits MLboard keeps (mlgym.events.labels)."""
+    from mlgym.events.labels import label_problem
+    if LABELS not in data:
+        return
+    problem = label_problem(data[LABELS])
+    if problem is not None:
+        key, reason = problem
+        raise source.error(reason, f"{LABELS}.{key}" if key else LABELS,
+                           hint="e.g. labels: {name: lr sweep, tags: [baseline, iris], note: why this run}")
+
+
 def run_config_path(source: SourceMap, section: str, key: str) -> str:
     """The key path of a setting as written: `environment.config.<key>` or `environment.<key>`."""
     nested = f"{section}.config.{key}"
@@ -46,10 +59,11 @@ def load_run_config(path: str | Path | None) -> tuple[dict[str, Any], dict[str, 
     data = data or {}
     if not isinstance(data, dict):
         raise source.error("a run config is a mapping with run_configuration, environment, logging and search", "")
-    unknown = set(data) - set(SECTIONS)
+    unknown = set(data) - set(SECTIONS) - {LABELS}
     if unknown:
-        raise source.error(f"unknown section(s) {sorted(unknown)}; allowed: {', '.join(SECTIONS)}",
+        raise source.error(f"unknown section(s) {sorted(unknown)}; allowed: {', '.join([*SECTIONS, LABELS])}",
                            sorted(unknown)[0])
+    _check_labels(data, source)
     run, env, logging, search, reproducibility = (_section(data, name, source) for name in SECTIONS)
     flat: dict[str, Any] = {}
     for key in ("num_epochs", "seed", "gs_config_path", "validation_config_path"):
