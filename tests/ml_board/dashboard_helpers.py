@@ -96,6 +96,14 @@ def grid_search_events(*, lrs=(0.01, 0.1), batch_sizes=(16, 32), num_epochs: int
                                         "num_failed": failed, "duration_s": 12.5}, None)
 
 
+def with_labels(events: Iterator[Event], labels: dict[str, Any] | None) -> Iterator[Event]:
+    """`events` with `labels` (if any) in grid_search_started's run_config, as a run config's `labels:` puts them."""
+    for event_type, payload, exp in events:
+        if event_type == "grid_search_started" and labels is not None:
+            payload = {**payload, "run_config": {**payload["run_config"], "labels": labels}}
+        yield event_type, payload, exp
+
+
 def write_store(store: Path, grid_search_id: str, events: Iterator[Event], start_ts: float | None = None) -> int:
     """Write events into `store/<grid_search_id>/event_storage.log` as the gym does; returns how many."""
     ts = time.time() - 3600 if start_ts is None else start_ts

@@ -15,7 +15,7 @@ import socketio
 
 from tests.ml_board.api_client import ApiClient
 from tests.ml_board.board_process import BoardProcess
-from tests.ml_board.dashboard_helpers import grid_search_events, write_store
+from tests.ml_board.dashboard_helpers import grid_search_events, with_labels, write_store
 
 LABELLED = "2026-12-01--10-00-00-aaaa"
 PLAIN = "2026-12-02--10-00-00-bbbb"
@@ -26,10 +26,7 @@ RUN_LABELS = {"name": "LR sweep on iris", "tags": ["baseline", "Iris"], "note": 
 
 def labelled_events(labels: dict[str, Any] | None) -> Iterator[Any]:
     """A small finished grid search whose grid_search_started.run_config holds `labels` (if any)."""
-    for event_type, payload, exp in grid_search_events(num_epochs=1):
-        if event_type == "grid_search_started" and labels is not None:
-            payload = {**payload, "run_config": {**payload["run_config"], "labels": labels}}
-        yield event_type, payload, exp
+    return with_labels(grid_search_events(num_epochs=1), labels)
 
 
 class Board:

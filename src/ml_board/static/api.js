@@ -26,6 +26,14 @@ export async function getJSON(path) {
   return resp.json();
 }
 
+/** PUT `body` as JSON to `path` with `extraHeaders`; returns the parsed answer; throws ApiError on a non-2xx. */
+export async function putJSON(path, body, extraHeaders = {}) {
+  const headers = authHeaders({ Accept: "application/json", "Content-Type": "application/json", ...extraHeaders });
+  const resp = await fetch(path, { method: "PUT", headers, body: JSON.stringify(body) });
+  if (!resp.ok) throw await failure(resp);
+  return resp.json();
+}
+
 export const gsPath = (gs) => `/api/grid_searches/${encodeURIComponent(gs)}`;
 
 /** Start streaming every stored event of `gs` from `fromSeq` as NDJSON; returns the pending response. */

@@ -85,3 +85,22 @@ export async function download(url, filename) {
   a.remove();
   setTimeout(() => URL.revokeObjectURL(href), 60_000);
 }
+
+// The ingest token, for editing labels: typed in the edit form, kept in sessionStorage (this tab only) once the
+// board accepted it, sent as X-Ingest-Token (Authorization holds the read token).
+const INGEST_KEY = "mlboard.ingest_token";
+let pageIngestToken = "";
+
+/** The ingest token this tab used last, or "". */
+export function ingestToken() {
+  try { return sessionStorage.getItem(INGEST_KEY) || pageIngestToken; } catch (_) { return pageIngestToken; }
+}
+
+/** Keep `token` as this tab's ingest token ("" forgets it). */
+export function storeIngestToken(token) {
+  pageIngestToken = token;
+  try {
+    if (token) sessionStorage.setItem(INGEST_KEY, token);
+    else sessionStorage.removeItem(INGEST_KEY);
+  } catch (_) { /* storage disabled: pageIngestToken only */ }
+}

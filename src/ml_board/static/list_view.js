@@ -1,6 +1,8 @@
-// The start page: every grid search on the board, newest first, refreshed live.
+// The start page: every grid search on the board, newest first, refreshed live; searched and filtered by tag on
+// the server (GET /api/grid_searches?q=&tag=).
 import { getJSON } from "./api.js";
 import { badge, datetime, esc } from "./format.js";
+import { tagChips } from "./labels.js";
 
 const POLL_MS = 3000;
 
@@ -11,12 +13,25 @@ export class ListView {
     this.timer = null;
     this.pending = null;
     this.off = null;
+    this.query = "";
+    this.tag = "";
+    this.asked = 0; // answers to older requests (typing fast) are dropped
   }
 
   mount(el) {
     this.el = el;
     el.innerHTML = `<section class="card"><div class="card-head"><h1>Grid searches</h1><span class="muted" id="gs-count"></span></div>
+      <div class="toolbar"><label class="grow">Search <input id="gs-search" type="search" autocomplete="off"
+        placeholder="name, note, tag or id …"></label><span id="gs-tag-filter"></span></div>
       <div id="gs-list" data-state="loading"><p class="muted pad">Loading…</p></div></section>`;
+    el.querySelector("#gs-search").addEventListener("input", (e) => { this.query = e.target.value.trim(); this.refreshSoon(); });
+    el.querySelector("#gs-tag-filter").addEventListener("click", (e) => {
+      if (e.target.closest("[data-clear-tag]")) this.setTag("");
+    });
+    el.querySelector("#gs-list").addEventListener("click", (e) => {
+      const chip = e.target.closest("[data-tag]");
+      if (chip) this.setTag(chip.dataset.tag);
+    });
     this.off = this.live.onGridSearchesChanged(() => this.refreshSoon());
     this.refresh();
     this.timer = setInterval(() => this.refresh(), POLL_MS);
@@ -32,10 +47,24 @@ export class ListView {
     if (!this.pending) this.pending = setTimeout(() => { this.pending = null; this.refresh(); }, 150);
   }
 
+  setTag(tag) {
+    this.tag = tag;
+    this.el.querySelector("#gs-tag-filter").innerHTML = tag
+      ? `<span class="chip chip-active" id="gs-active-tag">tag: ${esc(tag)} <button type="button" data-clear-tag
+          title="show every tag" aria-label="clear the tag filter">×</button></span>` : "";
+    this.refresh();
+  }
+
   async refresh() {
     const box = this.el.querySelector("#gs-list");
+    const params = new URLSearchParams();
+    if (this.query) params.set("q", this.query);
+    if (this.tag) params.set("tag", this.tag);
+    const asked = ++this.asked;
     try {
-      const rows = await getJSON("/api/grid_searches");
+      const query = params.toString();
+      const rows = await getJSON(`/api/grid_searches${query ? `?${query}` : ""}`);
+      if (asked !== this.asked) return;
       this.render(box, rows);
     } catch (err) {
       box.dataset.state = "error";
@@ -45,7 +74,12 @@ export class ListView {
 
   render(box, rows) {
     box.dataset.state = "ready";
-    this.el.querySelector("#gs-count").textContent = rows.length ? `${rows.length} on this board` : "";
+    const filtered = Boolean(this.query || this.tag);
+    this.el.querySelector("#gs-count").textContent = rows.length ? `${rows.length}${filtered ? " found" : " on this board"}` : "";
+    if (!rows.length && filtered) {
+      box.innerHTML = `<div class="empty" id="no-match"><h2>No grid search matches</h2></div>`;
+      return;
+    }
     if (!rows.length) {
       box.innerHTML = `<div class="empty" id="no-runs"><h2>No grid searches yet</h2>
         <p>Start one and it appears here live:</p>
@@ -63,7 +97,9 @@ function row(gs) {
   const pct = (n) => (total ? (100 * n) / total : 0).toFixed(1);
   const href = `#/gs/${encodeURIComponent(gs.grid_search_id)}`;
   return `<tr data-gs="${esc(gs.grid_search_id)}">
-    <td><a class="mono strong" href="${href}">${esc(gs.grid_search_id)}</a></td>
+    <td>${gs.name ? `<a class="strong gs-name" href="${href}">${esc(gs.name)}</a> <span class="mono muted small">${esc(gs.grid_search_id)}</span>`
+      : `<a class="mono strong gs-name" href="${href}">${esc(gs.grid_search_id)}</a>`}
+      <div class="chips">${tagChips(gs.tags, true)}</div></td>
     <td>${esc(datetime(gs.start_ts))}</td>
     <td>${esc(String(gs.strategy || "").replace(/_/g, " "))}</td>
     <td>${badge(gs.status)}</td>

@@ -6,6 +6,7 @@ import { ChartGrid } from "./chart_grid.js";
 import { StepChart } from "./step_chart.js";
 import { renderCvSummary } from "./cv_summary.js";
 import { SearchView } from "./search_view.js";
+import { LabelsCard } from "./labels.js";
 import { badge, datetime, duration, esc } from "./format.js";
 
 const TABLE_MS = 200;   // the table and summary redraw at most this often; charts redraw every animation frame
@@ -29,6 +30,7 @@ export class RunView {
     this.el = el;
     el.innerHTML = `<div class="run" data-state="loading">
       <section class="card" id="run-head"><p class="muted pad">Loading grid search…</p></section>
+      <section class="card" id="labels-card" hidden></section>
       <section class="card" id="run-body" hidden>
         <div class="toolbar">
           <label>Metric <select id="metric"></select></label>
@@ -62,6 +64,7 @@ export class RunView {
     if (this.charts) this.charts.destroy();
     if (this.steps) this.steps.destroy();
     if (this.search) this.search.destroy();
+    if (this.offChanged) this.offChanged();
   }
 
   async start() {
@@ -76,6 +79,14 @@ export class RunView {
       return this.fail(err);
     }
     this.summary = summary;
+    this.labels = { name: summary.name, tags: summary.tags || [], note: summary.note };
+    if (summary.name) document.title = `${summary.name} · MLboard`;
+    this.labelsCard = new LabelsCard(this.root.querySelector("#labels-card"), this.gs, this.labels,
+                                     (labels) => this.setLabels(labels));
+    // another tab's edit is announced with the new labels
+    this.offChanged = this.live.onGridSearchesChanged((msg) => {
+      if (msg.grid_search_id === this.gs && msg.labels) { this.setLabels(msg.labels); this.labelsCard.update(msg.labels); }
+    });
     this.setupParts();
     try {
       await readEvents(stream, (events) => { this.model.apply(events); this.schedule(); });
@@ -184,8 +195,16 @@ export class RunView {
     m.tableDirty = false;
   }
 
+  setLabels(labels) {
+    this.labels = labels;
+    document.title = `${labels.name || this.gs} · MLboard`;
+    this.model.summaryDirty = true;
+    this.schedule();
+  }
+
   renderHead() {
     const m = this.model, s = this.summary;
+    const name = this.labels.name;
     m.summaryDirty = false;
     const c = m.counts();
     const status = m.finished ? m.status() : (s.status === "interrupted" ? "interrupted" : m.status());
@@ -194,7 +213,9 @@ export class RunView {
     const total = m.started?.num_experiments ?? s.num_experiments ?? m.list.length;
     const env = m.started?.environment || {};
     const stat = (label, value, cls = "") => `<div class="stat ${cls}"><span>${label}</span><b>${value}</b></div>`;
-    this.root.querySelector("#run-head").innerHTML = `<div class="card-head"><h1 class="mono">${esc(this.gs)}</h1>
+    const title = name ? `<h1 id="run-name">${esc(name)}</h1><span class="mono muted">${esc(this.gs)}</span>`
+      : `<h1 class="mono" id="run-name">${esc(this.gs)}</h1>`;
+    this.root.querySelector("#run-head").innerHTML = `<div class="card-head">${title}
       <span id="run-status">${badge(status)}</span></div>
       <div class="stats">
         ${stat("Strategy", esc(String(m.started?.strategy ?? s.strategy ?? "").replace(/_/g, " ")))}
