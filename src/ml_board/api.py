@@ -5,6 +5,7 @@ replay streams the stored lines as they are on disk (no decoding), so memory per
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ from ml_board.summaries import Summaries
 api = Blueprint("api", __name__)
 
 MAX_PAGE = 100_000
+MAX_LABELS_BODY = 256 * 1024  # far above what the limits allow (a 10,000-character note escaped as \uXXXX pairs)
 
 
 @dataclass
@@ -155,9 +157,15 @@ def put_labels(grid_search_id: str) -> Response:
     if not _ingest_token_ok():
         raise ApiError(401, INGEST_TOKEN_MISSING)
     projection = _projection(grid_search_id)
-    body = request.get_json(silent=True)
+    data = request.stream.read(MAX_LABELS_BODY + 1)  # bounded, whatever Content-Length says (or does not)
+    if len(data) > MAX_LABELS_BODY:
+        raise ApiError(413, f"a label edit is at most {MAX_LABELS_BODY} bytes")
+    try:
+        body = json.loads(data)
+    except ValueError:
+        body = None
     if not isinstance(body, dict):
-        raise ApiError(400, "send a JSON object {name?, tags?, note?} with Content-Type: application/json")
+        raise ApiError(400, "the body is a JSON object {name?, tags?, note?}")
     problem = label_problem(body, allow_null=True)
     if problem is not None:
         raise ApiError(400, f"labels.{problem[0]}: {problem[1]}" if problem[0] else problem[1])

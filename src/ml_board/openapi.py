@@ -215,7 +215,8 @@ def _paths() -> dict[str, Any]:
                 "400": _error("an id is not [A-Za-z0-9._-]+, or the body is not a valid LabelEdit (the reason "
                               "names the field)"),
                 "401": _error("missing or wrong ingest token (or read token)"),
-                "404": _ERRORS["404"]}}},
+                "404": _ERRORS["404"],
+                "413": _error("a body above 256 KiB")}}},
         "/api/grid_searches/{grid_search_id}": {"get": {
             "summary": "One grid search: summary, configs, environment, sweep paths, selection, how it finished",
             "parameters": [_GS], "responses": {"200": _json(_ref("GridSearchInfo"), "the grid search"), **_ERRORS}}},

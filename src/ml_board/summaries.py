@@ -52,9 +52,3 @@ class Summaries:
     def summary(self, grid_search_id: str) -> dict[str, Any] | None:
         projection = self.projection(grid_search_id)
         return None if projection is None else projection.summary()
-
-    def all_summaries(self) -> list[dict[str, Any]]:
-        """Summaries of every stored grid search, newest first."""
-        rows = [s for s in (self.summary(gs) for gs in self.store.grid_search_ids()) if s is not None]
-        rows.sort(key=lambda s: (s.get("start_ts") or 0.0, s["grid_search_id"]), reverse=True)
-        return rows

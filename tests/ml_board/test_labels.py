@@ -82,12 +82,18 @@ def test_an_edit_without_the_ingest_token_is_refused(board: Board, headers: dict
     ({"tags": ["ok", " "]}, "labels.tags.1: a tag is not empty"),
     ({"note": "x" * 10_001}, "labels.note: note is at most 10,000 characters, got 10,001"),
     ({"title": "x"}, "labels.title: unknown label 'title'; allowed: name, tags, note"),
-    (["name"], "send a JSON object {name?, tags?, note?} with Content-Type: application/json"),
+    (["name"], "the body is a JSON object {name?, tags?, note?}"),
 ], ids=["long-name", "name-int", "tags-str", "21-tags", "long-tag", "blank-tag", "long-note", "unknown", "list"])
 def test_bad_input_is_400_with_a_reason(board: Board, body: Any, reason: str) -> None:
     response = board.api.request("put", f"/api/grid_searches/{LABELLED}/labels", json=body, headers=TOKEN)
     assert (response.status_code, response.json()) == (400, {"error": reason})
     assert labels_of(board.api, LABELLED) == RUN_LABELS
+
+
+def test_a_body_above_256_kib_is_413(board: Board) -> None:
+    response = board.api.request("put", f"/api/grid_searches/{LABELLED}/labels", headers=TOKEN,
+                                 json={"note": "x" * (256 * 1024)})
+    assert (response.status_code, response.json()) == (413, {"error": "a label edit is at most 262144 bytes"})
 
 
 def test_unknown_grid_search_is_404_and_creates_nothing(board: Board) -> None:
@@ -151,3 +157,16 @@ def test_edits_survive_a_restart_and_the_event_log_stays_as_it_was(board: Board)
     assert labels_of(board.api, LABELLED) == RUN_LABELS
     assert {gs: (board.storage / gs / "event_storage.log").read_bytes() for gs in board.written} == board.written
     assert len((board.storage / PLAIN / "labels.log").read_text().splitlines()) == 3
+
+
+def test_a_torn_last_edit_is_cut_and_the_next_edit_starts_a_line_of_its_own(tmp_path: Path) -> None:
+    from ml_board.labels import LabelEdits
+    folder = tmp_path / "gs"
+    folder.mkdir()
+    (folder / "labels.log").write_bytes(b'{"ts":1,"set":{"name":"kept"}}\n{"ts":2,"set":{"note":"to')  # crash
+    edits = LabelEdits(tmp_path)
+    assert edits.current("gs", {"labels": {"note": "from the run config"}}) == {
+        "name": "kept", "tags": [], "note": "from the run config"}
+    edits.edit("gs", {"tags": ["t"]})
+    assert LabelEdits(tmp_path).current("gs", {}) == {"name": "kept", "tags": ["t"], "note": None}
+    assert (folder / "labels.log").read_text().count("\n") == 2
