@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, send_file, stream_with_context
+from mlgym.events.labels import label_problem, normalized
 from mlgym.events.schema import is_valid_id
 
 from ml_board.checkpoints import BadPath, OutsideRoot, checkpoint_path, list_checkpoints, save_checkpoint
 from ml_board.access import READ_TOKEN_MISSING, bearer_token, token_ok
 from ml_board.labels import LabelEdits, matches
-from mlgym.events.labels import label_problem, normalized
 from ml_board.openapi import openapi_spec
 from ml_board.store import EventStore, GridSearchStore
 from ml_board.summaries import Summaries

@@ -90,5 +90,6 @@ def test_list_shows_names_and_tags_filters_and_a_note_edit_persists(tmp_path: Pa
         assert page.eval_on_selector("#run-note", "e => e.textContent") == "0.1 beats 0.3.\nKeep 0.1."
         assert page.inner_text("#run-name") == "Dropout study"
         edits = [json.loads(line)["set"] for line in (store / PLAIN / "labels.log").read_text().splitlines()]
-        assert edits == [{"name": "Dropout study", "tags": ["ablation", "dropout"], "note": "0.1 beats 0.3.\nKeep 0.1."}]
+        assert edits == [{"name": "Dropout study", "tags": ["ablation", "dropout"],
+                          "note": "0.1 beats 0.3.\nKeep 0.1."}]
         assert page.errors == [], f"JavaScript errors on the page: {page.errors}"
