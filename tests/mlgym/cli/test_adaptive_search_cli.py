@@ -190,12 +190,12 @@ def test_asha_without_a_kept_checkpoint_is_refused(tmp_path: Path, search_config
 
 
 def test_killed_search_with_two_workers_loses_no_finished_trial(tmp_path: Path, search_config: Path) -> None:
-    search = ("--num_epochs", "9", "--searcher", "random", "--num_samples", "6", "--scheduler", "asha",
+    search = ("--num_epochs", "3", "--searcher", "random", "--num_samples", "6", "--scheduler", "asha",
               "--process_count", "2")
     log_dir = tmp_path / "killed"
     process = start_in_background("train", "--gs_config_path", str(search_config), "--log_dir", str(log_dir),
                                   *search)
-    assert kill_when(process, log_dir, 6 * 3), "the search finished before it could be killed"
+    assert kill_when(process, log_dir, 4 * 3), "the search finished before it could be killed"
     before = events_of(log_dir)
     done_before = _done_jobs(before)
     gs_id = the_log(log_dir).parent.name

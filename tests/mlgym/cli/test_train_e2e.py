@@ -53,16 +53,16 @@ def test_same_config_and_seed_give_bit_identical_metrics(tmp_path: Path) -> None
     assert evaluation_scores(first) and sorted(evaluation_scores(first)) == sorted(evaluation_scores(second))
 
 
-def test_report_rebuilds_the_results_table(tmp_path: Path) -> None:
+def test_report_rebuilds_the_results_table(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from mlgym.cli.main import main
     _, path = train(tmp_path, "--environment", "main_process")
     gs_id = path.parent.name
-    as_json = run_cli("report", "--grid_search_id", gs_id, "--log_dir", str(tmp_path / "logs"), "--format", "json")
-    assert as_json.returncode == 0, as_json.stderr
-    table = json.loads(as_json.stdout)
+    assert main(["report", "--grid_search_id", gs_id, "--log_dir", str(tmp_path / "logs"), "--format", "json"]) == 0
+    table = json.loads(capsys.readouterr().out)
     assert table["strategy"] == "grid_search" and len(table["rows"]) == 2
     assert {"lr", "best_epoch", "val/accuracy", "test/accuracy"} <= set(table["columns"])
-    as_csv = run_cli("report", "--grid_search_id", gs_id, "--log_dir", str(tmp_path / "logs"), "--format", "csv")
-    assert as_csv.stdout.splitlines()[0].startswith("experiment_id,status,lr,best_epoch")
+    assert main(["report", "--grid_search_id", gs_id, "--log_dir", str(tmp_path / "logs"), "--format", "csv"]) == 0
+    assert capsys.readouterr().out.splitlines()[0].startswith("experiment_id,status,lr,best_epoch")
     missing = run_cli("report", "--grid_search_id", "nope", "--log_dir", str(tmp_path / "logs"))
     assert missing.returncode == 2 and "no event log for grid search 'nope'" in missing.stderr
 
