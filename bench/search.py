@@ -25,7 +25,9 @@ event per epoch trained, checked against the distinct val `evaluation_result`s) 
 
 Prints `asha_compute_fraction` (ASHA's epochs / the grid's; target <= 0.35), `asha_best_gap` (grid best - ASHA
 best; target <= 0.01), `speedup_vs_ray_tune_asha` (Ray Tune wall / MLgym ASHA wall, median of the per-repetition
-ratios; target >= 3), the random+ASHA numbers and each side's median wall time. Ray Tune is optional
+ratios; target >= 3), the random+ASHA numbers, each side's median wall time and `*_first_result_s` (clock start to
+the first epoch's val score: process start-up, imports and one epoch; what every side pays before it learns
+anything). Ray Tune is optional
 (pip install -e '.[bench]'); without it the Ray lines say so.
 """
 from __future__ import annotations
@@ -65,6 +67,7 @@ class Outcome:
     best: float
     trials: int
     finished: int  # trials that trained all NUM_EPOCHS
+    first_result_s: float  # from the start of the clock to the first epoch's val score (start-up + one epoch)
 
 
 def asha() -> SchedulerSettings:
@@ -72,7 +75,7 @@ def asha() -> SchedulerSettings:
 
 
 def mlgym_side(log_dir: Path, search: SearchSettings) -> tuple[Outcome, list[dict[str, Any]]]:
-    started = time.perf_counter()
+    started, epoch_s = time.perf_counter(), time.time()
     outcome = start(RunRequest(gs_config_path=CONFIG, log_dir=log_dir, num_epochs=NUM_EPOCHS, seed=0,
                                execution=ExecutionSettings(kind="multiprocessing", process_count=PROCESSES),
                                search=search))
@@ -80,10 +83,10 @@ def mlgym_side(log_dir: Path, search: SearchSettings) -> tuple[Outcome, list[dic
     if outcome.status != "done":
         raise SystemExit(f"the MLgym run {outcome.grid_search_id} ended {outcome.status}")
     events = list(read_events(outcome.log_path))
-    return measured(events, wall), events
+    return measured(events, wall, epoch_s), events
 
 
-def measured(events: list[dict[str, Any]], wall: float) -> Outcome:
+def measured(events: list[dict[str, Any]], wall: float, started: float) -> Outcome:
     """Epochs trained, best val accuracy and trials, from a run's event log."""
     trained = sum(e["event_type"] == "experiment_status" and e["payload"]["status"] == "training" for e in events)
     val: dict[tuple[str, int], float] = {}
@@ -97,7 +100,8 @@ def measured(events: list[dict[str, Any]], wall: float) -> Outcome:
     finished = sum(e["event_type"] == "experiment_status" and e["payload"]["status"] == "done"
                    and e["payload"]["epoch"] == NUM_EPOCHS for e in events)
     trials = sum(e["event_type"] == "experiment_config" for e in events)
-    return Outcome(wall, trained, max(val.values()), trials, finished)
+    first = min(e["creation_ts"] for e in events if e["event_type"] == "evaluation_result")
+    return Outcome(wall, trained, max(val.values()), trials, finished, first - started)
 
 
 def trial_specs(events: list[dict[str, Any]], run_dir: str) -> list[ExperimentSpec]:
@@ -135,7 +139,7 @@ def tune_trial(config: dict[str, Any], specs: list[ExperimentSpec]) -> None:
         if payload.split == "val":
             val[payload.epoch] = scores["accuracy"]
         elif payload.split == "test":  # the epoch's last evaluation
-            tune.report({"val_accuracy": val[payload.epoch], "epoch": payload.epoch})
+            tune.report({"val_accuracy": val[payload.epoch], "epoch": payload.epoch, "reported_at": time.time()})
 
     run_experiment(specs[config["trial"]], TaskContext(device="cpu", worker_index=0, attempt=0, emit=emit))
 
@@ -151,18 +155,19 @@ def ray_side(specs: list[ExperimentSpec], storage: str, reuse_actors: bool) -> O
         param_space={"trial": tune.grid_search(list(range(len(specs))))},
         tune_config=tune.TuneConfig(scheduler=scheduler, max_concurrent_trials=PROCESSES, reuse_actors=reuse_actors),
         run_config=tune.RunConfig(storage_path=storage, name=f"search{time.time_ns()}", verbose=0))
-    started = time.perf_counter()
+    started, epoch_s = time.perf_counter(), time.time()
     results = tuner.fit()
     wall = time.perf_counter() - started
     if results.errors:
         raise SystemExit(f"a Ray Tune trial failed: {results.errors[0]}")
-    epochs, best, finished = 0, 0.0, 0
+    epochs, best, finished, first = 0, 0.0, 0, float("inf")
     for result in results:
         frame = result.metrics_dataframe
         epochs += int(result.metrics["training_iteration"])
         best = max(best, float(frame["val_accuracy"].max()))
         finished += int(result.metrics["training_iteration"]) == NUM_EPOCHS
-    return Outcome(wall, epochs, best, len(results), finished)
+        first = min(first, float(frame["reported_at"].min()))
+    return Outcome(wall, epochs, best, len(results), finished, first - epoch_s)
 
 
 def tune_available() -> bool:
@@ -230,6 +235,7 @@ def report(runs: dict[str, list[Outcome]], args: argparse.Namespace, with_ray: b
         if runs[name]:
             o = runs[name][-1]
             print(f"{name}_wall_s: {median(name, 'wall_s'):.2f}")
+            print(f"{name}_first_result_s: {median(name, 'first_result_s'):.2f}")
             print(f"{name}_epochs: {o.epochs} (trials {o.trials}, trained to epoch {NUM_EPOCHS}: {o.finished}; "
                   f"per repetition: {[r.epochs for r in runs[name]]})")
             print(f"{name}_best_val_accuracy: {o.best:.4f} (per repetition: {[round(r.best, 4) for r in runs[name]]})")
