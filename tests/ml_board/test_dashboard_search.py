@@ -113,6 +113,7 @@ def test_search_page_shows_stopped_trials_scatters_and_compute_saved(asha_search
         # a click on a stopped trial's point opens its experiment page, which says where the search left it
         eid, x, y = page.evaluate("""() => {  // the stopped point farthest from any other (points may overlap)
             const c = window.mlboard.view.search.charts.get('optimizer.config.lr');
+            c.u.over.scrollIntoView({ block: 'center' });  // a mouse click does not scroll: bring the chart on screen
             const r = c.u.over.getBoundingClientRect();
             const at = c.points.map((q) => [q, c.u.valToPos(q.x, 'x'), c.u.valToPos(q.y, 'y')]);
             const room = ([q, x, y]) => Math.min(...at.filter((o) => o[0] !== q).map(([, ox, oy]) => Math.hypot(ox - x, oy - y)));
