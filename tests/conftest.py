@@ -22,6 +22,19 @@ def run_cli(*args: str, cwd: Path | None = None, script: Path | None = None, tim
                           env=full_env)
 
 
+def run_in_process(*args: str) -> subprocess.CompletedProcess:
+    """`mlgym ARGS` called in this process (no interpreter start-up, no torch import per call), with the same
+    result shape as `run_cli`; for commands that start no worker processes of their own."""
+    import contextlib
+    import io
+
+    from mlgym.cli.main import main
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(args))
+    return subprocess.CompletedProcess(["mlgym", *args], code, out.getvalue(), err.getvalue())
+
+
 @pytest.fixture
 def iris_config() -> Path:
     return CONFIGS / "iris_mlp.yml"

@@ -13,7 +13,7 @@ import pytest
 
 from mlgym.events.event_log import read_events
 from mlgym.run import ExecutionSettings, RunRequest, start, warm_start
-from tests.conftest import CONFIGS, run_cli
+from tests.conftest import CONFIGS, run_cli, run_in_process
 
 CONFIG = CONFIGS / "digits_mlp.yml"
 EPOCHS = "12"
@@ -172,19 +172,19 @@ def test_corrupt_checkpoint_is_reported_and_the_previous_one_used(tmp_path: Path
 
 
 def test_warm_start_refusals_and_nothing_to_do(tmp_path: Path) -> None:
-    unknown = run_cli("warmstart", "--grid_search_id", "no-such-run", "--log_dir", str(tmp_path))
+    unknown = run_in_process("warmstart", "--grid_search_id", "no-such-run", "--log_dir", str(tmp_path))
     assert unknown.returncode == 2 and "unknown grid search id 'no-such-run'" in unknown.stderr
     config = tmp_path / "gs.yml"
     config.write_text(CONFIG.read_text())
     gs_id = train_in_process(tmp_path, 1, config=config).parent.name
     size = the_log(tmp_path).stat().st_size
-    again = run_cli("warmstart", "--grid_search_id", gs_id, "--log_dir", str(tmp_path))
+    again = run_in_process("warmstart", "--grid_search_id", gs_id, "--log_dir", str(tmp_path))
     assert again.returncode == 0 and "nothing to do" in again.stdout
     assert the_log(tmp_path).stat().st_size == size
     config.write_text(CONFIG.read_text() + "\n# edited\n")
-    changed = run_cli("warmstart", "--grid_search_id", gs_id, "--log_dir", str(tmp_path), "--num_epochs", "2")
+    changed = run_in_process("warmstart", "--grid_search_id", gs_id, "--log_dir", str(tmp_path), "--num_epochs", "2")
     assert changed.returncode == 2 and "has changed since" in changed.stderr and "--force" in changed.stderr
-    forced = run_cli("warmstart", "--grid_search_id", gs_id, "--log_dir", str(tmp_path), "--num_epochs", "2",
+    forced = run_in_process("warmstart", "--grid_search_id", gs_id, "--log_dir", str(tmp_path), "--num_epochs", "2",
                      "--force", "--environment", "main_process")
     assert forced.returncode == 0, forced.stderr
     assert {k[1] for k in final_scores(the_log(tmp_path))} == {1, 2}

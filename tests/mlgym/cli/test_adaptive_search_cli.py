@@ -9,7 +9,7 @@ import pytest
 
 from mlgym.events.event_log import read_events
 from mlgym.events.results import project, results_table
-from tests.conftest import CONFIGS, run_cli
+from tests.conftest import CONFIGS, run_cli, run_in_process
 from tests.mlgym.checkpointing.test_warm_start import count_evaluations, kill_when, start_in_background, the_log
 
 pytestmark = pytest.mark.timeout(240)
@@ -175,13 +175,13 @@ def test_bad_search_settings_exit_2_before_anything_runs(tmp_path: Path, search_
                                                          flags: tuple, message: str) -> None:
     run_config_path = tmp_path / "run_config.yml"
     run_config_path.write_text(run_config or "{}\n")
-    result = run_cli("train", "--gs_config_path", str(search_config), "--log_dir", str(tmp_path / "logs"),
+    result = run_in_process("train", "--gs_config_path", str(search_config), "--log_dir", str(tmp_path / "logs"),
                      "--num_epochs", "9", "--run_config_path", str(run_config_path), *flags)
     assert refused(result, tmp_path) == message.format(run_config=run_config_path, config=search_config)
 
 
 def test_asha_without_a_kept_checkpoint_is_refused(tmp_path: Path, search_config: Path) -> None:
-    result = run_cli("train", "--gs_config_path", str(search_config), "--log_dir", str(tmp_path / "logs"),
+    result = run_in_process("train", "--gs_config_path", str(search_config), "--log_dir", str(tmp_path / "logs"),
                      "--num_epochs", "3", "--searcher", "random", "--num_samples", "2", "--scheduler", "asha",
                      "-c", "checkpointing.variant_key=none")
     stderr = refused(result, tmp_path)

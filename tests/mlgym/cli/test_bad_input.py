@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CONFIGS, run_cli
+from tests.conftest import CONFIGS, run_in_process
 
 BASE = (CONFIGS / "iris_mlp.yml").read_text()
 
@@ -63,7 +63,7 @@ def test_bad_config_is_refused_with_location(tmp_path: Path, case: tuple) -> Non
     assert old in BASE
     text = BASE.replace(old, new, 1)
     path = _write(tmp_path, text)
-    result = run_cli("train", "--gs_config_path", str(path), "--log_dir", str(tmp_path / "logs"),
+    result = run_in_process("train", "--gs_config_path", str(path), "--log_dir", str(tmp_path / "logs"),
                      "--num_epochs", "1", "--environment", "main_process")
     line = line_of(text, marker)
     _assert_refused(result, tmp_path, [f"{path}:{line}:", *parts])
@@ -72,7 +72,7 @@ def test_bad_config_is_refused_with_location(tmp_path: Path, case: tuple) -> Non
 def test_unknown_component_type_suggests_nearest(tmp_path: Path) -> None:
     text = BASE.replace("component_type_key: model\n", "component_type_key: modle\n", 1)
     path = _write(tmp_path, text)
-    result = run_cli("train", "--gs_config_path", str(path), "--log_dir", str(tmp_path / "logs"))
+    result = run_in_process("train", "--gs_config_path", str(path), "--log_dir", str(tmp_path / "logs"))
     _assert_refused(result, tmp_path, [f"{path}:{line_of(text, 'modle')}:", "at 'model.component_type_key'",
                                        "unknown component_type_key 'modle'", "did you mean 'model'?"])
 
@@ -81,20 +81,20 @@ def test_dependency_cycle(tmp_path: Path) -> None:
     text = BASE.replace("variant_key: adam\n  requirements:\n    - {name: model, component_name: model}",
                         "variant_key: adam\n  requirements:\n    - {name: model, component_name: trainer}", 1)
     path = _write(tmp_path, text)
-    result = run_cli("train", "--gs_config_path", str(path), "--log_dir", str(tmp_path / "logs"))
+    result = run_in_process("train", "--gs_config_path", str(path), "--log_dir", str(tmp_path / "logs"))
     _assert_refused(result, tmp_path, ["dependency cycle:", "optimizer", "trainer"])
 
 
 def test_missing_imported_file(tmp_path: Path) -> None:
     path = _write(tmp_path, "imports: [base_missing.yml]\n" + BASE)
-    result = run_cli("train", "--gs_config_path", str(path), "--log_dir", str(tmp_path / "logs"))
+    result = run_in_process("train", "--gs_config_path", str(path), "--log_dir", str(tmp_path / "logs"))
     _assert_refused(result, tmp_path, [f"{path}:1:", "imports.0", "imported file not found",
                                        str(tmp_path / "base_missing.yml")])
 
 
 def test_override_of_missing_path(tmp_path: Path) -> None:
     path = _write(tmp_path, BASE)
-    result = run_cli("train", "--gs_config_path", str(path), "--log_dir", str(tmp_path / "logs"),
+    result = run_in_process("train", "--gs_config_path", str(path), "--log_dir", str(tmp_path / "logs"),
                      "-c", "optimizer.config.learning_rate=0.1")
     _assert_refused(result, tmp_path, ["at 'optimizer.config.learning_rate'", "does not exist"])
 
@@ -102,13 +102,13 @@ def test_override_of_missing_path(tmp_path: Path) -> None:
 @pytest.mark.parametrize("flag", ["0", "-3"])
 def test_non_positive_epochs(tmp_path: Path, flag: str) -> None:
     path = _write(tmp_path, BASE)
-    result = run_cli("train", "--gs_config_path", str(path), "--log_dir", str(tmp_path / "logs"),
+    result = run_in_process("train", "--gs_config_path", str(path), "--log_dir", str(tmp_path / "logs"),
                      "--num_epochs", flag)
     _assert_refused(result, tmp_path, ["num_epochs must be a positive integer"])
 
 
 def test_missing_config_file(tmp_path: Path) -> None:
-    result = run_cli("train", "--gs_config_path", str(tmp_path / "nope.yml"), "--log_dir", str(tmp_path / "logs"))
+    result = run_in_process("train", "--gs_config_path", str(tmp_path / "nope.yml"), "--log_dir", str(tmp_path / "logs"))
     _assert_refused(result, tmp_path, ["config file not found", "nope.yml"])
 
 
@@ -138,7 +138,7 @@ def test_bad_metric_is_found_by_validate(tmp_path: Path, case: tuple) -> None:
     assert METRICS_LINE in BASE
     text = BASE.replace(METRICS_LINE, line_text, 1)
     path = _write(tmp_path, text)
-    result = run_cli("validate", "--gs_config_path", str(path))
+    result = run_in_process("validate", "--gs_config_path", str(path))
     line = line_of(text, line_text.strip())
     column = line_text.index(marker) + 1
     expected = (f"config error: {path}:{line}:{column}: at 'metrics.config.{below}': metrics/default: {message}"
@@ -150,7 +150,7 @@ def test_bad_metric_is_found_by_validate(tmp_path: Path, case: tuple) -> None:
 def test_bad_metric_is_refused_by_train_before_anything_starts(tmp_path: Path) -> None:
     text = BASE.replace(METRICS_LINE, "    metrics: [accuracy, {name: f1x}]\n", 1)
     path = _write(tmp_path, text)
-    result = run_cli("train", "--gs_config_path", str(path), "--log_dir", str(tmp_path / "logs"))
+    result = run_in_process("train", "--gs_config_path", str(path), "--log_dir", str(tmp_path / "logs"))
     _assert_refused(result, tmp_path, [f"{path}:{line_of(text, 'f1x')}:", "metrics.config.metrics.1.name",
                                        "did you mean 'f1'?"])
 
@@ -159,7 +159,7 @@ def test_bad_metric_is_refused_by_train_before_anything_starts(tmp_path: Path) -
 def test_error_in_an_override_names_the_override(tmp_path: Path, command: str) -> None:
     path = _write(tmp_path, BASE)
     extra = ["--log_dir", str(tmp_path / "logs")] if command == "train" else []
-    result = run_cli(command, "--gs_config_path", str(path), *extra, "-c", "optimizer.config.lr=abc")
+    result = run_in_process(command, "--gs_config_path", str(path), *extra, "-c", "optimizer.config.lr=abc")
     _assert_refused(result, tmp_path, [])
     assert result.stderr == ("config error: command-line override '-c optimizer.config.lr=abc': "
                              "at 'optimizer.config.lr': optimizer/adam: argument 'lr': expected a number, "
@@ -169,13 +169,13 @@ def test_error_in_an_override_names_the_override(tmp_path: Path, command: str) -
 def test_lr_written_1e_minus_3_is_a_float_in_the_file_and_in_overrides(tmp_path: Path) -> None:
     old = "lr: {sweep: absolute, values: [0.01, 0.05]}"
     path = _write(tmp_path, BASE.replace(old, "lr: 1e-3", 1))
-    result = run_cli("validate", "--gs_config_path", str(path))
+    result = run_in_process("validate", "--gs_config_path", str(path))
     assert result.returncode == 0, result.stderr
     sweep = _write(tmp_path, BASE.replace(old, "lr: {sweep: absolute, values: [1e-3, 5E-2]}", 1))
-    result = run_cli("validate", "--gs_config_path", str(sweep))
+    result = run_in_process("validate", "--gs_config_path", str(sweep))
     assert result.returncode == 0, result.stderr
     assert "valid; 2 experiment configs (optimizer.config.lr)" in result.stdout
-    result = run_cli("validate", "--gs_config_path", str(path), "-c", "optimizer.config.lr=1e-3")
+    result = run_in_process("validate", "--gs_config_path", str(path), "-c", "optimizer.config.lr=1e-3")
     assert result.returncode == 0, result.stderr
 
 
@@ -202,7 +202,7 @@ ACCEPTED = "accepted: cpu, a GPU index N (0, 1, ...) or cuda:N"
 ], ids=["gpu0", "cudaX", "cuda9", "0"])
 def test_bad_device_id_exits_2_before_anything_is_created(tmp_path: Path, given: str, message: str | None) -> None:
     path = _write(tmp_path, BASE)
-    result = run_cli("train", "--gs_config_path", str(path), "--log_dir", str(tmp_path / "logs"),
+    result = run_in_process("train", "--gs_config_path", str(path), "--log_dir", str(tmp_path / "logs"),
                      "--computation_device_ids", "cpu", given)
     _assert_refused(result, tmp_path, [])
     if message is None:
@@ -214,7 +214,7 @@ def test_bad_device_id_in_run_config_names_its_line(tmp_path: Path) -> None:
     path = _write(tmp_path, BASE)
     run_config = tmp_path / "run_config.yml"
     run_config.write_text("environment:\n  process_count: 1\n  computation_device_ids: [cpu, gpu1]\n")
-    result = run_cli("train", "--gs_config_path", str(path), "--log_dir", str(tmp_path / "logs"),
+    result = run_in_process("train", "--gs_config_path", str(path), "--log_dir", str(tmp_path / "logs"),
                      "--run_config_path", str(run_config))
     _assert_refused(result, tmp_path, [])
     assert result.stderr == (f"config error: {run_config}:3:3: at 'environment.computation_device_ids': "

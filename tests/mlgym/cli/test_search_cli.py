@@ -8,7 +8,7 @@ from mlgym.events.event_log import read_events
 from mlgym.run import ExecutionSettings, warm_start
 from mlgym.search import SearchSettings
 from mlgym.validation.experiment_plan import resolve_grid_search
-from tests.conftest import CONFIGS, run_cli
+from tests.conftest import CONFIGS, run_cli, run_in_process
 
 BASE = (CONFIGS / "iris_mlp.yml").read_text()
 GRID_LR = "lr: {sweep: absolute, values: [0.01, 0.05]}"
@@ -36,7 +36,7 @@ def refused(result, tmp_path: Path) -> str:
 
 def test_a_continuous_sweep_under_grid_search_exits_2_with_its_line(tmp_path: Path) -> None:
     path = random_config(tmp_path)
-    result = run_cli("train", "--gs_config_path", str(path), "--log_dir", str(tmp_path / "logs"), "--num_epochs", "1")
+    result = run_in_process("train", "--gs_config_path", str(path), "--log_dir", str(tmp_path / "logs"), "--num_epochs", "1")
     line = path.read_text().splitlines().index(f"    {RANDOM_LR}") + 1
     assert refused(result, tmp_path) == (
         f"config error: {path}:{line}:10: at 'optimizer.config.lr.sweep': sweep 'loguniform' is continuous: a grid "
@@ -48,20 +48,20 @@ def test_a_continuous_sweep_under_grid_search_exits_2_with_its_line(tmp_path: Pa
 def test_an_unknown_searcher_in_the_run_config_names_its_line(tmp_path: Path) -> None:
     path = random_config(tmp_path)
     run_config = write(tmp_path, "run_config.yml", "search:\n  searcher: randon\n  num_samples: 3\n")
-    result = run_cli("train", "--gs_config_path", str(path), "--log_dir", str(tmp_path / "logs"),
+    result = run_in_process("train", "--gs_config_path", str(path), "--log_dir", str(tmp_path / "logs"),
                      "--run_config_path", str(run_config))
     assert refused(result, tmp_path) == (f"config error: {run_config}:2:3: at 'search.searcher': unknown searcher "
                                          "'randon'; known searchers: grid, random, optuna\n  hint: did you mean 'random'?\n")
 
 
 def test_num_samples_zero_from_a_flag(tmp_path: Path) -> None:
-    result = run_cli("train", "--gs_config_path", str(random_config(tmp_path)), "--log_dir", str(tmp_path / "logs"),
+    result = run_in_process("train", "--gs_config_path", str(random_config(tmp_path)), "--log_dir", str(tmp_path / "logs"),
                      "--searcher", "random", "--num_samples", "0")
     assert refused(result, tmp_path) == "config error: at '--num_samples': num_samples must be an integer >= 1, got 0\n"
 
 
 def test_validate_counts_the_trials_of_a_random_search(tmp_path: Path) -> None:
-    result = run_cli("validate", "--gs_config_path", str(random_config(tmp_path)), "--searcher", "random",
+    result = run_in_process("validate", "--gs_config_path", str(random_config(tmp_path)), "--searcher", "random",
                      "--num_samples", "7", "--search_seed", "4")
     assert result.returncode == 0, result.stderr
     assert result.stdout.endswith("valid; 7 experiment configs (model.config.hidden_dims, optimizer.config.lr); "

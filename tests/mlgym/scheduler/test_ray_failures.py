@@ -2,6 +2,8 @@
 node from its last checkpoint and the grid search ends with every experiment done, bit-identical to the pool."""
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 from pathlib import Path
 from typing import Any
@@ -20,22 +22,28 @@ pytestmark = pytest.mark.timeout(240)
 
 class KillNodeAfterCheckpoint:
     """Event log listener: once a job running on `node` has saved its checkpoint of epoch 2, SIGKILL that node's
-    raylet (in the main process, while the job goes on training)."""
+    raylet and the job's worker process (in the main process, while the job goes on training: killing the worker
+    too means the job cannot finish its last epochs in the moments before it notices its raylet is gone)."""
 
     def __init__(self, cluster: LocalRayCluster, node: str) -> None:
         self.cluster, self.node = cluster, node
         self.victim: str | None = None
+        self.worker_pid: int | None = None
         self.killed_pid: int | None = None
 
     def __call__(self, event: dict[str, Any]) -> None:
         p, eid = event["payload"], event["experiment_id"]
         if event["event_type"] == "job_status" and p["status"] == "running" and p.get("node") == self.node:
-            self.victim = self.victim or eid
+            if self.victim is None:
+                self.victim, self.worker_pid = eid, p.get("pid")
         elif (event["event_type"] == "checkpoint" and eid == self.victim and p["action"] == "saved"
               and p["epoch"] == 2 and self.killed_pid is None):
             raylet = self.cluster.raylet(self.node)
             self.killed_pid = raylet.pid
             raylet.send_signal(signal.SIGKILL)
+            if self.worker_pid:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(self.worker_pid, signal.SIGKILL)
 
 
 def test_node_killed_mid_run_its_job_resumes_on_the_other_node_and_the_run_ends_identical(
