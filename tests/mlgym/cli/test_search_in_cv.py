@@ -20,18 +20,11 @@ from mlgym.search.random_search import random_points
 from mlgym.search.settings import SchedulerSettings, SearchSettings
 from tests.conftest import CONFIGS, run_cli
 from tests.mlgym.checkpointing.test_warm_start import count_evaluations, kill_when, start_in_background, the_log
+from tests.mlgym.cli.test_adaptive_search_cli import search_config  # noqa: F401 - the same search config
 
 pytestmark = pytest.mark.timeout(240)
 NESTED = "NestedCV:\n  num_outer_loop_folds: 2\n  num_inner_loop_folds: 2\n  shuffle: true\n  seed: 0\n"
 CV = "CROSS_VALIDATION:\n  num_folds: 2\n  shuffle: true\n  seed: 0\n"
-
-
-@pytest.fixture
-def search_config(tmp_path: Path) -> Path:
-    path = tmp_path / "search.yml"
-    path.write_text(f"imports: [{CONFIGS / 'iris_mlp.yml'}]\n"
-                    "optimizer:\n  config:\n    lr: {sweep: loguniform, low: 0.001, high: 0.1}\n")
-    return path
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:

@@ -1,6 +1,8 @@
 """ASHA on a synthetic score stream whose promotions and stops are worked out by hand (in the comments)."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from mlgym.config.sweep import GridPoint
@@ -16,9 +18,10 @@ def points(n: int) -> list[GridPoint]:
     return [GridPoint(f"p{i}", {"lr": i}, {"lr": i}) for i in range(n)]
 
 
-def run_sequentially(search: AdaptiveSearch, scores: dict[tuple[int, int], float]) -> tuple[list, int]:
-    """One worker: run each action's task in order, reporting the score its last epoch gives. Returns every
-    action and the epochs trained."""
+def run_sequentially(search: AdaptiveSearch, scores: dict[tuple[int, int], float] | None = None,
+                     history: Callable[[int, int], dict] | None = None) -> tuple[list, int]:
+    """One worker: run each action's task in order, reporting the score its last epoch gives (or, with
+    `history(trial, end)`, the history it returns). Returns every action and the epochs trained."""
     log, queue, epochs, reached = [], list(search.start()), 0, {}
     while queue:
         action = queue.pop(0)
@@ -29,7 +32,8 @@ def run_sequentially(search: AdaptiveSearch, scores: dict[tuple[int, int], float
         end = action.stop_at or search.num_epochs
         epochs += end - reached.get(trial, 0)
         reached[trial] = end
-        queue.extend(search.on_result(trial, True, {end: {"val/acc": scores[(trial, end)]}}, end))
+        reported = history(trial, end) if history else {end: {"val/acc": scores[(trial, end)]}}  # type: ignore[index]
+        queue.extend(search.on_result(trial, True, reported, end))
     return log, epochs
 
 

@@ -4,27 +4,15 @@ from __future__ import annotations
 from mlgym.search.adaptive import AdaptiveSearch, PointList, Promote, Start, Stop
 from mlgym.search.asha import Decision
 from mlgym.search.median_stopping import MedianStopping, decision_epochs
-from tests.mlgym.search.test_asha import points
+from tests.mlgym.search.test_asha import points, run_sequentially
 
 # val/acc of trial t at epochs 1..4 (num_epochs 4; decisions at epochs 1, 2, 3; min_samples 2)
 CURVES = {0: [.5, .6, .7, .8], 1: [.4, .5, .6, .7], 2: [.6, .7, .8, .9], 3: [.3, .35, .4, .45], 4: [.5, .52, .9, .9]}
 
 
-def run_sequentially(search: AdaptiveSearch) -> tuple[list, int]:
-    """One worker: each action's task trains to its stop and reports every epoch's score so far."""
-    log, queue, epochs, reached = [], list(search.start()), 0, {}
-    while queue:
-        action = queue.pop(0)
-        log.append(action)
-        if isinstance(action, Stop):
-            continue
-        trial = action.trial if isinstance(action, Start) else action.decision.trial
-        end = action.stop_at or search.num_epochs
-        epochs += end - reached.get(trial, 0)
-        reached[trial] = end
-        history = {e: {"val/acc": CURVES[trial][e - 1]} for e in range(1, end + 1)}
-        queue.extend(search.on_result(trial, True, history, end))
-    return log, epochs
+def every_epoch(trial: int, end: int) -> dict:
+    """A task that trained trial `trial` to epoch `end` reports every epoch's score so far."""
+    return {e: {"val/acc": CURVES[trial][e - 1]} for e in range(1, end + 1)}
 
 
 def test_decision_epochs() -> None:
@@ -36,7 +24,7 @@ def test_decision_epochs() -> None:
 def test_median_stopping_decides_exactly_as_worked_out() -> None:
     rule = MedianStopping(min_epochs=1, interval=1, min_samples=2, num_epochs=4, mode="max", metric="val/acc")
     search = AdaptiveSearch(_points(), 5, 1, 4, "val/acc", rule)
-    log, epochs = run_sequentially(search)
+    log, epochs = run_sequentially(search, history=every_epoch)
     summary = [("Start", a.trial) if isinstance(a, Start) else
                (type(a).__name__, a.decision.trial, a.decision.epoch, a.decision.score, a.decision.cut)
                for a in log]
