@@ -39,8 +39,8 @@ EXPERIMENTS = 1000
 SPLITS = ("train", "val")
 
 
-def write_grid_search(folder: Path, gs: str, epochs: int, base_ts: float) -> int:
-    """One finished grid search of EXPERIMENTS experiments x `epochs` x SPLITS evaluation results; returns events."""
+def write_grid_search(folder: Path, gs: str, epochs: int, base_ts: float, experiments: int = EXPERIMENTS) -> int:
+    """One finished grid search of `experiments` x `epochs` x SPLITS evaluation results; returns its events."""
     folder.mkdir(parents=True, exist_ok=True)
     seq = 0
     out = open(folder / LOG_FILE_NAME, "w")
@@ -53,12 +53,12 @@ def write_grid_search(folder: Path, gs: str, epochs: int, base_ts: float) -> int
         seq += 1
 
     emit("grid_search_started", {
-        "strategy": "grid_search", "num_experiments": EXPERIMENTS, "gs_config": {}, "gs_config_path": "gs.yml",
+        "strategy": "grid_search", "num_experiments": experiments, "gs_config": {}, "gs_config_path": "gs.yml",
         "gs_config_sha256": "0" * 64, "run_config": {"num_epochs": epochs, "labels": {"name": gs, "tags": ["scale"]}},
         "validation_config": None, "sweep_paths": ["optimizer.config.lr"], "environment": {}, "seed": 0,
         "num_epochs": epochs, "selection": {"split": "val", "metric": "accuracy", "mode": "max"},
         "score_directions": {"accuracy": "max", "cross_entropy": "min"}, "heartbeat_s": 30})
-    for e in range(EXPERIMENTS):
+    for e in range(experiments):
         exp = f"e{e:05d}"
         emit("experiment_config", {"config": {"optimizer": {"config": {"lr": e}}}, "grid_point_id": exp,
                                    "hyperparameters": {"optimizer.config.lr": e}, "num_epochs": epochs, "seed": 0,
@@ -77,7 +77,7 @@ def write_grid_search(folder: Path, gs: str, epochs: int, base_ts: float) -> int
         out.write("".join(lines))
         emit("job_status", {"status": "done", "device": "cpu", "worker": 0, "pid": 1, "attempt": 0,
                             "duration_s": 1.0}, exp)
-    emit("grid_search_finished", {"status": "done", "num_done": EXPERIMENTS, "num_failed": 0, "duration_s": 60.0})
+    emit("grid_search_finished", {"status": "done", "num_done": experiments, "num_failed": 0, "duration_s": 60.0})
     out.close()
     return seq
 

@@ -7,6 +7,7 @@ import hashlib
 import itertools
 import json
 import math
+import pickle
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,11 +61,20 @@ def _set(config: Any, path: str, value: Any) -> None:
         config[last] = value
 
 
+def _copy(value: Any) -> Any:
+    """A deep copy of config data. pickle's C round trip is ~10x faster than `copy.deepcopy`, which dominated the
+    expansion of large grids, and as exact for plain data; what pickle refuses goes through `copy.deepcopy`."""
+    try:
+        return pickle.loads(pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return copy.deepcopy(value)
+
+
 def resolve_point(config: dict[str, Any], hyperparameters: dict[str, Any]) -> GridPoint:
     """`config` with each sweep path set to its value, and the id of the result."""
-    resolved = copy.deepcopy(config)
+    resolved = _copy(config)
     for path, value in hyperparameters.items():
-        _set(resolved, path, copy.deepcopy(value))
+        _set(resolved, path, _copy(value))
     return GridPoint(config_id(resolved), resolved, dict(hyperparameters))
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import difflib
 import graphlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,7 @@ from mlgym.registry.signature import ConfigProblem, check_arguments
 RESERVED_KEYS = {"global_config", "imports"}
 NODE_KEYS = {"component_type_key", "variant_key", "requirements", "config"}
 REQUIREMENT_KEYS = {"name", "component_name", "subscription"}
+_MAX_CHECKED = 65_536  # node checks remembered (a grid's points share most of their nodes' configs)
 
 
 @dataclass(frozen=True)
@@ -90,13 +92,41 @@ def parse_nodes(config: dict[str, Any], registry: Registry, source: SourceMap) -
                                 factory, node_config, reqs)
     _check_requirements(nodes, source)
     for node in nodes.values():
-        for arg, message, hint in check_arguments(node.factory, node.config, {r.name for r in node.requirements}):
-            path = f"{node.name}.config.{arg}" if arg in node.config else f"{node.name}.config"
-            raise source.error(f"{node.kind}/{node.variant}: {message}", path, hint=hint)
-        for below, message, hint in config_problems(node.factory, node.config):
-            path = f"{node.name}.config.{below}" if below else f"{node.name}.config"
+        problem = _node_problem(node)
+        if problem is not None:
+            path, message, hint = problem
             raise source.error(f"{node.kind}/{node.variant}: {message}", path, hint=hint)
     return nodes
+
+
+_checked: dict[tuple[Any, ...], tuple[str, str, str | None] | None] = {}
+
+
+def _node_problem(node: Node) -> tuple[str, str, str | None] | None:
+    """The first problem of a node's arguments (key path, message, hint), or None; remembered per node name,
+    factory, requirement names and config, since the check is a function of those alone and a grid repeats them."""
+    try:
+        key = (node.name, node.factory, frozenset(r.name for r in node.requirements),
+               json.dumps(node.config, sort_keys=True, allow_nan=True))
+        return _checked[key]
+    except (TypeError, ValueError):
+        key = None  # a value JSON cannot write, or an unhashable factory: checked every time
+    except KeyError:
+        pass
+    problem = _first_problem(node)
+    if key is not None:
+        if len(_checked) >= _MAX_CHECKED:
+            _checked.clear()
+        _checked[key] = problem
+    return problem
+
+
+def _first_problem(node: Node) -> tuple[str, str, str | None] | None:
+    for arg, message, hint in check_arguments(node.factory, node.config, {r.name for r in node.requirements}):
+        return (f"{node.name}.config.{arg}" if arg in node.config else f"{node.name}.config"), message, hint
+    for below, message, hint in config_problems(node.factory, node.config):
+        return (f"{node.name}.config.{below}" if below else f"{node.name}.config"), message, hint
+    return None
 
 
 def config_problems(factory: Callable[..., Any], config: dict[str, Any]) -> list[ConfigProblem]:
@@ -109,7 +139,25 @@ def config_problems(factory: Callable[..., Any], config: dict[str, Any]) -> list
     return list(check(config)) if callable(check) else []
 
 
+_wired: set[tuple[Any, ...]] = set()
+
+
 def _check_requirements(nodes: dict[str, Node], source: SourceMap) -> None:
+    """Every requirement names a component and the graph has no cycle (remembered per wiring: a grid repeats it)."""
+    wiring = tuple((n.name, n.requirements) for n in nodes.values())
+    try:
+        if wiring in _wired:
+            return
+    except TypeError:  # an unhashable subscription: checked every time
+        wiring = None
+    _check_wiring(nodes, source)
+    if wiring is not None:
+        if len(_wired) >= _MAX_CHECKED:
+            _wired.clear()
+        _wired.add(wiring)
+
+
+def _check_wiring(nodes: dict[str, Node], source: SourceMap) -> None:
     for node in nodes.values():
         for i, req in enumerate(node.requirements):
             if req.component_name not in nodes:

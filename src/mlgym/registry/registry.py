@@ -85,6 +85,9 @@ class Registry:
     def get(self, kind: str, variant: str, key_path: str = "", location: Any = None) -> Callable[..., Any]:
         """The factory for kind/variant; a miss names what is available and the nearest valid name."""
         k, v = normalize(kind), normalize(variant)
+        entry = self._entries.get((k, v))
+        if entry is not None:
+            return entry.factory
         if k not in self.kinds():
             hint = nearest(k, self.kinds())
             raise ConfigError(

@@ -64,14 +64,32 @@ def type_problem(value: Any, tp: Any) -> str | None:
     return None
 
 
-def check_arguments(factory: Callable[..., Any], config: dict[str, Any],
-                    injected: set[str]) -> list[ConfigProblem]:
-    """Problems as (argument name, message, hint): unknown, missing or mistyped arguments."""
+_SCHEMAS: dict[Any, tuple[dict[str, inspect.Parameter], bool, dict[str, Any]]] = {}
+
+
+def _schema(factory: Callable[..., Any]) -> tuple[dict[str, inspect.Parameter], bool, dict[str, Any]]:
+    """(named parameters, takes **kwargs, type hints) of `factory`, worked out once per factory: a large grid checks
+    the same few constructors at every point, and `inspect.signature` / `get_type_hints` dominate that check."""
+    try:
+        return _SCHEMAS[factory]
+    except (KeyError, TypeError):
+        pass
     sig = inspect.signature(factory)
     params = {n: p for n, p in sig.parameters.items()
               if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and n != "self"}
     open_ended = any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
-    hints = type_hints(factory)
+    schema = params, open_ended, type_hints(factory)
+    try:
+        _SCHEMAS[factory] = schema
+    except TypeError:  # an unhashable callable: not cached
+        pass
+    return schema
+
+
+def check_arguments(factory: Callable[..., Any], config: dict[str, Any],
+                    injected: set[str]) -> list[ConfigProblem]:
+    """Problems as (argument name, message, hint): unknown, missing or mistyped arguments."""
+    params, open_ended, hints = _schema(factory)
     problems: list[ConfigProblem] = []
     for name in config:
         if name not in params and not open_ended:

@@ -1,0 +1,98 @@
+"""Planning and reporting at scale: `mlgym validate` of a 10,000-point grid and `mlgym report` of a 412,000-event log.
+
+validate: the iris MLP of tests/configs/iris_mlp.yml with four swept values of 10 each (10,000 points), checked by
+          `mlgym validate` in a fresh process, side by side with `mlgym validate` of the same config without sweeps
+          (one point: start-up, imports and loading, which every command pays); the difference is the planning.
+report:   `mlgym report` of one finished grid search of 2,000 experiments x 103 evaluation results (412,008 events,
+          written like bench/board_scale.py's), wall time and peak RSS of the process.
+
+    .venv/bin/python bench/plan_scale.py [--reps 3]
+
+Prints `validate_10k_s:` (median; issue 16's target < 3), `validate_1_point_s:`, `planning_10k_s:`, `report_412k_s:` (target < 3) and
+`report_412k_rss_mb:` (target < 300).
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.board_scale import EXPERIMENTS, SPLITS, write_grid_search  # noqa: E402
+
+MLGYM = [sys.executable, "-m", "mlgym.cli.main"]
+SWEEPS = {
+    "    batch_size: 16\n": "    batch_size: {sweep: absolute, values: [4, 8, 12, 16, 20, 24, 28, 32, 36, 40]}\n",
+    "    hidden_dims: [16]\n": "    hidden_dims: {sweep: absolute, values: [[8], [16], [24], [32], [40], [48], [56], "
+                              "[64], [72], [80]]}\n",
+    "    dropout: 0.1\n": "    dropout: {sweep: absolute, values: [0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, "
+                         "0.45]}\n",
+}
+LR = re.compile(r"    lr: \{sweep: absolute, values: \[[^\]]*\]\}\n")
+
+
+def grid_config(folder: Path) -> Path:
+    text = (ROOT / "tests" / "configs" / "iris_mlp.yml").read_text()
+    for old, new in SWEEPS.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    text, n = LR.subn("    lr: {sweep: absolute, values: [0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08, 0.09, "
+                      "0.1]}\n", text)
+    assert n == 1
+    path = folder / "gs_10k.yml"
+    path.write_text(text)
+    return path
+
+
+def timed(command: list[str]) -> tuple[float, float, str]:
+    """Wall seconds, peak RSS (MB) of the child, and its stdout."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{done.stdout}\n{done.stderr}")
+    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return elapsed, max(rss, before) / 1024, done.stdout
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reps", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        config = grid_config(folder)
+        epochs = 412_000 // EXPERIMENTS // 2 // len(SPLITS)  # 2,000 experiments in two halves of EXPERIMENTS
+        gs = "2026-01-01--00-00-00-r412"
+        logs = folder / "logs"
+        total = write_grid_search(logs / gs, gs, epochs, 1_700_000_000.0, experiments=2 * EXPERIMENTS)
+        single = ROOT / "tests" / "configs" / "iris_mlp.yml"
+        floor_cmd = [*MLGYM, "validate", "--gs_config_path", str(single), "-c", "optimizer.config.lr=0.01"]
+        validate, floor, report, rss = [], [], [], []
+        for _ in range(args.reps):
+            t, _, out = timed([*MLGYM, "validate", "--gs_config_path", str(config)])
+            assert "10000 experiment configs" in out, out
+            validate.append(t)
+            floor.append(timed(floor_cmd)[0])
+            t, mb, out = timed([*MLGYM, "report", "--log_dir", str(logs), "--grid_search_id", gs])
+            report.append(t)
+            rss.append(mb)
+    print(f"report_events: {total}")
+    print(f"validate_10k_s: {statistics.median(validate):.2f}  (runs: {', '.join(f'{v:.2f}' for v in validate)})")
+    print(f"validate_1_point_s: {statistics.median(floor):.2f}")
+    print(f"planning_10k_s: {statistics.median(validate) - statistics.median(floor):.2f}")
+    print(f"report_412k_s: {statistics.median(report):.2f}  (runs: {', '.join(f'{v:.2f}' for v in report)})")
+    print(f"report_412k_rss_mb: {max(rss):.0f}")
+
+
+if __name__ == "__main__":
+    main()
