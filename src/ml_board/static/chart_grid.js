@@ -195,6 +195,7 @@ export class ChartGrid {
     const model = this.model;
     const c = { card, tip, legend: new Legend(card.querySelector(".chart-legend")), lines: spec.lines, info: spec, cursorIdx: null };
     const axis = { stroke: "#5b6472", grid: { stroke: "#eef0f3" }, ticks: { stroke: "#dfe3e8" } };
+    const manyLines = spec.lines.length > FULL_LEGEND_MAX;
     const opts = {
       width: Math.max(280, body.clientWidth || 480),
       height: HEIGHT,
@@ -223,6 +224,8 @@ export class ChartGrid {
       series: [{ label: "epoch" }, ...spec.lines.map((l) => ({
         label: this.overlay ? `${l.exp.id} ${l.split}` : l.exp.id, stroke: colorOf(l.exp.index), width: 1.6, spanGaps: true,
         dash: this.overlay ? dashOf(l.split, spec.splits) : undefined,
+        // a dot per epoch costs more than the line itself; with many lines the cursor's dot is enough
+        ...(manyLines ? { points: { show: false } } : {}),
       }))],
       hooks: {
         setSeries: [(u, idx) => this.onSeriesFocus(c, idx)],
@@ -243,9 +246,21 @@ export class ChartGrid {
   onSeriesFocus(c, idx) {
     const exp = idx == null || idx < 1 ? null : c.lines[idx - 1]?.exp ?? null;
     const expIndex = exp ? exp.index : null;
-    if (expIndex === this.focused) return;
-    this.focus(exp);
-    this.onFocus(exp);
+    if (expIndex !== this.focused) {
+      this.focus(exp);
+      this.onFocus(exp);
+    } else if (exp) {
+      this.brighten(c, exp);  // uPlot moved its focus to another line of the same experiment and dimmed the rest
+    }
+  }
+
+  /** uPlot focuses one series; the focused experiment's other lines (its other splits) stay as bright. */
+  brighten(c, exp) {
+    let n = 0;
+    for (let s = 1; s < c.u.series.length; s++) {
+      if (c.lines[s - 1].exp === exp && c.u.series[s].alpha !== 1) { c.u.series[s].alpha = 1; n++; }
+    }
+    if (n) c.u.redraw(false);
   }
 
   tooltip(u, c) {
@@ -328,9 +343,7 @@ export class ChartGrid {
       const mine = [];
       if (exp != null) for (let s = 1; s < u.series.length; s++) if (c.lines[s - 1].exp === exp) mine.push(s);
       u.setSeries(mine.length ? mine[0] : null, { focus: true }, false);
-      // uPlot focuses one series; an experiment's other splits stay as bright as the first
-      for (const s of mine.slice(1)) u.series[s].alpha = 1;
-      if (mine.length > 1) u.redraw(false);
+      if (exp) this.brighten(c, exp);
       this.updateLegend(c);
     }
   }

@@ -62,6 +62,7 @@ export class RunView {
   unmount() {
     this.abort.abort();
     cancelAnimationFrame(this.frame);
+    cancelAnimationFrame(this.hoverFrame);
     clearTimeout(this.tableTimer);
     if (this.unsubscribe) this.unsubscribe();
     if (this.charts) this.charts.destroy();
@@ -116,7 +117,7 @@ export class RunView {
     this.root.querySelector("#run-body").hidden = false;
     this.root.querySelector("#charts-card").hidden = false;
     this.table = new ExperimentsTable($("#table"), this.model, {
-      onHover: (exp) => { this.charts.focus(exp); this.steps.focus(exp); this.table.highlight(exp); },
+      onHover: (exp) => this.hover(exp),
       onFilter: (hidden) => { this.charts.setHidden(hidden); this.steps.setHidden(hidden); },
       linkOf: (exp) => `#/gs/${encodeURIComponent(this.gs)}/exp/${encodeURIComponent(exp.id)}`,
     });
@@ -135,6 +136,18 @@ export class RunView {
     const filter = () => this.table.setQuery($("#filter").value, $("#status-filter").value);
     $("#filter").addEventListener("input", filter);
     $("#status-filter").addEventListener("change", filter);
+  }
+
+  /** A row under the pointer: marked at once; its lines emphasised once per frame (a redraw of every line). */
+  hover(exp) {
+    this.table.highlight(exp);
+    this.hovered = exp;
+    if (this.hoverFrame) return;
+    this.hoverFrame = requestAnimationFrame(() => {
+      this.hoverFrame = 0;
+      this.charts.focus(this.hovered);
+      this.steps.focus(this.hovered);
+    });
   }
 
   onLive(events) {
