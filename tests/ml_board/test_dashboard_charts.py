@@ -198,6 +198,7 @@ def test_experiment_page_draws_its_own_curves_live_and_downloads_its_config_as_y
             for split in ("train", "val"):
                 shown = page.evaluate("window.mlboard.view.charts.pointsOf('*/cross_entropy')")[split][exp]
                 assert shown == logged_points(store, GS, f"{split}/cross_entropy")[exp]
+            wait_until(lambda: page.inner_text("#exp-status").strip() == "done", what="the experiment done, live")
             legend = page.inner_text('#exp-charts .chart-card[data-key="*/accuracy"] .chart-legend')
             assert exp in legend and "train" in legend and "val" in legend
 
