@@ -47,6 +47,25 @@ def best_rows(page) -> list[str]:
     return page.eval_on_selector_all(".exp-table tbody tr.best", "trs => trs.map(tr => tr.dataset.exp)")
 
 
+# Pixels of the experiment's colour in a chart's canvas after drawing it with `best` (an id or null) as the best.
+BEST_PIXELS = """async ([key, best]) => {
+    const grid = window.mlboard.view.charts, c = grid.charts.get(key);
+    const exp = c.lines.find((l) => l.exp.id === (best ?? grid.model.best().experiment.id)).exp;
+    const probe = document.createElement("canvas").getContext("2d");
+    probe.fillStyle = c.u.series[exp.index + 1]._stroke;
+    probe.fillRect(0, 0, 1, 1);
+    const [r, g, b] = probe.getImageData(0, 0, 1, 1).data;
+    grid.setBest(new Set(best ? [best] : []));
+    await new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(ok)));
+    const px = c.u.ctx.getImageData(0, 0, c.u.ctx.canvas.width, c.u.ctx.canvas.height).data;
+    let n = 0;
+    for (let i = 0; i < px.length; i += 4) {
+      if (Math.abs(px[i] - r) + Math.abs(px[i + 1] - g) + Math.abs(px[i + 2] - b) < 30) n++;
+    }
+    return n;
+}"""
+
+
 def test_best_experiment_is_marked_in_the_table_and_drawn_on_top(tmp_path: Path, page) -> None:
     store = tmp_path / "store"
     write_store(store, GS, grid_search_events(num_epochs=4, lrs=(0.001, 0.01, 0.1), batch_sizes=(16, 64),
@@ -61,6 +80,9 @@ def test_best_experiment_is_marked_in_the_table_and_drawn_on_top(tmp_path: Path,
             state = chart_state(page, chart)
             assert state["best"] == [best]
             assert {"id": best, "mark": "best"} in state["legend"]
+        # drawn on top, thicker: with the best marked the canvas holds more pixels of its colour than without
+        marked, plain = page.evaluate(BEST_PIXELS, ["val/accuracy", best]), page.evaluate(BEST_PIXELS, ["val/accuracy", None])
+        assert marked > 1.3 * plain, (marked, plain)
         page.select_option("#metric", "val/cross_entropy")  # the best is the selection's, whatever metric is shown
         wait_until(lambda: "val/cross_entropy" in page.inner_text(".exp-table thead"), what="the table on another metric")
         assert best_rows(page) == [best]
