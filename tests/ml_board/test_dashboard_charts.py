@@ -254,6 +254,11 @@ def test_one_number_format_per_column_and_axis(tmp_path: Path, page) -> None:
         ticks = page.evaluate("""() => { const u = window.mlboard.view.charts.charts.get('val/cross_entropy').u;
             return u.axes[1]._values.filter(v => v !== ''); }""")
         assert ticks and len({len(t.split(".")[1]) if "." in t else 0 for t in ticks}) == 1, ticks
+        for typed in ("lr=7.68e-4", "lr=0.000768"):  # the filter finds a value as shown and as typed alone
+            page.fill("#filter", typed)
+            wait_until(lambda: page.eval_on_selector_all(".exp-table tbody tr[data-exp]", "trs => trs.length") == 1,
+                       what=f"one row for {typed}")
+        page.fill("#filter", "")
         screenshot(page, "dashboard-number-format")
 
 

@@ -83,8 +83,17 @@ export class ExperimentsTable {
     if (!this.query) return true;
     const text = [exp.id, exp.status, exp.phase, exp.role, foldText(exp), exp.trial != null ? `trial ${exp.trial}` : "",
       exp.searchDecision ? exp.searchStatus() : "",
-      ...Object.entries(exp.hp).map(([k, v]) => `${shortPath(k)}=${num(v)}`)].join(" ").toLowerCase();
+      // a value as logged, alone, and as its column shows it ("lr=0.001", "lr=1e-3" in a column of exponents)
+      ...Object.entries(exp.hp).flatMap(([k, v]) => [JSON.stringify(v), num(v), this.hpFormat(k)(v)].map((t) => `${shortPath(k)}=${t}`))].join(" ").toLowerCase();
     return this.query.split(/\s+/).every((term) => text.includes(term));
+  }
+
+  /** The formatter of a hyperparameter's column: from every experiment's value, so filtering keeps the format. */
+  hpFormat(path) {
+    if (this.hpFormats?.version !== this.model.applied) this.hpFormats = { version: this.model.applied, byPath: new Map() };
+    const byPath = this.hpFormats.byPath;
+    if (!byPath.has(path)) byPath.set(path, numFormat(this.model.list.map((e) => e.hp[path])));
+    return byPath.get(path);
   }
 
   hiddenIds() {
@@ -135,7 +144,7 @@ export class ExperimentsTable {
     const key = this.key;
     // one format per column, from every experiment's values (not only the shown ones: filtering keeps the format)
     const all = this.model.list;
-    const hpFmt = new Map(paths.map((p) => [p, numFormat(all.map((e) => e.hp[p]))]));
+    const hpFmt = new Map(paths.map((p) => [p, this.hpFormat(p)]));
     const scoreFmt = numFormat(all.flatMap((e) => [e.latest[key], e.best[key]]), { trim: false });
     this.tbody.innerHTML = rows.map((exp) => {
       const pct = (exp.progress() * 100).toFixed(0);
