@@ -276,3 +276,50 @@ def test_breadcrumb_shows_the_grid_search_name(tmp_path: Path, page) -> None:
         page.wait_for_selector(".experiment[data-state=ready]")
         wait_until(lambda: page.inner_text("#crumb-gs") == "lr sweep on digits", what="the name on the experiment page")
         assert page.inner_text("#crumb-exp") == exp
+
+
+def nested_cv_events(final: dict[tuple[int, str], list[float]]):
+    """A nested CV: per outer fold and grid point two inner folds scored over 2 epochs (the last one = `final`),
+    then each outer fold's refit of the grid point with the best inner mean, as model selection picks it."""
+    gps = sorted({gp for _, gp in final})
+    yield ("grid_search_started", {
+        "strategy": "nested_cv", "num_experiments": len(final) * 2 + 2, "gs_config": {}, "gs_config_path": "/tmp/gs.yml",
+        "gs_config_sha256": "0" * 64, "run_config": {}, "validation_config": {"outer_k": 2, "inner_k": 2},
+        "sweep_paths": ["optimizer.config.lr"], "environment": {}, "seed": 0, "num_epochs": 2,
+        "selection": {"split": "val", "metric": "accuracy", "mode": "max"},
+        "score_directions": {"accuracy": "max"}}, None)
+    for outer in (0, 1):
+        for gp in gps:
+            for inner, score in enumerate(final[(outer, gp)]):
+                exp = f"{gp}.o{outer}.i{inner}"
+                yield ("experiment_config", {"config": {}, "grid_point_id": gp, "hyperparameters": {
+                    "optimizer.config.lr": 0.01 * (gps.index(gp) + 1)}, "num_epochs": 2, "seed": 0, "role": "inner",
+                    "fold": {"outer": outer, "inner": inner}}, exp)
+                for epoch, value in ((1, score - 0.1), (2, score)):
+                    yield ("evaluation_result", {"epoch": epoch, "split": "val", "metric_scores": [
+                        {"metric": "accuracy", "split": "val", "score": value}], "loss_scores": []}, exp)
+                yield ("job_status", {"status": "done", "device": "cpu", "worker": 0, "pid": 1, "attempt": 0}, exp)
+        chosen = max(gps, key=lambda gp: sum(final[(outer, gp)]))
+        exp = f"refit.o{outer}"
+        yield ("experiment_config", {"config": {}, "grid_point_id": chosen, "hyperparameters": {
+            "optimizer.config.lr": 0.01 * (gps.index(chosen) + 1)}, "num_epochs": 2, "seed": 0, "role": "refit",
+            "fold": {"outer": outer}}, exp)
+        yield ("evaluation_result", {"epoch": 2, "split": "test", "metric_scores": [
+            {"metric": "accuracy", "split": "test", "score": 0.8}], "loss_scores": []}, exp)
+        yield ("job_status", {"status": "done", "device": "cpu", "worker": 0, "pid": 1, "attempt": 0}, exp)
+    yield ("grid_search_finished", {"status": "done", "num_done": len(final) * 2 + 2, "num_failed": 0,
+                                    "duration_s": 1.0}, None)
+
+
+def test_best_of_nested_cv_is_each_outer_folds_choice(tmp_path: Path, page) -> None:
+    final = {(0, "A"): [0.7, 0.72], (0, "B"): [0.8, 0.82], (0, "C"): [0.75, 0.7],
+             (1, "A"): [0.7, 0.71], (1, "B"): [0.6, 0.7], (1, "C"): [0.9, 0.85]}
+    store = tmp_path / "store"
+    write_store(store, GS, nested_cv_events(final))
+    with running_board(store) as url:
+        open_run(page, url, GS)
+        assert sorted(best_rows(page)) == ["B.o0.i0", "B.o0.i1", "C.o1.i0", "C.o1.i1", "refit.o0", "refit.o1"]
+        assert page.eval_on_selector_all(".cv-table tr.best", "trs => trs.map(tr => tr.dataset.gp)") == ["B", "C"]
+        assert page.eval_on_selector_all(".outer-table tbody tr", "trs => trs.map(tr => tr.children[1].textContent)") \
+            == ["B", "C"]  # what the refits trained: the same choice
+        screenshot(page, "dashboard-best-nested-cv")

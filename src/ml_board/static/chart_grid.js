@@ -311,9 +311,10 @@ export class ChartGrid {
       seen.get(exp).push(s);
     }
     const all = [...seen.keys()];
-    const named = all.length <= FULL_LEGEND_MAX ? all
-      : all.filter((e) => this.best.has(e.id)).slice(0, 3).concat(all.filter((e) => e.index === this.focused && !this.best.has(e.id)));
     const data = c.u.data;
+    const drawn = (e) => seen.get(e).some((s) => data[s]?.some((v) => v != null));  // (a refit has no val line)
+    const named = all.length <= FULL_LEGEND_MAX ? all
+      : all.filter((e) => this.best.has(e.id) && drawn(e)).slice(0, 4).concat(all.filter((e) => e.index === this.focused && !this.best.has(e.id)));
     const valueAt = (s) => {
       const ys = data[s];
       if (!ys) return null;
