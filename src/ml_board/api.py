@@ -37,7 +37,7 @@ class BoardState:
     ingest_token: str | None
     read_token: str | None = None
     labels: LabelEdits | None = None
-    on_labels_changed: Callable[[str, dict[str, Any]], None] | None = None  # the app broadcasts the new labels
+    on_changed: Callable[[str, dict[str, Any]], None] | None = None  # the app broadcasts labels, archive, delete
 
     def __post_init__(self) -> None:
         if self.labels is None:
@@ -117,16 +117,35 @@ def _labels(projection: Any) -> dict[str, Any]:
     return _state().labels.current(projection.grid_search_id, projection.started.get("run_config"))
 
 
+def _board_fields(projection: Any) -> dict[str, Any]:
+    """What the board adds to a grid search's summary: its labels and whether it is archived."""
+    return {**_labels(projection), "archived": _state().labels.archived(projection.grid_search_id)}
+
+
+def _notify(grid_search_id: str, change: dict[str, Any]) -> None:
+    on_changed = _state().on_changed
+    if on_changed is not None:
+        on_changed(grid_search_id, change)
+
+
+ARCHIVED_CHOICES = ("false", "true", "all")
+
+
 @api.get("/grid_searches")
 def get_grid_searches() -> Response:
     state = _state()
     query = request.args.get("q", "").strip()
     tags = [tag.strip() for tag in request.args.getlist("tag") if tag.strip()]
+    archived = request.args.get("archived", "false")
+    if archived not in ARCHIVED_CHOICES:
+        raise ApiError(400, f"archived must be one of {', '.join(ARCHIVED_CHOICES)}, got {archived!r}")
     rows = []
     for gs in state.store.grid_search_ids():
         projection = state.summaries.projection(gs)
         if projection is not None:
-            row = {**projection.summary(), **_labels(projection)}
+            row = {**projection.summary(), **_board_fields(projection)}
+            if archived != "all" and row["archived"] != (archived == "true"):
+                continue
             if matches(row, query, tags):
                 rows.append(row)
     rows.sort(key=lambda s: (s.get("start_ts") or 0.0, s["grid_search_id"]), reverse=True)
@@ -136,7 +155,7 @@ def get_grid_searches() -> Response:
 @api.get("/grid_searches/<grid_search_id>")
 def get_grid_search(grid_search_id: str) -> Response:
     projection = _projection(grid_search_id)
-    return jsonify({**projection.info(), **_labels(projection)})
+    return jsonify({**projection.info(), **_board_fields(projection)})
 
 
 def _ingest_token_ok() -> bool:
@@ -157,15 +176,7 @@ def put_labels(grid_search_id: str) -> Response:
     if not _ingest_token_ok():
         raise ApiError(401, INGEST_TOKEN_MISSING)
     projection = _projection(grid_search_id)
-    data = request.stream.read(MAX_LABELS_BODY + 1)  # bounded, whatever Content-Length says (or does not)
-    if len(data) > MAX_LABELS_BODY:
-        raise ApiError(413, f"a label edit is at most {MAX_LABELS_BODY} bytes")
-    try:
-        body = json.loads(data)
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        raise ApiError(400, "the body is a JSON object {name?, tags?, note?}")
+    body = _json_body("a label edit", "{name?, tags?, note?}")
     problem = label_problem(body, allow_null=True)
     if problem is not None:
         raise ApiError(400, f"labels.{problem[0]}: {problem[1]}" if problem[0] else problem[1])
@@ -173,9 +184,58 @@ def put_labels(grid_search_id: str) -> Response:
     if body:
         state.labels.edit(grid_search_id, normalized(body))
     labels = _labels(projection)
-    if body and state.on_labels_changed is not None:
-        state.on_labels_changed(grid_search_id, labels)
+    if body:
+        _notify(grid_search_id, {"labels": labels})
     return jsonify(labels)
+
+
+def _json_body(what: str, shape: str) -> dict[str, Any]:
+    data = request.stream.read(MAX_LABELS_BODY + 1)  # bounded, whatever Content-Length says (or does not)
+    if len(data) > MAX_LABELS_BODY:
+        raise ApiError(413, f"{what} is at most {MAX_LABELS_BODY} bytes")
+    try:
+        body = json.loads(data)
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise ApiError(400, f"the body is a JSON object {shape}")
+    return body
+
+
+@api.put("/grid_searches/<grid_search_id>/archive")
+def put_archive(grid_search_id: str) -> Response:
+    """Archive a grid search (hidden from the list unless asked for) or bring it back; needs the ingest token."""
+    if not _ingest_token_ok():
+        raise ApiError(401, INGEST_TOKEN_MISSING)
+    _projection(grid_search_id)
+    body = _json_body("an archive request", "{archived: true | false}")
+    archived = body.get("archived")
+    if set(body) != {"archived"} or not isinstance(archived, bool):
+        raise ApiError(400, "the body is {\"archived\": true} or {\"archived\": false}")
+    state = _state()
+    if state.labels.archived(grid_search_id) != archived:
+        state.labels.edit(grid_search_id, {"archived": archived})
+        _notify(grid_search_id, {"archived": archived})
+    return jsonify(archived=archived)
+
+
+@api.delete("/grid_searches/<grid_search_id>")
+def delete_grid_search(grid_search_id: str) -> Response:
+    """Delete a grid search from the board: its stored events, labels and checkpoints (the gym's own log is not
+    touched); needs the ingest token. A grid search that is still running is refused (409): its sink would send
+    it again."""
+    if not _ingest_token_ok():
+        raise ApiError(401, INGEST_TOKEN_MISSING)
+    projection = _projection(grid_search_id)
+    if projection.live_status() == "running":
+        raise ApiError(409, f"grid search {grid_search_id!r} is still running; stop it (or wait until its heartbeat "
+                            "is missed and it shows as stale) before deleting it")
+    state = _state()
+    state.store.remove(grid_search_id)
+    state.summaries.forget(grid_search_id)
+    state.labels.forget(grid_search_id)
+    _notify(grid_search_id, {"deleted": True})
+    return jsonify(deleted=grid_search_id)
 
 
 @api.get("/grid_searches/<grid_search_id>/events")

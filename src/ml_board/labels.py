@@ -4,6 +4,7 @@ A grid search's labels are its run config's (`grid_search_started.run_config.lab
 latest edit that set it (null puts it back to the run config's). The gym's event log is never touched: the edits
 live beside it, appended with one `write` and fsync'd before the request is answered, so they survive a restart.
 A torn last line (a crash mid-write) is skipped when read. The folded edits of each grid search stay in memory.
+The same log keeps whether the grid search is archived (hidden from the list unless asked for), a board-only flag.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from typing import Any
 from mlgym.events.labels import FIELDS, run_config_labels
 
 LABELS_FILE_NAME = "labels.log"
+BOARD_FIELDS = (*FIELDS, "archived")
 
 
 class LabelEdits:
@@ -49,8 +51,17 @@ class LabelEdits:
     def current(self, grid_search_id: str, run_config: Any) -> dict[str, Any]:
         """`{name, tags, note}`: the run config's labels with the edits applied."""
         with self._lock:
-            overrides = dict(self._load(grid_search_id))
+            overrides = {k: v for k, v in self._load(grid_search_id).items() if k in FIELDS}
         return {**run_config_labels(run_config), **overrides}
+
+    def archived(self, grid_search_id: str) -> bool:
+        with self._lock:
+            return bool(self._load(grid_search_id).get("archived", False))
+
+    def forget(self, grid_search_id: str) -> None:
+        """Drop what is cached of a grid search (its folder was deleted)."""
+        with self._lock:
+            self._overrides.pop(grid_search_id, None)
 
     def edit(self, grid_search_id: str, changes: dict[str, Any]) -> None:
         """Append one edit (valid, normalized `changes`: a field set to None goes back to the run config's)."""
@@ -71,7 +82,7 @@ def _fold(overrides: dict[str, Any], changes: Any) -> None:
     if not isinstance(changes, dict):
         return
     for key, value in changes.items():
-        if key not in FIELDS:
+        if key not in BOARD_FIELDS:
             continue
         if value is None:
             overrides.pop(key, None)

@@ -72,7 +72,8 @@ _SUMMARY = {
     "tags": {"type": "array", "maxItems": 20, "items": {**_STRING, "minLength": 1, "maxLength": 50},
              "description": "labels: the run config's labels.tags, or the latest edit"},
     "note": _nullable({**_STRING, "maxLength": 10000,
-                       "description": "labels: the run config's labels.note, or the latest edit; null: none"})}
+                       "description": "labels: the run config's labels.note, or the latest edit; null: none"}),
+    "archived": {"type": "boolean", "description": "archived on the board: left out of the list unless asked for"}}
 _LABEL_EDIT = {
     "name": _nullable({**_STRING, "maxLength": 200}),
     "tags": _nullable({"type": "array", "maxItems": 20, "items": {**_STRING, "maxLength": 50},
@@ -162,6 +163,8 @@ _SCHEMAS: dict[str, Any] = {
                            "next_seq": {**_COUNT, "description": "ask again with from_seq=next_seq"}}),
     "GridSearchSummary": _strict(_SUMMARY),
     "Labels": _strict({k: _SUMMARY[k] for k in ("name", "tags", "note")}),
+    "Archive": _strict({"archived": {"type": "boolean"}}),
+    "Deleted": _strict({"deleted": _ID}),
     "LabelEdit": _strict(_LABEL_EDIT, optional=("name", "tags", "note"),
                          doc="the fields to change; a field left out stays, null puts it back to the run config's"),
     "GridSearchInfo": _strict(_INFO),
@@ -203,8 +206,21 @@ def _paths() -> dict[str, Any]:
                                               "(case-insensitive)"),
                 {**_param("tag", "query", {"type": "array", "items": _STRING},
                           "only those carrying this tag (case-insensitive); repeat it to ask for several"),
-                 "style": "form", "explode": True}],
-            "responses": {"200": _array("GridSearchSummary", "summaries")}}},
+                 "style": "form", "explode": True},
+                _param("archived", "query", {"type": "string", "enum": ["false", "true", "all"], "default": "false"},
+                       "false: leave archived ones out; true: only archived ones; all: both")],
+            "responses": {"200": _array("GridSearchSummary", "summaries"), "400": _ERRORS["400"]}}},
+        "/api/grid_searches/{grid_search_id}/archive": {"put": {
+            "summary": "Archive a grid search (the list leaves it out unless asked for) or bring it back (kept in the "
+                       "board's labels.log); needs the ingest token if one is set",
+            "parameters": [_GS], "security": [{"ingestToken": []}],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("Archive")}}},
+            "responses": {
+                "200": _json(_ref("Archive"), "whether it is archived now"),
+                "400": _error("an id is not [A-Za-z0-9._-]+, or the body is not {archived: true|false}"),
+                "401": _error("missing or wrong ingest token (or read token)"),
+                "404": _ERRORS["404"],
+                "413": _error("a body above 256 KiB")}}},
         "/api/grid_searches/{grid_search_id}/labels": {"put": {
             "summary": "Edit the name, tags and note of a grid search (kept in the board's labels.log; the event "
                        "log is not touched); needs the ingest token if one is set",
@@ -217,9 +233,19 @@ def _paths() -> dict[str, Any]:
                 "401": _error("missing or wrong ingest token (or read token)"),
                 "404": _ERRORS["404"],
                 "413": _error("a body above 256 KiB")}}},
-        "/api/grid_searches/{grid_search_id}": {"get": {
-            "summary": "One grid search: summary, configs, environment, sweep paths, selection, how it finished",
-            "parameters": [_GS], "responses": {"200": _json(_ref("GridSearchInfo"), "the grid search"), **_ERRORS}}},
+        "/api/grid_searches/{grid_search_id}": {
+            "get": {
+                "summary": "One grid search: summary, configs, environment, sweep paths, selection, how it finished",
+                "parameters": [_GS], "responses": {"200": _json(_ref("GridSearchInfo"), "the grid search"),
+                                                   **_ERRORS}},
+            "delete": {
+                "summary": "Delete a grid search from the board: stored events, labels and checkpoints (the gym's own "
+                           "log is not touched); needs the ingest token if one is set",
+                "parameters": [_GS], "security": [{"ingestToken": []}],
+                "responses": {
+                    "200": _json(_ref("Deleted"), "deleted"), **_ERRORS,
+                    "401": _error("missing or wrong ingest token (or read token)"),
+                    "409": _error("the grid search is still running (not finished, not stale)")}}},
         "/api/grid_searches/{grid_search_id}/events": {"get": {
             "summary": "Stored events from a seq: a JSON page, or all of them streamed as NDJSON",
             "parameters": [_GS,

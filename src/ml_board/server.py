@@ -56,11 +56,10 @@ def create_app(storage_path: str | os.PathLike, ingest_token: str | None = None,
                         logger=False, engineio_logger=False)
     LiveIngest(socketio, store, ingest_token or None, read_token or None).register()
 
-    def labels_changed(grid_search_id: str, labels: dict) -> None:  # list pages refresh, run pages show them
-        socketio.emit("grid_searches_changed", {"grid_search_id": grid_search_id, "labels": labels},
-                      to=READERS_ROOM)
+    def changed(grid_search_id: str, change: dict) -> None:  # list pages refresh, run pages show the change
+        socketio.emit("grid_searches_changed", {"grid_search_id": grid_search_id, **change}, to=READERS_ROOM)
 
-    state.on_labels_changed = labels_changed
+    state.on_changed = changed
     closing = threading.Event()
     app.extensions["ml_board.closing"] = closing
     _tune_websockets(socketio, closing)

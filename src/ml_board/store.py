@@ -11,7 +11,9 @@ from __future__ import annotations
 import gc
 import json
 import os
+import shutil
 import threading
+import time
 from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +28,7 @@ from mlgym.events.schema import EVENT_TYPE_PATTERN, SCHEMA_VERSION, is_valid_id,
 INDEX_FILE_NAME = "event_storage.idx"
 INDEX_STRIDE = 1024
 READ_CHUNK = 1024 * 1024
+TRASH_DIR = "~deleted"  # "~" is never in an id, so no grid search can be named so
 
 _encoder = json.JSONEncoder(separators=(",", ":"), allow_nan=True, default=str)
 _MAX_KNOWN_EXPERIMENT_IDS = 100_000
@@ -121,6 +124,7 @@ class GridSearchStore:
         self._index_fd = -1
         self._id_is_valid = is_valid_id(grid_search_id)
         self._known_experiment_ids: set[str] = set()
+        self.removed = False
         if self.log_path.exists():
             self._recover()
 
@@ -171,6 +175,12 @@ class GridSearchStore:
                     os.close(fd)
             self._fd = self._index_fd = -1
 
+    def retire(self) -> None:
+        """Close for good: the folder is being deleted, so a late append must not create it again."""
+        with self.lock:
+            self.removed = True
+        self.close()
+
     # -- writing ---------------------------------------------------------------------------------------------
     def append(self, events: Sequence[Any], raw: Sequence[str] | None = None) -> AppendResult:
         """Store the events that continue the log; skip those already stored, stop at a gap or a bad event.
@@ -206,6 +216,8 @@ class GridSearchStore:
     def _append(self, events: Sequence[Any], lines: Sequence[bytes | None] | None) -> AppendResult:
         """`lines[i]` (without its newline), when there and not None, is what is stored for `events[i]`."""
         with self.lock:
+            if self.removed:
+                return AppendResult(-1, 0, b"", 0, set(), "this grid search was deleted on the board", False)
             expected = first = self.next_seq
             stored: list[bytes] = []
             types: set[str] = set()
@@ -342,6 +354,7 @@ class EventStore:
         self.root.mkdir(parents=True, exist_ok=True)
         self._stores: dict[str, GridSearchStore] = {}
         self._lock = threading.Lock()
+        shutil.rmtree(self.root / TRASH_DIR, ignore_errors=True)  # finish deletions a crash interrupted
 
     def get(self, grid_search_id: str, create: bool = False) -> GridSearchStore | None:
         """The store of `grid_search_id`; None if it has no events yet and `create` is false."""
@@ -359,6 +372,20 @@ class EventStore:
     def grid_search_ids(self) -> list[str]:
         """Ids of all grid searches with stored events."""
         return sorted(p.parent.name for p in self.root.glob(f"*/{LOG_FILE_NAME}") if is_valid_id(p.parent.name))
+
+    def remove(self, grid_search_id: str) -> None:
+        """Delete a grid search's folder (events, index, labels, checkpoints). It leaves the namespace at once, by
+        one rename into the trash folder; the files are removed after, and a crash in between is finished on the
+        next start."""
+        with self._lock:
+            store = self._stores.pop(grid_search_id, None)
+            if store is not None:
+                store.retire()
+            trash = self.root / TRASH_DIR
+            trash.mkdir(exist_ok=True)
+            target = trash / f"{grid_search_id}.{time.time_ns()}"
+            os.rename(self.root / grid_search_id, target)
+        shutil.rmtree(target, ignore_errors=True)
 
     def close(self) -> None:
         with self._lock:

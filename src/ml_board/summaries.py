@@ -49,6 +49,11 @@ class Summaries:
                 entry.applied_seq = seq
             return entry.projection
 
+    def forget(self, grid_search_id: str) -> None:
+        """Drop the projection of a deleted grid search."""
+        with self._lock:
+            self._entries.pop(grid_search_id, None)
+
     def summary(self, grid_search_id: str) -> dict[str, Any] | None:
         projection = self.projection(grid_search_id)
         return None if projection is None else projection.summary()

@@ -93,3 +93,63 @@ def test_list_shows_names_and_tags_filters_and_a_note_edit_persists(tmp_path: Pa
         assert edits == [{"name": "Dropout study", "tags": ["ablation", "dropout"],
                           "note": "0.1 beats 0.3.\nKeep 0.1."}]
         assert page.errors == [], f"JavaScript errors on the page: {page.errors}"
+
+
+def test_filters_live_in_the_url_and_a_run_is_archived_and_deleted_from_its_page(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    write_store(store, NAMED, with_labels(grid_search_events(num_epochs=1), {
+        "name": "LR sweep on iris", "tags": ["baseline", "iris"]}), start_ts=1_000_000.0)
+    write_store(store, PLAIN, grid_search_events(num_epochs=1), start_ts=2_000_000.0)
+    with BoardProcess(store, "--ingest_token", INGEST) as board, chromium_page() as page:
+        # a filtered list is a URL: opening it shows the filter and its rows
+        page.goto(f"{board.url}/#/?q=sweep&tag=iris")
+        wait_rows(page, [NAMED])
+        assert page.input_value("#gs-search") == "sweep"
+        assert page.inner_text("#gs-active-tag").startswith("tag: iris")
+        page.fill("#gs-search", "")
+        page.click("#gs-active-tag [data-clear-tag]")
+        wait_rows(page, [PLAIN, NAMED])
+        page.wait_for_function("location.hash === '#/'")
+
+        # archive from the run page: the token is asked for because the tab has none yet
+        page.goto(f"{board.url}/#/gs/{NAMED}")
+        page.wait_for_selector(".run[data-state=ready]")
+        page.click("#gs-archive")
+        page.wait_for_selector("#gs-confirm")
+        page.fill("#gs-token", "wrong")
+        page.click("#gs-confirm-go")
+        page.wait_for_selector("#gs-action-error:not([hidden])")
+        assert page.inner_text("#gs-action-error") == "The board did not accept this ingest token."
+        page.fill("#gs-token", INGEST)
+        page.click("#gs-confirm-go")
+        page.wait_for_selector("#gs-archived")
+        assert page.inner_text("#gs-archive") == "Unarchive"
+        screenshot(page, "dashboard-archived-run")
+
+        page.goto(f"{board.url}/#/")
+        wait_rows(page, [PLAIN])
+        page.select_option("#gs-archived", "all")
+        wait_rows(page, [PLAIN, NAMED])
+        page.wait_for_function("location.hash === '#/?archived=all'")
+        assert page.inner_text(f'tr[data-gs="{NAMED}"] .badge-archived') == "archived"
+        page.reload()
+        wait_rows(page, [PLAIN, NAMED])
+        assert page.input_value("#gs-archived") == "all"
+
+        # delete asks to confirm, goes back to the list, and another open page of that run says it is gone
+        other = page.context.browser.new_page()
+        other.goto(f"{board.url}/#/gs/{PLAIN}")
+        other.wait_for_selector(".run[data-state=ready]")
+        other.wait_for_function("window.mlboard.live.state === 'connected'")
+        page.goto(f"{board.url}/#/gs/{PLAIN}")
+        page.wait_for_selector(".run[data-state=ready]")
+        page.click("#gs-delete")
+        page.wait_for_selector("#gs-confirm")
+        assert page.input_value("#gs-token") == INGEST  # kept from the archive
+        screenshot(page, "dashboard-delete-confirm")
+        page.click("#gs-confirm-go")
+        page.wait_for_function("location.hash === '#/'")
+        wait_rows(page, [])
+        other.wait_for_selector("#run-deleted")
+        assert not (store / PLAIN).exists()
+        assert (store / NAMED / "event_storage.log").exists()

@@ -92,8 +92,8 @@ def test_spec_declares_the_read_token(reader: ApiClient) -> None:
         "the board's --read_token: every operation but the upload needs it when one is set"}
     for path, item in spec["paths"].items():
         for method, operation in item.items():
-            expected = {"post": [{"ingestToken": []}], "put": [{"ingestToken": [], "readToken": []}]}.get(
-                method, [{"readToken": []}])
+            both = [{"ingestToken": [], "readToken": []}]
+            expected = {"post": [{"ingestToken": []}], "put": both, "delete": both}.get(method, [{"readToken": []}])
             assert operation["security"] == expected, (method, path)
             assert "401" in operation["responses"], (method, path)
 

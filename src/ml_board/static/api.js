@@ -26,13 +26,17 @@ export async function getJSON(path) {
   return resp.json();
 }
 
-/** PUT `body` as JSON to `path` with `extraHeaders`; returns the parsed answer; throws ApiError on a non-2xx. */
-export async function putJSON(path, body, extraHeaders = {}) {
-  const headers = authHeaders({ Accept: "application/json", "Content-Type": "application/json", ...extraHeaders });
-  const resp = await fetch(path, { method: "PUT", headers, body: JSON.stringify(body) });
+/** `method` `path` with `body` (if any) as JSON and `extraHeaders`; returns the parsed answer; throws ApiError on a
+ * non-2xx answer. */
+export async function sendJSON(method, path, body, extraHeaders = {}) {
+  const json = body === undefined ? {} : { "Content-Type": "application/json" };
+  const headers = authHeaders({ Accept: "application/json", ...json, ...extraHeaders });
+  const resp = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   if (!resp.ok) throw await failure(resp);
   return resp.json();
 }
+
+export const putJSON = (path, body, extraHeaders = {}) => sendJSON("PUT", path, body, extraHeaders);
 
 export const gsPath = (gs) => `/api/grid_searches/${encodeURIComponent(gs)}`;
 

@@ -1,5 +1,6 @@
-// The start page: every grid search on the board, newest first, refreshed live; searched and filtered by tag on
-// the server (GET /api/grid_searches?q=&tag=).
+// The start page: every grid search on the board, newest first, refreshed live; searched, filtered by tag and by
+// archive state on the server (GET /api/grid_searches?q=&tag=&archived=). The filter lives in the URL
+// ("#/?q=lr&tag=baseline&archived=all"), so a filtered list can be bookmarked and shared.
 import { getJSON } from "./api.js";
 import { badge, datetime, esc } from "./format.js";
 import { tagChips } from "./labels.js";
@@ -13,8 +14,10 @@ export class ListView {
     this.timer = null;
     this.pending = null;
     this.off = null;
-    this.query = "";
-    this.tag = "";
+    const params = new URLSearchParams(location.hash.split("?")[1] || "");
+    this.query = (params.get("q") || "").trim();
+    this.tag = params.get("tag") || "";
+    this.archived = ["true", "all"].includes(params.get("archived")) ? params.get("archived") : "false";
     this.asked = 0; // answers to older requests (typing fast) are dropped
   }
 
@@ -22,9 +25,14 @@ export class ListView {
     this.el = el;
     el.innerHTML = `<section class="card"><div class="card-head"><h1>Grid searches</h1><span class="muted" id="gs-count"></span></div>
       <div class="toolbar"><label class="grow">Search <input id="gs-search" type="search" autocomplete="off"
-        placeholder="name, note, tag or id …"></label><span id="gs-tag-filter"></span></div>
+        placeholder="name, note, tag or id …"></label><span id="gs-tag-filter"></span>
+        <label>Show <select id="gs-archived"><option value="false">active</option><option value="true">archived</option>
+          <option value="all">all</option></select></label></div>
       <div id="gs-list" data-state="loading"><p class="muted pad">Loading…</p></div></section>`;
+    el.querySelector("#gs-search").value = this.query;
+    el.querySelector("#gs-archived").value = this.archived;
     el.querySelector("#gs-search").addEventListener("input", (e) => { this.query = e.target.value.trim(); this.refreshSoon(); });
+    el.querySelector("#gs-archived").addEventListener("change", (e) => { this.archived = e.target.value; this.refresh(); });
     el.querySelector("#gs-tag-filter").addEventListener("click", (e) => {
       if (e.target.closest("[data-clear-tag]")) this.setTag("");
     });
@@ -33,6 +41,7 @@ export class ListView {
       if (chip) this.setTag(chip.dataset.tag);
     });
     this.off = this.live.onGridSearchesChanged(() => this.refreshSoon());
+    this.showTag();
     this.refresh();
     this.timer = setInterval(() => this.refresh(), POLL_MS);
   }
@@ -49,10 +58,15 @@ export class ListView {
 
   setTag(tag) {
     this.tag = tag;
+    this.showTag();
+    this.refresh();
+  }
+
+  showTag() {
+    const tag = this.tag;
     this.el.querySelector("#gs-tag-filter").innerHTML = tag
       ? `<span class="chip chip-active" id="gs-active-tag">tag: ${esc(tag)} <button type="button" data-clear-tag
           title="show every tag" aria-label="clear the tag filter">×</button></span>` : "";
-    this.refresh();
   }
 
   async refresh() {
@@ -60,9 +74,12 @@ export class ListView {
     const params = new URLSearchParams();
     if (this.query) params.set("q", this.query);
     if (this.tag) params.set("tag", this.tag);
+    if (this.archived !== "false") params.set("archived", this.archived);
+    const query = params.toString();
+    const hash = `#/${query ? `?${query}` : ""}`;
+    if (location.hash !== hash && routeIsList()) history.replaceState(null, "", hash);
     const asked = ++this.asked;
     try {
-      const query = params.toString();
       const rows = await getJSON(`/api/grid_searches${query ? `?${query}` : ""}`);
       if (asked !== this.asked) return;
       this.render(box, rows);
@@ -74,7 +91,7 @@ export class ListView {
 
   render(box, rows) {
     box.dataset.state = "ready";
-    const filtered = Boolean(this.query || this.tag);
+    const filtered = Boolean(this.query || this.tag || this.archived !== "false");
     this.el.querySelector("#gs-count").textContent = rows.length ? `${rows.length}${filtered ? " found" : " on this board"}` : "";
     if (!rows.length && filtered) {
       box.innerHTML = `<div class="empty" id="no-match"><h2>No grid search matches</h2></div>`;
@@ -92,6 +109,11 @@ export class ListView {
   }
 }
 
+/** Still on the list page (an answer may arrive after the user has moved on). */
+function routeIsList() {
+  return !location.hash.replace(/^#\/?/, "").startsWith("gs/");
+}
+
 function row(gs) {
   const total = gs.num_experiments || 0;
   const pct = (n) => (total ? (100 * n) / total : 0).toFixed(1);
@@ -99,6 +121,7 @@ function row(gs) {
   return `<tr data-gs="${esc(gs.grid_search_id)}">
     <td>${gs.name ? `<a class="strong gs-name" href="${href}">${esc(gs.name)}</a> <span class="mono muted small">${esc(gs.grid_search_id)}</span>`
       : `<a class="mono strong gs-name" href="${href}">${esc(gs.grid_search_id)}</a>`}
+      ${gs.archived ? `<span class="badge badge-archived">archived</span>` : ""}
       <div class="chips">${tagChips(gs.tags, true)}</div></td>
     <td>${esc(datetime(gs.start_ts))}</td>
     <td>${esc(String(gs.strategy || "").replace(/_/g, " "))}</td>

@@ -7,6 +7,7 @@ import { StepChart } from "./step_chart.js";
 import { renderCvSummary } from "./cv_summary.js";
 import { SearchView } from "./search_view.js";
 import { LabelsCard } from "./labels.js";
+import { GridSearchActions } from "./gs_actions.js";
 import { nameCrumb } from "./crumbs.js";
 import { badge, datetime, duration, esc } from "./format.js";
 
@@ -31,7 +32,7 @@ export class RunView {
     this.el = el;
     el.innerHTML = `<div class="run" data-state="loading">
       <section class="card" id="run-head"><p class="muted pad">Loading grid search…</p></section>
-      <section class="card" id="labels-card" hidden></section>
+      <section class="card labels-card" id="labels-card" hidden><div id="labels-body"></div><div id="gs-actions-box"></div></section>
       <section class="card" id="run-body" hidden>
         <div class="toolbar">
           <label>Metric <select id="metric"></select></label>
@@ -86,11 +87,19 @@ export class RunView {
     this.labels = { name: summary.name, tags: summary.tags || [], note: summary.note };
     if (summary.name) document.title = `${summary.name} · MLboard`;
     nameCrumb(this.gs, summary.name);
-    this.labelsCard = new LabelsCard(this.root.querySelector("#labels-card"), this.gs, this.labels,
+    this.root.querySelector("#labels-card").hidden = false;
+    this.labelsCard = new LabelsCard(this.root.querySelector("#labels-body"), this.gs, this.labels,
                                      (labels) => this.setLabels(labels));
-    // another tab's edit is announced with the new labels
+    this.actions = new GridSearchActions(this.root.querySelector("#gs-actions-box"), this.gs, summary.archived, {
+      onArchived: () => {},
+      onDeleted: () => { location.hash = "#/"; },
+    });
+    // another tab's edit is announced with the new labels, archive flag, or deletion
     this.offChanged = this.live.onGridSearchesChanged((msg) => {
-      if (msg.grid_search_id === this.gs && msg.labels) { this.setLabels(msg.labels); this.labelsCard.update(msg.labels); }
+      if (msg.grid_search_id !== this.gs) return;
+      if (msg.labels) { this.setLabels(msg.labels); this.labelsCard.update(msg.labels); }
+      if (msg.archived != null) this.actions.setArchived(msg.archived);
+      if (msg.deleted) this.showDeleted();
     });
     this.setupParts();
     try {
@@ -110,6 +119,15 @@ export class RunView {
     this.root.innerHTML = `<section class="card"><div class="empty ${missing ? "" : "error"}" id="run-error">
       <h2>${missing ? `Grid search “${esc(this.gs)}” does not exist` : "Cannot load this grid search"}</h2>
       <p>${esc(err.message)}</p><p><a href="#/">Back to all grid searches</a></p></div></section>`;
+  }
+
+  /** Deleted from the board (here or in another tab): nothing is left to show. */
+  showDeleted() {
+    this.unmount();
+    this.root.dataset.state = "deleted";
+    this.root.innerHTML = `<section class="card"><div class="empty" id="run-deleted">
+      <h2>Grid search “${esc(this.gs)}” was deleted from this board</h2>
+      <p><a href="#/">Back to all grid searches</a></p></div></section>`;
   }
 
   setupParts() {
