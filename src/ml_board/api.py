@@ -140,14 +140,13 @@ def get_grid_searches() -> Response:
     if archived not in ARCHIVED_CHOICES:
         raise ApiError(400, f"archived must be one of {', '.join(ARCHIVED_CHOICES)}, got {archived!r}")
     rows = []
-    for gs in state.store.grid_search_ids():
-        projection = state.summaries.projection(gs)
-        if projection is not None:
-            row = {**projection.summary(), **_board_fields(projection)}
-            if archived != "all" and row["archived"] != (archived == "true"):
-                continue
-            if matches(row, query, tags):
-                rows.append(row)
+    for summary, base_labels in state.summaries.rows():
+        gs = summary["grid_search_id"]
+        row = {**summary, **state.labels.over(gs, base_labels), "archived": state.labels.archived(gs)}
+        if archived != "all" and row["archived"] != (archived == "true"):
+            continue
+        if matches(row, query, tags):
+            rows.append(row)
     rows.sort(key=lambda s: (s.get("start_ts") or 0.0, s["grid_search_id"]), reverse=True)
     return jsonify(rows)
 

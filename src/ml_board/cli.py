@@ -97,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"ml_board: serving {os.path.abspath(args.event_storage_path)} on http://{args.host}:{args.port}"
           f"{' (reading needs the read token)' if read_token else ''}", flush=True)
     serving.serve(server, socketio)
+    app.extensions["ml_board"].summaries.close()  # snapshots: the next start need not replay the logs
     print("ml_board: stopped", flush=True)
     return 0
 

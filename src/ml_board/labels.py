@@ -50,9 +50,13 @@ class LabelEdits:
 
     def current(self, grid_search_id: str, run_config: Any) -> dict[str, Any]:
         """`{name, tags, note}`: the run config's labels with the edits applied."""
+        return self.over(grid_search_id, run_config_labels(run_config))
+
+    def over(self, grid_search_id: str, base: dict[str, Any]) -> dict[str, Any]:
+        """`{name, tags, note}`: `base` (the run config's labels) with the edits applied."""
         with self._lock:
             overrides = {k: v for k, v in self._load(grid_search_id).items() if k in FIELDS}
-        return {**run_config_labels(run_config), **overrides}
+        return {**base, **overrides}
 
     def archived(self, grid_search_id: str) -> bool:
         with self._lock:

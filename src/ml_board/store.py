@@ -323,6 +323,15 @@ class GridSearchStore:
                 count -= 1
                 yield line
 
+    def line_at(self, seq: int) -> tuple[bytes, int] | None:
+        """The stored line of `seq` (with its newline) and the log's size up to its end; None if not stored."""
+        if not 0 <= seq < self.next_seq:
+            return None
+        with open(self.log_path, "rb") as f:
+            pos = self._seek(f, seq)
+            line = f.readline()
+        return line, pos + len(line)
+
     def iter_chunks(self, from_seq: int = 0, chunk_size: int = READ_CHUNK) -> Iterator[bytes]:
         """Yield the stored bytes from `from_seq` up to what was committed when the call started."""
         end, last = self.size, self.next_seq

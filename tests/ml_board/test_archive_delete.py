@@ -134,7 +134,7 @@ def test_delete_removes_events_labels_and_checkpoints_and_survives_a_restart(boa
 
     board.restart()
     assert board.ids(archived="all") == [RUNNING, OLD]
-    assert sorted(p.name for p in board.storage.iterdir()) == sorted([OLD, RUNNING])  # the trash is emptied
+    assert sorted(p.name for p in board.storage.iterdir() if p.is_dir()) == sorted([OLD, RUNNING])  # trash emptied
 
 
 def test_a_running_grid_search_cannot_be_deleted(board: Board) -> None:

@@ -19,16 +19,11 @@ from mlgym.events.event_log import read_events
 from mlgym.events.projection import GridSearchProjection
 from mlgym.events.results import project, results_table
 from tests.conftest import run_cli
-from tests.ml_board.read_model_logs import run_real_logs, write_synthetic_log, write_training_log
+from tests.ml_board.read_model_logs import write_synthetic_log, write_training_log
 
 NODE = shutil.which("node")
 DUMP = Path(__file__).with_name("run_model_dump.mjs")
 needs_node = pytest.mark.skipif(NODE is None, reason="node is not installed")
-
-
-@pytest.fixture(scope="session")
-def real_logs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    return run_real_logs(tmp_path_factory.mktemp("read_model_runs"))
 
 
 @pytest.fixture(scope="session")

@@ -201,10 +201,7 @@ class GridSearchProjection:
     # -- reading ---------------------------------------------------------------------------------------------
     def is_stale(self, now: float | None = None) -> bool:
         """Running without `grid_search_finished`, and silent for more than 3 heartbeats: its process is gone."""
-        if self.status != "running" or self.heartbeat_s is None or self.last_ts is None:
-            return False
-        now = time.time() if now is None else now
-        return now - self.last_ts > STALE_AFTER_HEARTBEATS * self.heartbeat_s
+        return _is_stale(self.status, self.heartbeat_s, self.last_ts, now)
 
     def live_status(self, now: float | None = None) -> str:
         return "stale" if self.is_stale(now) else self.status
@@ -213,16 +210,22 @@ class GridSearchProjection:
         """An experiment's status as readers show it: a scheduled or running one of a stale run is `interrupted`."""
         return "interrupted" if exp.status in ACTIVE and self.is_stale(now) else exp.status
 
-    def counts(self) -> dict[str, int]:
-        stale = self.is_stale()
-        statuses = [self.shown_status(e) if stale else e.status for e in self._experiments.values()]
+    def counts(self, stale: bool | None = None) -> dict[str, int]:
+        """Done, failed and running experiments; `stale` (default: whether it is now) shows active ones as
+        interrupted."""
+        stale = self.is_stale() if stale is None else stale
+        statuses = [e.status for e in self._experiments.values()]
         return {"num_done": statuses.count("done"), "num_failed": statuses.count("failed"),
-                "num_running": statuses.count("running")}
+                "num_running": 0 if stale else statuses.count("running")}
+
+    def list_state(self) -> dict[str, Any]:
+        """What `list_summary` needs, small enough to keep for every grid search of a board (its list index)."""
+        return {"start_ts": self.start_ts, "strategy": self.strategy, "status": self.status,
+                "num_experiments": max(self.num_experiments, len(self._experiments)), "last_seq": self.last_seq,
+                "last_ts": self.last_ts, "heartbeat_s": self.heartbeat_s, "counts": self.counts(stale=False)}
 
     def summary(self) -> dict[str, Any]:
-        return {"grid_search_id": self.grid_search_id, "start_ts": self.start_ts, "strategy": self.strategy,
-                "status": self.live_status(), "num_experiments": max(self.num_experiments, len(self._experiments)),
-                **self.counts(), "last_seq": self.last_seq, "last_event_ts": self.last_ts}
+        return list_summary(self.grid_search_id, self.list_state())
 
     def info(self) -> dict[str, Any]:
         s = self.started
@@ -312,6 +315,22 @@ class GridSearchProjection:
         """The nested-CV refits, by outer fold."""
         return sorted((e for e in self._experiments.values() if e.role == "refit"),
                       key=lambda e: (e.fold or {}).get("outer") or 0)
+
+
+def _is_stale(status: str, heartbeat_s: float | None, last_ts: float | None, now: float | None = None) -> bool:
+    if status != "running" or heartbeat_s is None or last_ts is None:
+        return False
+    now = time.time() if now is None else now
+    return now - last_ts > STALE_AFTER_HEARTBEATS * heartbeat_s
+
+
+def list_summary(grid_search_id: str, state: dict[str, Any], now: float | None = None) -> dict[str, Any]:
+    """A grid search's summary row from its `list_state()`, with status and counts as of `now`."""
+    stale = _is_stale(state["status"], state["heartbeat_s"], state["last_ts"], now)
+    return {"grid_search_id": grid_search_id, "start_ts": state["start_ts"], "strategy": state["strategy"],
+            "status": "stale" if stale else state["status"], "num_experiments": state["num_experiments"],
+            **state["counts"], **({"num_running": 0} if stale else {}), "last_seq": state["last_seq"],
+            "last_event_ts": state["last_ts"]}
 
 
 def _is_epoch(value: Any) -> bool:

@@ -1,0 +1,152 @@
+"""MLboard at scale: the first list after a restart, with millions of stored events.
+
+A storage root of `--grid_searches` finished grid searches (`--events` events in all, mostly evaluation results of
+1,000 experiments each) is written once (kept in `--storage`, reused while its parameters match). Then, side by side
+on the same store, a real `ml_board` process is started and its first `GET /api/grid_searches` timed:
+
+  rebuild: with no snapshot and no list index (a board before issue 16, or one whose snapshots were removed): every
+           grid search's read model is built from its whole log before the list answers;
+  cold:    after a board stopped cleanly (SIGTERM) and left its snapshots and list index: the list answers from the
+           index (the time the issue targets: < 100 ms with 10M events).
+
+    .venv/bin/python bench/board_scale.py [--events 10000000] [--reps 5]
+
+Prints `cold_list_ms:` (median of the cold starts), `rebuild_list_ms:` (one rebuild: it is slow) and their ratio.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from ml_board.list_index import INDEX_FILE_NAME  # noqa: E402
+from ml_board.snapshots import SNAPSHOT_FILE_NAME  # noqa: E402
+from mlgym.events.event_log import LOG_FILE_NAME  # noqa: E402
+from tests.ml_board.dashboard_helpers import free_port  # noqa: E402
+
+EXPERIMENTS = 1000
+SPLITS = ("train", "val")
+
+
+def write_grid_search(folder: Path, gs: str, epochs: int, base_ts: float) -> int:
+    """One finished grid search of EXPERIMENTS experiments x `epochs` x SPLITS evaluation results; returns events."""
+    folder.mkdir(parents=True, exist_ok=True)
+    seq = 0
+    out = open(folder / LOG_FILE_NAME, "w")
+
+    def emit(event_type: str, payload: dict, exp: str | None = None) -> None:
+        nonlocal seq
+        out.write(json.dumps({"seq": seq, "event_type": event_type, "creation_ts": base_ts + seq * 1e-3,
+                              "grid_search_id": gs, "experiment_id": exp, "payload": payload,
+                              "schema_version": 1}, separators=(",", ":")) + "\n")
+        seq += 1
+
+    emit("grid_search_started", {
+        "strategy": "grid_search", "num_experiments": EXPERIMENTS, "gs_config": {}, "gs_config_path": "gs.yml",
+        "gs_config_sha256": "0" * 64, "run_config": {"num_epochs": epochs, "labels": {"name": gs, "tags": ["scale"]}},
+        "validation_config": None, "sweep_paths": ["optimizer.config.lr"], "environment": {}, "seed": 0,
+        "num_epochs": epochs, "selection": {"split": "val", "metric": "accuracy", "mode": "max"},
+        "score_directions": {"accuracy": "max", "cross_entropy": "min"}, "heartbeat_s": 30})
+    for e in range(EXPERIMENTS):
+        exp = f"e{e:05d}"
+        emit("experiment_config", {"config": {"optimizer": {"config": {"lr": e}}}, "grid_point_id": exp,
+                                   "hyperparameters": {"optimizer.config.lr": e}, "num_epochs": epochs, "seed": 0,
+                                   "role": "train", "fold": None}, exp)
+        emit("job_status", {"status": "running", "device": "cpu", "worker": 0, "pid": 1, "attempt": 0}, exp)
+        head = f'"grid_search_id":"{gs}","experiment_id":"{exp}","payload":{{"epoch":'
+        lines = []
+        for epoch in range(1, epochs + 1):
+            for split in SPLITS:
+                acc = (e % 97 + epoch) / (97 + epochs)
+                lines.append(f'{{"seq":{seq},"event_type":"evaluation_result","creation_ts":{base_ts + seq * 1e-3},'
+                             f'{head}{epoch},"split":"{split}","metric_scores":[{{"metric":"accuracy","split":'
+                             f'"{split}","score":{acc}}}],"loss_scores":[{{"loss":"cross_entropy","split":"{split}",'
+                             f'"score":{1 - acc}}}]}},"schema_version":1}}\n')
+                seq += 1
+        out.write("".join(lines))
+        emit("job_status", {"status": "done", "device": "cpu", "worker": 0, "pid": 1, "attempt": 0,
+                            "duration_s": 1.0}, exp)
+    emit("grid_search_finished", {"status": "done", "num_done": EXPERIMENTS, "num_failed": 0, "duration_s": 60.0})
+    out.close()
+    return seq
+
+
+def make_store(storage: Path, events: int, grid_searches: int) -> int:
+    """Write the store unless `storage` already holds one made with these parameters; returns its event count."""
+    stamp = storage / "params.json"
+    params = {"events": events, "grid_searches": grid_searches, "experiments": EXPERIMENTS}
+    if stamp.exists() and json.loads(stamp.read_text())["params"] == params:
+        return json.loads(stamp.read_text())["total"]
+    shutil.rmtree(storage, ignore_errors=True)
+    storage.mkdir(parents=True)
+    epochs = max(1, events // grid_searches // EXPERIMENTS // len(SPLITS))
+    total = 0
+    for g in range(grid_searches):
+        total += write_grid_search(storage / f"2026-01-01--00-00-{g:02d}-scale", f"2026-01-01--00-00-{g:02d}-scale",
+                                   epochs, 1_700_000_000.0 + g * 10_000)
+        print(f"  wrote grid search {g + 1}/{grid_searches} ({total:,} events)", file=sys.stderr, flush=True)
+    stamp.write_text(json.dumps({"params": params, "total": total}))
+    return total
+
+
+def first_list_ms(storage: Path) -> tuple[float, int]:
+    """Start a board on `storage`, wait until it serves, time its first list; stop it with SIGTERM (it snapshots)."""
+    port = free_port()
+    board = subprocess.Popen([sys.executable, "-m", "ml_board.cli", "--host", "127.0.0.1", "--port", str(port),
+                              "--event_storage_path", str(storage)], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        while True:
+            try:
+                requests.get(f"{url}/api/openapi.json", timeout=2)  # up (the list is not asked before the timing)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.02)
+        start = time.perf_counter()
+        rows = requests.get(f"{url}/api/grid_searches", timeout=3600).json()
+        elapsed = (time.perf_counter() - start) * 1000
+    finally:
+        board.terminate()
+        board.wait(timeout=3600)
+    return elapsed, len(rows)
+
+
+def drop_snapshots(storage: Path) -> None:
+    (storage / INDEX_FILE_NAME).unlink(missing_ok=True)
+    for snapshot in storage.glob(f"*/{SNAPSHOT_FILE_NAME}"):
+        snapshot.unlink()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=10_000_000, help="events stored in all")
+    parser.add_argument("--grid_searches", type=int, default=40, help="how many grid searches hold them")
+    parser.add_argument("--reps", type=int, default=5, help="cold starts to take the median of")
+    parser.add_argument("--storage", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "mlboard-scale",
+                        help="where the store is written (and reused by the next run)")
+    args = parser.parse_args()
+    total = make_store(args.storage, args.events, args.grid_searches)
+    drop_snapshots(args.storage)
+    rebuild, n = first_list_ms(args.storage)  # builds every read model; its SIGTERM writes snapshots and the index
+    cold = [first_list_ms(args.storage)[0] for _ in range(args.reps)]
+    print(f"stored_events: {total}")
+    print(f"grid_searches: {n}")
+    print(f"rebuild_list_ms: {rebuild:.0f}")
+    print(f"cold_list_ms: {statistics.median(cold):.1f}  (runs: {', '.join(f'{c:.1f}' for c in cold)})")
+    print(f"rebuild_over_cold: {rebuild / statistics.median(cold):.0f}")
+
+
+if __name__ == "__main__":
+    main()
