@@ -136,6 +136,7 @@ def test_log_scale_is_remembered_and_values_at_or_below_zero_do_not_break_it(tmp
     for event_type, payload, exp in events:
         if event_type == "evaluation_result" and payload["split"] == "val":
             payload["metric_scores"].append({"metric": "margin", "split": "val", "score": payload["epoch"] - 2.0})
+            payload["metric_scores"].append({"metric": "regret", "split": "val", "score": -1.0})  # never > 0
     steps = [("training_progress", {"epoch": 1, "step": s, "num_steps": 5, "global_step": s, "loss": 1.0 / s,
                                     "lr": 0.01, "samples_per_s": 100.0}, events[-3][2]) for s in range(1, 6)]
     write_store(store, GS, iter(events[:-3] + steps + events[-3:]))
@@ -147,6 +148,8 @@ def test_log_scale_is_remembered_and_values_at_or_below_zero_do_not_break_it(tmp
         assert chart_state(page, "val/margin")["scale"] == "log"
         note = page.inner_text('.chart-card[data-key="val/margin"] .log-note')
         assert note == "4 values ≤ 0 not drawn on the log scale"  # epochs 1 and 2 of both experiments
+        assert page.inner_text('.chart-card[data-key="val/regret"] .log-note') == "8 values ≤ 0 not drawn on the log scale"
+        assert chart_state(page, "val/regret")["scale"] == "log"  # an empty log chart still draws its axes
         margin = chart_points(page, "val/margin")
         assert all([e for e, _ in pts] == [3, 4] for pts in margin.values())
         assert page.evaluate("window.mlboard.view.steps.u.scales.y.distr") == 3
