@@ -29,5 +29,8 @@ for (const key of model.keys.keys()) {
 const s = model.searchSummary();
 const search = s && { searcher: s.searcher, scheduler: s.scheduler, trials: s.trials.map((e) => e.id),
   epochs_trained: s.epochsTrained, epochs_full: s.epochsFull, winner: s.winner ? s.winner.id : null };
-process.stdout.write(JSON.stringify({ applied_all: ok, status: model.status(), last_seq: model.lastSeq, selection: model.selection,
+const b = model.best();
+const best = { experiment: b.experiment ? b.experiment.id : null,
+  grid_points: b.gridPoints.map((g) => ({ outer: g.outer, grid_point_id: g.gridPointId })) };
+process.stdout.write(JSON.stringify({ applied_all: ok, best, status: model.status(), last_seq: model.lastSeq, selection: model.selection,
   keys: [...model.keys.keys()], experiments, cv, search }));

@@ -17,7 +17,7 @@ import pytest
 
 from mlgym.events.event_log import read_events
 from mlgym.events.projection import GridSearchProjection
-from mlgym.events.results import project
+from mlgym.events.results import project, results_table
 from tests.conftest import run_cli
 from tests.ml_board.read_model_logs import write_synthetic_log, write_training_log
 
@@ -46,10 +46,26 @@ def python_dump(projection: GridSearchProjection) -> dict[str, Any]:
               "selected_score": v.selected_score, "shown_status": projection.shown_status(v)}
         for eid, v in projection.views().items()}
     cv = {key: projection.cv_stats(key) for key in projection.score_keys()}
-    return {"applied_all": True, "status": projection.live_status(), "last_seq": projection.last_seq,
+    return {"applied_all": True, "best": python_best(projection), "status": projection.live_status(), "last_seq": projection.last_seq,
             "selection": projection.selection,
             "keys": list(projection.score_keys()), "experiments": experiments, "cv": cv,
             "search": projection.search_summary()}
+
+
+def python_best(projection: GridSearchProjection) -> dict[str, Any]:
+    """The best the report marks (its results table's `best` row); for nested CV the grid point each refit trained,
+    which is the one model selection chose (mlgym/validation/selection.py) and the dashboard highlights."""
+    if projection.strategy == "nested_cv":
+        return {"experiment": None, "grid_points": [{"outer": (v.fold or {}).get("outer"), "grid_point_id": v.grid_point_id}
+                                                    for v in projection.refits()]}
+    table = results_table(projection)
+    rows = table[table["best"]] if "best" in table else table.iloc[0:0]
+    if rows.empty:
+        return {"experiment": None, "grid_points": []}
+    row = rows.iloc[0]
+    if projection.strategy == "cross_validation":
+        return {"experiment": None, "grid_points": [{"outer": None, "grid_point_id": row["grid_point_id"]}]}
+    return {"experiment": row["experiment_id"], "grid_points": []}
 
 
 def node_dump(log: Path) -> dict[str, Any]:
@@ -90,6 +106,7 @@ def test_dashboard_reads_a_real_run_like_the_projection(real_logs: dict[str, Pat
     dump = assert_parity(real_logs[name])
     experiments = dump["experiments"]
     assert experiments and all(e["status"] == "done" for e in experiments.values())
+    assert dump["best"]["experiment"] or dump["best"]["grid_points"]  # a finished run has a best (what the board marks)
     # a nested-CV refit is scored on train and test only: no validation score to select an epoch by
     assert all((e["best_epoch"] is None) == eid.startswith("refit.") for eid, e in experiments.items())
     if name in ("cross_validation", "example_nested_cv"):

@@ -1,14 +1,13 @@
 // Entry point: hash routes to views and shows the state of the live connection.
 import { ensureReadAccess } from "./auth.js";
 import { LiveFeed } from "./live.js";
-import { esc } from "./format.js";
+import { renderCrumbs } from "./crumbs.js";
 import { ListView } from "./list_view.js";
 import { RunView } from "./run_view.js";
 import { ExperimentView } from "./experiment_view.js";
 
 let live = null;
 const viewEl = document.getElementById("view");
-const crumbsEl = document.getElementById("crumbs");
 const connEl = document.getElementById("conn");
 const bannerEl = document.getElementById("banner");
 let current = null;
@@ -37,17 +36,10 @@ function route() {
   return { name: "list" };
 }
 
-function crumbs(r) {
-  const items = [`<a href="#/">Grid searches</a>`];
-  if (r.gs) items.push(`<a href="#/gs/${encodeURIComponent(r.gs)}">${esc(r.gs)}</a>`);
-  if (r.exp) items.push(`<span>${esc(r.exp)}</span>`);
-  crumbsEl.innerHTML = items.join(`<span class="sep">/</span>`);
-}
-
 function show() {
   if (current) current.unmount();
   const r = route();
-  crumbs(r);
+  renderCrumbs(r);
   viewEl.innerHTML = "";
   if (r.name === "run") current = new RunView(live, r.gs);
   else if (r.name === "experiment") current = new ExperimentView(live, r.gs, r.exp);

@@ -1,6 +1,6 @@
 // The experiments table: status, progress, swept hyperparameters and the chosen metric; sortable and filterable.
 import { colorOf } from "./palette.js";
-import { badge, esc, num } from "./format.js";
+import { badge, esc, num, numFormat } from "./format.js";
 
 /** Short header for a hyperparameter path: "optimizer.config.lr" -> "optimizer.lr". */
 export function shortPath(path) {
@@ -43,6 +43,7 @@ export class ExperimentsTable {
     this.query = "";
     this.statusFilter = "all";
     this.highlighted = null;
+    this.best = null;              // RunModel.best(): its `ids` get the row class `best` and a ★
     el.innerHTML = `<table class="grid exp-table"><thead></thead><tbody></tbody></table>`;
     this.thead = el.querySelector("thead");
     this.tbody = el.querySelector("tbody");
@@ -82,8 +83,17 @@ export class ExperimentsTable {
     if (!this.query) return true;
     const text = [exp.id, exp.status, exp.phase, exp.role, foldText(exp), exp.trial != null ? `trial ${exp.trial}` : "",
       exp.searchDecision ? exp.searchStatus() : "",
-      ...Object.entries(exp.hp).map(([k, v]) => `${shortPath(k)}=${num(v)}`)].join(" ").toLowerCase();
+      // a value as logged, alone, and as its column shows it ("lr=0.001", "lr=1e-3" in a column of exponents)
+      ...Object.entries(exp.hp).flatMap(([k, v]) => [JSON.stringify(v), num(v), this.hpFormat(k)(v)].map((t) => `${shortPath(k)}=${t}`))].join(" ").toLowerCase();
     return this.query.split(/\s+/).every((term) => text.includes(term));
+  }
+
+  /** The formatter of a hyperparameter's column: from every experiment's value, so filtering keeps the format. */
+  hpFormat(path) {
+    if (this.hpFormats?.version !== this.model.applied) this.hpFormats = { version: this.model.applied, byPath: new Map() };
+    const byPath = this.hpFormats.byPath;
+    if (!byPath.has(path)) byPath.set(path, numFormat(this.model.list.map((e) => e.hp[path])));
+    return byPath.get(path);
   }
 
   hiddenIds() {
@@ -132,6 +142,10 @@ export class ExperimentsTable {
       ${th("best_epoch", "Best epoch", "num")}</tr>`;
     const rows = this.sorted(this.model.list.filter((e) => this.matches(e)));
     const key = this.key;
+    // one format per column, from every experiment's values (not only the shown ones: filtering keeps the format)
+    const all = this.model.list;
+    const hpFmt = new Map(paths.map((p) => [p, this.hpFormat(p)]));
+    const scoreFmt = numFormat(all.flatMap((e) => [e.latest[key], e.best[key]]), { trim: false });
     this.tbody.innerHTML = rows.map((exp) => {
       const pct = (exp.progress() * 100).toFixed(0);
       const sp = exp.stepProgress;
@@ -142,20 +156,28 @@ export class ExperimentsTable {
       const alerts = exp.numAlerts ? ` <span class="badge alert-${exp.alerts.some((a) => a.action === "stop") ? "stop" : "warn"} alert-badge" title="${esc(last?.message ?? "")}">⚠ ${exp.numAlerts}</span>` : "";
       const phase = exp.phase && exp.phase !== exp.status && exp.status === "running" ? `<span class="muted small">${esc(exp.phase)}</span>` : "";
       const err = exp.error ? ` title="${esc(exp.error)}"` : "";
-      return `<tr data-exp="${esc(exp.id)}" class="${exp.index === this.highlighted ? "hl" : ""}">
+      const best = this.best?.ids.has(exp.id);
+      const cls = [exp.index === this.highlighted ? "hl" : "", best ? "best" : ""].filter(Boolean).join(" ");
+      return `<tr data-exp="${esc(exp.id)}" class="${cls}">
         ${showTrial ? `<td class="num trial">${exp.trial ?? ""}</td>` : ""}
-        <td><i class="swatch" style="background:${colorOf(exp.index)}"></i><a class="mono" href="${this.linkOf(exp)}">${esc(exp.id)}</a></td>
+        <td><i class="swatch" style="background:${colorOf(exp.index)}"></i><a class="mono" href="${this.linkOf(exp)}">${esc(exp.id)}</a>${best ? ` <span class="best-mark" title="${esc(this.bestTitle())}">★ best</span>` : ""}</td>
         <td${err}>${statusCell(exp, this.model.shownStatus(exp))} ${phase}${alerts}</td>
         <td><div class="progress progress-${exp.status}"><i style="width:${pct}%"></i></div><span class="small muted">${epochs}</span></td>
         ${showFold ? `<td class="small">${esc(foldText(exp))}</td>` : ""}
-        ${paths.map((p) => `<td class="num mono">${esc(num(exp.hp[p]))}</td>`).join("")}
-        <td class="num mono">${esc(num(exp.latest[key]))}</td>
-        <td class="num mono strong">${esc(num(exp.best[key]))}</td>
+        ${paths.map((p) => `<td class="num mono">${esc(hpFmt.get(p)(exp.hp[p]))}</td>`).join("")}
+        <td class="num mono">${esc(scoreFmt(exp.latest[key]))}</td>
+        <td class="num mono strong">${esc(scoreFmt(exp.best[key]))}</td>
         <td class="num">${exp.bestEpoch[key] ?? ""}</td></tr>`;
     }).join("");
     if (!rows.length) {
       this.tbody.innerHTML = `<tr><td colspan="99" class="muted pad">${this.model.list.length ? "No experiment matches the filter." : "No experiments yet."}</td></tr>`;
     }
+  }
+
+  bestTitle() {
+    const sel = this.model.selection;
+    const cv = this.best?.gridPoints.length;
+    return `best ${sel.split}/${sel.metric} (${sel.mode === "min" ? "lowest" : "highest"}${cv ? " mean over the folds" : ""}), the grid search's selection`;
   }
 
   /** Mark the row of `exp` (or none) as highlighted without re-rendering. */

@@ -7,15 +7,55 @@ export function esc(value) {
   return String(value ?? "").replace(/[&<>"']/g, (c) => ESCAPES[c]);
 }
 
-/** A score or hyperparameter as a short, readable string. */
+// Numbers: one rule for the whole board (docs/design.md, "One number format"). Numbers shown together (a table
+// column, a chart axis, the values of one tooltip) share one notation, chosen from their magnitude range:
+// exponential with 3 significant digits when any of them is below 1e-3 or at least 1e5 (integers: 1e6), else
+// fixed with as many decimals as give the smallest of them 4 significant digits (at most 6). A single value is the
+// same rule applied to it alone.
+const SIG = 4;
+const MAX_DECIMALS = 6;
+
+const trimZeros = (text) => text.replace(/(\.\d*?)0+(?=$|e)/, "$1").replace(/\.(?=$|e)/, "");
+
+/**
+ * The formatter of a set of numbers shown together. `trim` drops trailing zeros (hyperparameters, axes: 0.01
+ * not 0.010000); without it the decimals line up (score columns). Non-numbers are formatted by `num`.
+ */
+export function numFormat(values, { trim = true } = {}) {
+  let lo = Infinity, hi = 0, ints = true, any = false;
+  for (const v of values) {
+    if (typeof v !== "number" || !Number.isFinite(v)) continue;
+    any = true;
+    const a = Math.abs(v);
+    if (a !== 0 && a < lo) lo = a;
+    if (a > hi) hi = a;
+    if (!Number.isInteger(v)) ints = false;
+  }
+  const other = (v) => (v == null ? "" : typeof v === "object" ? JSON.stringify(v) : String(v));
+  if (!any) return other;
+  let fmt;
+  if (ints && hi < 1e6) fmt = (v) => String(v);
+  else if (lo < 1e-3 || hi >= 1e5) fmt = (v) => (v === 0 ? "0" : trim ? trimZeros(v.toExponential(2)) : v.toExponential(2));
+  else {
+    const decimals = Math.min(MAX_DECIMALS, Math.max(0, SIG - 1 - Math.floor(Math.log10(lo === Infinity ? 1 : lo))));
+    fmt = (v) => (trim ? trimZeros(v.toFixed(decimals)) : v.toFixed(decimals));
+  }
+  return (v) => (typeof v === "number" && Number.isFinite(v) ? fmt(v) : other(v));
+}
+
+/** A score or hyperparameter on its own as a short, readable string (the rule of `numFormat` for one value). */
 export function num(value) {
-  if (value == null) return "";
-  if (typeof value !== "number") return typeof value === "object" ? JSON.stringify(value) : String(value);
-  if (!Number.isFinite(value)) return String(value);
-  if (Number.isInteger(value)) return String(value);
-  const abs = Math.abs(value);
-  if (abs !== 0 && (abs < 1e-3 || abs >= 1e5)) return value.toExponential(2);
-  return value.toPrecision(4).replace(/(\.\d*?)0+$/, "$1").replace(/\.$/, "");
+  return numFormat([value])(value);
+}
+
+/** Tick labels of a uPlot axis: linear ticks get the decimals of their increment, log ticks `numFormat`'s rule. */
+export function axisValues(u, splits, axisIdx, space, incr) {
+  const finite = splits.filter((v) => v != null && Number.isFinite(v));
+  const hi = Math.max(0, ...finite.map(Math.abs));
+  const linear = incr != null && Number.isFinite(incr) && incr > 0 && u.scales[u.axes[axisIdx].scale]?.distr !== 3;
+  if (!linear || incr < 1e-3 || hi >= 1e5) return splits.map(numFormat(finite));
+  const decimals = (String(+incr.toPrecision(6)).split(".")[1] || "").length;
+  return splits.map((v) => (v == null ? "" : v.toFixed(decimals)));
 }
 
 /** Unix seconds as a local date and time, "2026-11-23 14:05:09". */

@@ -419,15 +419,55 @@ export class RunModel {
     return { searcher, scheduler: search.scheduler ?? null, trials, epochsTrained: trained, epochsFull: total, winner };
   }
 
+  /**
+   * The best of the grid search by its selection, the rule the report marks with ★ (mlgym/events/results.py,
+   * `results_table`) and nested CV's model selection (mlgym/validation/selection.py) use. Grid search (and a search's
+   * trials): the done experiment with the best selected score. Cross-validation: the grid point with the best mean
+   * of the selection key's last-epoch scores over its folds, once all of them are done; nested CV: that per outer
+   * fold. Ties keep the earlier. Returns {experiment, gridPoints: [{outer, gridPointId, mean}], ids: the experiments
+   * drawn as best (the winning grid points' folds, and the refit of each outer fold that chose one)}.
+   */
+  best() {
+    const sel = this.selection;
+    const out = { experiment: null, gridPoints: [], ids: new Set() };
+    if (!sel.metric || !sel.mode) return out;
+    const key = `${sel.split}/${sel.metric}`;
+    const strategy = this.started?.strategy;
+    if (strategy !== "cross_validation" && strategy !== "nested_cv") {
+      let best = null;
+      for (const e of this.list) {
+        const score = e.selectedScore;
+        if (e.status === "done" && score != null && improves(score, best, sel.mode)) { out.experiment = e; best = score; }
+      }
+      if (out.experiment) out.ids.add(out.experiment.id);
+      return out;
+    }
+    const byOuter = new Map();
+    for (const g of this.cvStats(key)) {
+      if (g.done !== g.folds || g.mean == null) continue;
+      const b = byOuter.get(g.outer);
+      if (!b || improves(g.mean, b.mean, sel.mode)) byOuter.set(g.outer, g);
+    }
+    out.gridPoints = [...byOuter.values()].map((g) => ({ outer: g.outer, gridPointId: g.gridPointId, mean: g.mean }));
+    for (const e of this.list) {
+      const g = byOuter.get(e.fold?.outer ?? null);
+      if (g && g.gridPointId === e.gridPointId && (CV_ROLES.includes(e.role) || e.role === "refit")) out.ids.add(e.id);
+    }
+    return out;
+  }
+
   /** The series of `key` of every experiment, padded to the current epochs (uPlot wants equal lengths). */
   seriesOf(key) {
+    return this.list.map((exp) => this.ysOf(exp, key));
+  }
+
+  /** One experiment's series of `key`, padded to the current epochs; the array the model keeps (no copy). */
+  ysOf(exp, key) {
     const n = this.xs.length;
-    return this.list.map((exp) => {
-      let ys = exp.series.get(key);
-      if (!ys) { ys = []; exp.series.set(key, ys); }
-      while (ys.length < n) ys.push(null);
-      return ys;
-    });
+    let ys = exp.series.get(key);
+    if (!ys) { ys = []; exp.series.set(key, ys); }
+    while (ys.length < n) ys.push(null);
+    return ys;
   }
 
   status(now = Date.now() / 1000) {

@@ -2,12 +2,13 @@
 import { ApiError, getJSON, gsPath, openEventStream, readEvents } from "./api.js";
 import { RunModel } from "./run_model.js";
 import { ExperimentsTable } from "./experiments_table.js";
-import { ChartGrid } from "./chart_grid.js";
+import { ALL_SPLITS, ChartGrid, chartPrefs } from "./chart_grid.js";
 import { StepChart } from "./step_chart.js";
 import { renderCvSummary } from "./cv_summary.js";
 import { SearchView } from "./search_view.js";
 import { LabelsCard } from "./labels.js";
 import { GridSearchActions } from "./gs_actions.js";
+import { nameCrumb } from "./crumbs.js";
 import { badge, datetime, duration, esc } from "./format.js";
 
 const TABLE_MS = 200;   // the table and summary redraw at most this often; charts redraw every animation frame
@@ -47,10 +48,12 @@ export class RunView {
       <section class="card" id="alerts-card" hidden></section>
       <section class="card" id="cv" hidden></section>
       <section class="card" id="steps-card" hidden><div class="card-head"><h2>Training loss over steps</h2>
-        <span class="muted">from training_progress events; long runs are drawn with each stretch's lowest and highest point</span></div>
+        <span class="muted">from training_progress events; long runs are drawn with each stretch's lowest and highest point</span>
+        <label class="log-toggle small"><input type="checkbox" class="log-y"> log y</label></div>
         <div id="steps" class="charts"></div></section>
       <section class="card" id="charts-card" hidden><div class="card-head"><h2>Scores over epochs</h2>
-        <span class="muted">hover a line to see its values; hover a row to find its lines; drag to zoom, double-click to reset</span></div>
+        <span class="muted">hover a line to see its values; hover a row to find its lines; drag to zoom, double-click to reset; ★ the best by the selection, drawn on top</span>
+        <label class="log-toggle small"><input type="checkbox" class="log-y" id="log-y"> log y</label></div>
         <div id="charts" class="charts"></div></section>
     </div>`;
     this.root = el.querySelector(".run");
@@ -60,6 +63,7 @@ export class RunView {
   unmount() {
     this.abort.abort();
     cancelAnimationFrame(this.frame);
+    cancelAnimationFrame(this.hoverFrame);
     clearTimeout(this.tableTimer);
     if (this.unsubscribe) this.unsubscribe();
     if (this.charts) this.charts.destroy();
@@ -82,6 +86,7 @@ export class RunView {
     this.summary = summary;
     this.labels = { name: summary.name, tags: summary.tags || [], note: summary.note };
     if (summary.name) document.title = `${summary.name} · MLboard`;
+    nameCrumb(this.gs, summary.name);
     this.root.querySelector("#labels-card").hidden = false;
     this.labelsCard = new LabelsCard(this.root.querySelector("#labels-body"), this.gs, this.labels,
                                      (labels) => this.setLabels(labels));
@@ -130,7 +135,7 @@ export class RunView {
     this.root.querySelector("#run-body").hidden = false;
     this.root.querySelector("#charts-card").hidden = false;
     this.table = new ExperimentsTable($("#table"), this.model, {
-      onHover: (exp) => { this.charts.focus(exp); this.steps.focus(exp); this.table.highlight(exp); },
+      onHover: (exp) => this.hover(exp),
       onFilter: (hidden) => { this.charts.setHidden(hidden); this.steps.setHidden(hidden); },
       linkOf: (exp) => `#/gs/${encodeURIComponent(this.gs)}/exp/${encodeURIComponent(exp.id)}`,
     });
@@ -142,9 +147,25 @@ export class RunView {
     });
     $("#metric").addEventListener("change", (e) => { this.key = e.target.value; this.renderTable(); });
     $("#split").addEventListener("change", (e) => { this.charts.setSplit(e.target.value); this.schedule(); });
+    for (const box of this.root.querySelectorAll(".log-y")) {
+      box.checked = chartPrefs.logY;
+      box.addEventListener("change", (e) => this.setLogY(e.target.checked));
+    }
     const filter = () => this.table.setQuery($("#filter").value, $("#status-filter").value);
     $("#filter").addEventListener("input", filter);
     $("#status-filter").addEventListener("change", filter);
+  }
+
+  /** A row under the pointer: marked at once; its lines emphasised once per frame (a redraw of every line). */
+  hover(exp) {
+    this.table.highlight(exp);
+    this.hovered = exp;
+    if (this.hoverFrame) return;
+    this.hoverFrame = requestAnimationFrame(() => {
+      this.hoverFrame = 0;
+      this.charts.focus(this.hovered);
+      this.steps.focus(this.hovered);
+    });
   }
 
   onLive(events) {
@@ -195,7 +216,8 @@ export class RunView {
     const metric = this.root.querySelector("#metric");
     const split = this.root.querySelector("#split");
     metric.innerHTML = keys.map((k) => `<option${k === this.key ? " selected" : ""}>${esc(k)}</option>`).join("");
-    split.innerHTML = splits.map((s) => `<option${s === this.charts.split ? " selected" : ""}>${esc(s)}</option>`).join("");
+    split.innerHTML = splits.map((s) => `<option${s === this.charts.split ? " selected" : ""}>${esc(s)}</option>`).join("")
+      + (splits.length > 1 ? `<option value="${ALL_SPLITS}"${this.charts.split === ALL_SPLITS ? " selected" : ""}>all splits (overlay)</option>` : "");
   }
 
   renderTable() {
@@ -207,17 +229,29 @@ export class RunView {
     }
     if (!m.tableDirty && this.table.key === this.key) return;
     this.table.key = this.key;
+    const best = m.best();
+    this.table.best = best;
+    this.charts.setBest(best.ids);
+    this.steps.setBest(best.ids);
     this.table.render();
     this.search.render();
-    renderCvSummary(this.root.querySelector("#cv"), m, this.key, this.table.sweepPaths());
+    renderCvSummary(this.root.querySelector("#cv"), m, this.key, this.table.sweepPaths(), best);
     m.tableDirty = false;
   }
 
   setLabels(labels) {
     this.labels = labels;
     document.title = `${labels.name || this.gs} · MLboard`;
+    nameCrumb(this.gs, labels.name);
     this.model.summaryDirty = true;
     this.schedule();
+  }
+
+  /** One y scale for every chart of the page (and the next page of this tab). */
+  setLogY(on) {
+    for (const box of this.root.querySelectorAll(".log-y")) box.checked = on;
+    this.charts.setLogY(on);
+    this.steps.setLogY(on);
   }
 
   renderHead() {

@@ -2,7 +2,7 @@
 // swept hyperparameter a scatter of its value against each trial's selection score (RunModel.searchSummary and
 // Experiment.selectedScore; the rules are the read model's, docs/events.md). Drawn with the vendored uPlot.
 import uPlot from "./vendor/uPlot.esm.js";
-import { esc, num } from "./format.js";
+import { axisValues, esc, num } from "./format.js";
 import { shortPath } from "./experiments_table.js";
 
 const HEIGHT = 240;
@@ -167,7 +167,7 @@ export class SearchView {
       : axis.kind === "category" ? { time: false, range: () => [-0.5, cat.length - 0.5] }
         : { time: false, range: (u, lo, hi) => (lo === hi ? [lo - 1, hi + 1] : [lo - (hi - lo) * 0.05, hi + (hi - lo) * 0.05]) };
     const xAxis = { label: shortPath(path), labelSize: 22, stroke: "#5b6472", grid: { stroke: "#eef0f3" }, ticks: { stroke: "#dfe3e8" },
-      values: (u, vals) => vals.map(num) };
+      values: axisValues };
     if (axis.kind === "log") {  // grid lines and labels at the decades only
       const decades = (u, splits) => splits.map((v) => (Math.abs(Math.log10(v) - Math.round(Math.log10(v))) < 1e-9 ? v : null));
       Object.assign(xAxis, { filter: decades, grid: { ...xAxis.grid, filter: decades }, ticks: { ...xAxis.ticks, filter: decades } });
@@ -182,7 +182,7 @@ export class SearchView {
       legend: { show: false },
       cursor: { points: { show: false }, drag: { x: false, y: false } },
       scales: { x: xScale, y: { range: (u, lo, hi) => (lo === hi ? [lo - 0.05, hi + 0.05] : [lo - (hi - lo) * 0.08, hi + (hi - lo) * 0.08]) } },
-      axes: [xAxis, { size: 58, stroke: "#5b6472", grid: { stroke: "#eef0f3" }, ticks: { stroke: "#dfe3e8" }, values: (u, vals) => vals.map(num) }],
+      axes: [xAxis, { size: 58, stroke: "#5b6472", grid: { stroke: "#eef0f3" }, ticks: { stroke: "#dfe3e8" }, values: axisValues }],
       series: [{ label: path }, ...ORDER.map((k) => ({
         label: k, stroke: KINDS[k].stroke, width: 0, paths: () => null,
         points: { show: true, size: KINDS[k].size, fill: KINDS[k].fill, stroke: KINDS[k].stroke, width: KINDS[k].width },

@@ -3,7 +3,8 @@
 // keeping each bucket's lowest and highest point so spikes stay visible.
 import uPlot from "./vendor/uPlot.esm.js";
 import { colorOf } from "./palette.js";
-import { esc, num } from "./format.js";
+import { axisValues, esc, numFormat } from "./format.js";
+import { chartPrefs, logRange, positiveOnly, strokeOnTop } from "./chart_grid.js";
 
 const HEIGHT = 230;
 export const MAX_POINTS = 1000;
@@ -51,6 +52,8 @@ export class StepChart {
     this.lines = 0;
     this.hidden = new Set();
     this.focused = null;
+    this.logY = chartPrefs.logY;
+    this.best = new Set();
     this.resizer = new ResizeObserver(() => this.resize());
   }
 
@@ -66,6 +69,7 @@ export class StepChart {
       return false;
     }
     const data = align(m.list.map((e) => downsample(e.steps.x, e.steps.loss)));
+    if (this.logY) for (let s = 1; s < data.length; s++) data[s] = positiveOnly(data[s]).ys;
     if (!this.u || this.lines !== m.list.length) this.create(data);
     else this.u.setData(data);
     return true;
@@ -74,7 +78,7 @@ export class StepChart {
   create(data) {
     this.destroy();
     this.el.innerHTML = `<div class="chart-card" data-key="steps"><div class="chart-title"><b>training loss</b>
-      <span class="muted">mean of the epoch so far · per optimizer step</span></div>
+      <span class="muted">mean of the epoch so far · per optimizer step${this.logY ? " · log scale" : ""}</span></div>
       <div class="chart-body"><div class="tip" hidden></div></div></div>`;
     const body = this.el.querySelector(".chart-body");
     const tip = this.el.querySelector(".tip");
@@ -86,12 +90,12 @@ export class StepChart {
       legend: { show: false },
       focus: { alpha: 0.15 },
       cursor: { focus: { prox: 24 }, points: { one: true, size: 8 }, drag: { x: true, y: false } },
-      scales: { x: { time: false } },
-      axes: [{ label: "step", labelSize: 22, ...axis }, { size: 58, ...axis, values: (u, vals) => vals.map(num) }],
+      scales: { x: { time: false }, y: this.logY ? { distr: 3, log: 10, range: logRange } : {} },
+      axes: [{ label: "step", labelSize: 22, ...axis }, { size: 62, ...axis, values: axisValues }],
       series: [{ label: "step" }, ...this.model.list.map((exp) => ({
         label: exp.id, stroke: colorOf(exp.index), width: 1.4, spanGaps: true, show: !this.hidden.has(exp.id),
       }))],
-      hooks: { setCursor: [(u) => this.tooltip(u, tip)] },
+      hooks: { setCursor: [(u) => this.tooltip(u, tip)], draw: [(u) => this.drawBest(u)] },
     }, data, body);
     this.resizer.observe(this.el);
     if (this.focused != null) this.focus(this.focused);
@@ -100,13 +104,33 @@ export class StepChart {
   tooltip(u, tip) {
     const i = u.cursor.idx;
     if (i == null || u.cursor.left < 0) { tip.hidden = true; return; }
-    const parts = [];
-    for (let s = 1; s < u.data.length && parts.length < 4; s++) {
-      const v = u.data[s][i];
-      if (v != null && u.series[s].show) parts.push(`<span class="mono">${esc(u.series[s].label)}</span> <b>${num(v)}</b>`);
-    }
+    const shown = [];
+    for (let s = 1; s < u.data.length && shown.length < 4; s++) if (u.data[s][i] != null && u.series[s].show) shown.push(s);
+    const fmt = numFormat(shown.map((s) => u.data[s][i]));
+    const parts = shown.map((s) => `<span class="mono">${esc(u.series[s].label)}</span> <b>${esc(fmt(u.data[s][i]))}</b>`);
     tip.innerHTML = `<span class="muted">step ${u.data[0][i]}</span> ${parts.join(" · ") || "no value"}`;
     tip.hidden = false;
+  }
+
+  setLogY(on) {
+    if (on === this.logY) return;
+    this.logY = on;
+    if (!this.u) return;
+    this.destroy();
+    this.model.stepsDirty = true;
+    this.draw();
+  }
+
+  /** The best experiment's line once more, thicker, on top (as in the score charts). */
+  setBest(ids) {
+    const same = ids.size === this.best.size && [...ids].every((id) => this.best.has(id));
+    if (same) return;
+    this.best = new Set(ids);
+    if (this.u) this.u.redraw(false);
+  }
+
+  drawBest(u) {
+    if (this.best.size) strokeOnTop(u, (s) => this.best.has(u.series[s].label));
   }
 
   focus(exp) {
