@@ -177,7 +177,7 @@ def test_all_splits_overlay_draws_train_and_val_of_a_metric_in_one_chart(tmp_pat
         assert "all splits (overlay)" in page.inner_text("#split")
         page.select_option("#split", "*")
         page.wait_for_selector('.chart-card[data-key="*/accuracy"]')
-        ids = page.eval_on_selector_all(".chart-card", "cs => cs.map(c => c.dataset.key)")
+        ids = page.eval_on_selector_all("#charts .chart-card", "cs => cs.map(c => c.dataset.key)")
         assert ids == ["*/accuracy", "*/f1", "*/cross_entropy"]
         shown = chart_points(page, "*/accuracy")
         assert set(shown) == {"train", "val", "test"}

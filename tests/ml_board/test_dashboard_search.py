@@ -164,3 +164,53 @@ def test_a_search_followed_live_turns_paused_trials_into_stopped_ones(tmp_path: 
 def badges(page) -> dict[str, str]:
     return page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('.exp-table tbody tr[data-exp]')]
         .map(tr => [tr.dataset.exp, tr.querySelector('.badge').textContent.trim()]))""")
+
+
+def _hp_points(log: Path, folds: bool) -> tuple[dict[str, tuple[float, float]], str]:
+    """From the log itself: per experiment (grid) or grid point (CV: the mean of its folds' last val/accuracy),
+    (lr, score), and the best one."""
+    events = [json.loads(line) for line in log.read_text().splitlines()]
+    config = {e["experiment_id"]: e["payload"] for e in events if e["event_type"] == "experiment_config"}
+    scores: dict[str, list[float]] = {}
+    for e in events:
+        if e["event_type"] == "evaluation_result":
+            for s in e["payload"]["metric_scores"]:
+                if s["split"] == "val" and s["metric"] == "accuracy":
+                    scores.setdefault(e["experiment_id"], []).append(s["score"])
+    points: dict[str, tuple[float, float]] = {}
+    if not folds:
+        for eid, values in scores.items():
+            points[eid] = (config[eid]["hyperparameters"]["optimizer.config.lr"], max(values))
+    else:
+        by_gp: dict[str, list[float]] = {}
+        for eid, values in scores.items():
+            by_gp.setdefault(config[eid]["grid_point_id"], []).append(values[-1])
+        lr = {c["grid_point_id"]: c["hyperparameters"]["optimizer.config.lr"] for c in config.values()}
+        points = {gp: (lr[gp], sum(v) / len(v)) for gp, v in by_gp.items()}
+    return points, max(points, key=lambda k: points[k][1])
+
+
+@pytest.mark.parametrize("folds", [0, 3], ids=["grid_search", "cross_validation"])
+def test_a_grid_without_a_search_shows_hyperparameters_against_the_score(tmp_path: Path, folds: int) -> None:
+    from tests.ml_board.dashboard_helpers import grid_search_events, write_store
+    gs = "2026-12-04--10-00-00-hpvs"
+    write_store(tmp_path / "store", gs, grid_search_events(
+        num_epochs=3, folds=folds, strategy="cross_validation" if folds else "grid_search"))
+    points, best = _hp_points(tmp_path / "store" / gs / "event_storage.log", bool(folds))
+    with chromium_page() as page, running_board(tmp_path / "store") as url:
+        page.goto(f"{url}/#/gs/{gs}")
+        page.wait_for_selector(".run[data-state=ready]", timeout=20000)
+        page.wait_for_selector("#search-card:not([hidden]) .search-chart")
+        assert page.inner_text("#search-card h2") == "Hyperparameters vs score"
+        page.locator("#search-card").scroll_into_view_if_needed()
+        screenshot(page, f"dashboard-hp-vs-score-{'cv' if folds else 'grid'}")
+        drawn = page.evaluate("window.mlboard.view.searchPoints()")["charts"]["optimizer.config.lr"]["points"]
+    assert len(drawn) == len(points)
+    got = sorted((p["value"], round(p["y"], 12), p["kind"]) for p in drawn)
+    if folds:  # a grid point is drawn at its mean, linked to its first fold
+        gp_of = {p["id"]: p["id"].split(".")[0] for p in drawn}
+        want = sorted((points[gp][0], round(points[gp][1], 12), "winner" if gp == best else "done")
+                      for gp in gp_of.values())
+    else:
+        want = sorted((lr, round(score, 12), "winner" if eid == best else "done") for eid, (lr, score) in points.items())
+    assert got == want

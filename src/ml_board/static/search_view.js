@@ -1,6 +1,9 @@
 // The search card of a grid-search page (random / Optuna searches, ASHA): the compute a trial scheduler saved, and per
 // swept hyperparameter a scatter of its value against each trial's selection score (RunModel.searchSummary and
-// Experiment.selectedScore; the rules are the read model's, docs/events.md). Drawn with the vendored uPlot.
+// Experiment.selectedScore; the rules are the read model's, docs/events.md). Without a search the same card shows
+// the hyperparameters against the score of each experiment, or of each grid point under cross-validation (the mean
+// over its folds, per outer fold in nested CV), with the best as RunModel.best() picks it. Drawn with the vendored
+// uPlot.
 import uPlot from "./vendor/uPlot.esm.js";
 import { axisValues, esc, num } from "./format.js";
 import { shortPath } from "./experiments_table.js";
@@ -28,9 +31,9 @@ export function axisOf(values) {
   return { kind: "category", categories };
 }
 
-/** The kind of point a trial is drawn as. */
+/** The kind of point a trial is drawn as; `winner` is one trial or a Set of them (nested CV: one per outer fold). */
 export function kindOf(exp, winner) {
-  if (exp === winner) return "winner";
+  if (winner instanceof Set ? winner.has(exp) : exp === winner) return "winner";
   if (exp.status === "done") return "done";
   if (exp.searchDecision?.decision === "stopped") return "stopped";
   return "other";
@@ -56,13 +59,16 @@ export class SearchView {
     this.saved = null;
   }
 
-  /** Redraw from the model; hides the card for a grid search. */
+  /** Redraw from the model: a search's trials, else the experiments (or grid points) of the grid. */
   render() {
     const m = this.model;
-    const summary = m.searchSummary();
-    this.el.hidden = !summary || !summary.trials.length;  // (a random search inside CV has no train trials)
-    if (this.el.hidden) return;
-    if (!this.el.querySelector("#search-head")) {
+    const search = m.searchSummary();
+    if (!search || !search.trials.length) return this.renderGrid();  // (a random search inside CV has no train trials)
+    this.el.hidden = false;
+    const summary = search;
+    if (!this.el.querySelector("#search-head") || this.el.dataset.mode !== "search") {
+      this.destroy();
+      this.el.dataset.mode = "search";
       this.el.innerHTML = `<div class="card-head"><h2>Search</h2><span class="muted" id="search-what"></span></div>
         <p id="compute-saved" class="pad" hidden></p><p id="search-counts" class="pad small"></p>
         <div class="legend small" id="search-legend">${ORDER.map((k) => `<span><i class="dot dot-${k}"></i>${esc(KINDS[k].label)}</span>`).join("")}</div>
@@ -82,6 +88,36 @@ export class SearchView {
     }
     this.renderCounts(summary, key);
     this.renderCharts(summary, key);
+  }
+
+  /** Hyperparameters vs score without a search: only with swept hyperparameters and a selection metric. */
+  renderGrid() {
+    const m = this.model;
+    const sel = m.selection;
+    const grid = sel.metric && this.paths().length ? gridSummary(m) : null;
+    this.saved = null;
+    this.el.hidden = !grid || !grid.trials.length;
+    if (this.el.hidden) return;
+    const key = `${sel.split}/${sel.metric}`;
+    if (!this.el.querySelector("#search-head") || this.el.dataset.mode !== "grid") {
+      this.destroy();
+      this.el.dataset.mode = "grid";
+      this.el.innerHTML = `<div class="card-head"><h2>Hyperparameters vs score</h2><span class="muted" id="search-what"></span></div>
+        <p id="search-counts" class="pad small"></p>
+        <div class="legend small" id="search-legend">${["done", "other", "winner"].map((k) => `<span><i class="dot dot-${k}"></i>${esc(k === "winner" ? "best" : KINDS[k].label)}</span>`).join("")}</div>
+        <div id="search-head"></div><div id="search-charts" class="charts"></div>`;
+    }
+    const cv = grid.perGridPoint;
+    this.el.querySelector("#search-what").textContent = `${cv ? `mean over the folds of last-epoch ${key} per grid point` : `best ${key} per experiment`} (${sel.mode === "min" ? "lower" : "higher"} is better)`;
+    const n = grid.trials.length;
+    const scored = grid.trials.filter((e) => e.selectedScore != null).length;
+    const best = [...grid.winners].map((w) => `<a class="mono" href="${this.linkOf(w)}">${esc(w.label)}</a> <b class="mono">${esc(num(w.selectedScore))}</b>`);
+    this.el.querySelector("#search-counts").innerHTML = [
+      `${n} ${cv ? "grid point" : "experiment"}${n === 1 ? "" : "s"}${cv && grid.outerFolds > 1 ? ` over ${grid.outerFolds} outer folds` : ""}`,
+      scored < n ? `${n - scored} without a score yet (not drawn)` : "",
+      best.length ? `best: ${best.join(", ")}` : "",
+    ].filter(Boolean).join(" · ");
+    this.renderCharts({ trials: grid.trials, winner: grid.winners }, key);
   }
 
   renderCounts(summary, key) {
@@ -216,7 +252,7 @@ export class SearchView {
     u.over.style.cursor = p ? "pointer" : "";
     if (!p) { tip.hidden = true; return; }
     const e = p.exp;
-    tip.innerHTML = `${e.trial != null ? `trial ${e.trial} · ` : ""}<span class="mono">${esc(e.id)}</span> · ${esc(shortPath(path))} ${esc(num(p.value))} · <b>${esc(num(p.y))}</b> <span class="muted">${esc(e.searchStatus())}</span>`;
+    tip.innerHTML = `${e.trial != null ? `trial ${e.trial} · ` : ""}<span class="mono">${esc(e.label ?? e.id)}</span> · ${esc(shortPath(path))} ${esc(num(p.value))} · <b>${esc(num(p.y))}</b> <span class="muted">${esc(e.searchStatus())}</span>`;
     tip.hidden = false;
   }
 
@@ -250,4 +286,41 @@ export class SearchView {
     for (const { u, card } of this.charts.values()) { u.destroy(); card.remove(); }
     this.charts.clear();
   }
+}
+
+/**
+ * The points of the hyperparameters-vs-score view of a grid without a search. Grid search: every `train` experiment
+ * at its selected score. Cross-validation and nested CV: every (outer fold, grid point) at the mean over its done
+ * folds of the selection key's last-epoch score (RunModel.cvStats), linked to its first fold. `winners`: the best
+ * as RunModel.best() picks it (one per outer fold in nested CV).
+ */
+export function gridSummary(m) {
+  const sel = m.selection;
+  const best = m.best();
+  const strategy = m.started?.strategy;
+  if (strategy !== "cross_validation" && strategy !== "nested_cv") {
+    const trials = m.list.filter((e) => e.role === "train");
+    return { trials, winners: new Set(best.experiment ? [best.experiment] : []), perGridPoint: false, outerFolds: 1 };
+  }
+  const firstFold = new Map();
+  for (const e of m.list) {
+    const gk = JSON.stringify([e.fold?.outer ?? null, e.gridPointId]);
+    if ((e.role === "cv_fold" || e.role === "inner") && !firstFold.has(gk)) firstFold.set(gk, e);
+  }
+  const winning = new Set(best.gridPoints.map((g) => JSON.stringify([g.outer, g.gridPointId])));
+  const winners = new Set();
+  const outers = new Set();
+  const trials = m.cvStats(`${sel.split}/${sel.metric}`).map((g, index) => {
+    const gk = JSON.stringify([g.outer, g.gridPointId]);
+    const first = firstFold.get(gk);
+    outers.add(g.outer);
+    const point = {
+      id: first.id, label: g.outer == null ? g.gridPointId : `outer ${g.outer} · ${g.gridPointId}`, index, trial: null,
+      hp: g.hp, selectedScore: g.mean ?? null, status: g.done === g.folds ? "done" : "running", searchDecision: null,
+      searchStatus: () => `mean of ${g.n} of ${g.folds} folds`,
+    };
+    if (winning.has(gk)) winners.add(point);
+    return point;
+  });
+  return { trials, winners, perGridPoint: true, outerFolds: outers.size };
 }
