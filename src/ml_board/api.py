@@ -249,8 +249,9 @@ def get_events(grid_search_id: str) -> Response:
         return Response(stream_with_context(gs_store.iter_chunks(from_seq)), mimetype="application/x-ndjson",
                         headers={"X-Last-Seq": str(gs_store.acked_seq)})
     limit = _int_arg("limit", 10_000, 1, MAX_PAGE)
-    lines = list(gs_store.iter_lines(from_seq, limit=limit))
-    next_seq = max(from_seq, 0) + len(lines)
+    start = min(from_seq, gs_store.acked_seq + 1)  # beyond the stored events: "ask again from the next one"
+    lines = list(gs_store.iter_lines(start, limit=limit))
+    next_seq = start + len(lines)
     body = b'{"events":[' + b",".join(line[:-1] for line in lines) + b'],"next_seq":%d}' % next_seq
     return Response(body, mimetype="application/json")
 

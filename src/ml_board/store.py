@@ -32,6 +32,7 @@ TRASH_DIR = "~deleted"  # "~" is never in an id, so no grid search can be named 
 
 _encoder = json.JSONEncoder(separators=(",", ":"), allow_nan=True, default=str)
 _MAX_KNOWN_EXPERIMENT_IDS = 100_000
+MAX_NESTING = 900  # below Python's recursion limit (1,000), which bounds how deep json.loads can go
 
 
 @dataclass
@@ -95,7 +96,7 @@ def decode_line(line: bytes) -> _Line | None:
                 return None
         else:
             decoder.decode(event.payload)
-    except (msgspec.DecodeError, TypeError):
+    except (msgspec.DecodeError, TypeError, RecursionError):
         return None
     return event
 
@@ -106,6 +107,9 @@ def parse_line(line: bytes) -> Any:
         return json.loads(line.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         return _Unparseable(f"not a JSON line: {exc}")
+    except RecursionError:
+        return _Unparseable(f"nested more deeply than the board parses (arrays and objects at most about "
+                            f"{MAX_NESTING} levels deep)")
 
 
 class GridSearchStore:

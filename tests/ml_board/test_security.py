@@ -81,6 +81,37 @@ def test_malformed_lines_are_rejected_with_a_reason(api: ApiClient, client: sock
     assert stored == b"".join(lines[:2])
 
 
+def test_a_line_nested_100000_deep_gets_a_reply_with_the_reason(api: ApiClient, client: socketio.Client,
+                                                                 tmp_path: Path) -> None:
+    lines = write_sample_run(tmp_path, "gs4").path.read_bytes().splitlines(keepends=True)[:3]
+    lines[2] = lines[2][:-2] + b',"deep":' + b"[" * 100_000 + b"]" * 100_000 + b"}\n"
+    reply = client.call("ingest", {"grid_search_id": "gs4", "lines": b"".join(lines), "token": TOKEN}, timeout=30)
+    assert reply == {"acked_seq": 1, "error": "event 2 (seq None) rejected: nested more deeply than the board parses "
+                                              "(arrays and objects at most about 900 levels deep)"}
+    assert api.get("/api/grid_searches/gs4/events?format=ndjson").content == b"".join(lines[:2])
+
+
+@pytest.mark.parametrize("ts", [float("nan"), float("inf"), float("-inf")], ids=["nan", "inf", "-inf"])
+def test_a_non_finite_creation_ts_is_rejected(client: socketio.Client, tmp_path: Path, ts: float) -> None:
+    gs = f"gs-ts-{abs(hash(str(ts))) % 1000}"
+    events = list(read_events(write_sample_run(tmp_path, gs).path))[:3]
+    events[1]["creation_ts"] = ts
+    reply = client.call("ingest", {"grid_search_id": gs, "events": events, "token": TOKEN}, timeout=10)
+    assert reply == {"acked_seq": 0, "error": f"event 1 (seq 1) rejected: creation_ts must be a finite number "
+                                              f"(seconds since the epoch), got {ts}"}
+    lines = write_sample_run(tmp_path / "lines", gs + "l").path.read_bytes().splitlines(keepends=True)[:3]
+    lines[1] = lines[1].replace(b'"creation_ts":', b'"creation_ts":NaN,"x":', 1)
+    reply = client.call("ingest", {"grid_search_id": gs + "l", "lines": b"".join(lines), "token": TOKEN}, timeout=10)
+    assert reply == {"acked_seq": 0, "error": "event 1 (seq 1) rejected: creation_ts must be a finite number "
+                                              "(seconds since the epoch), got nan"}
+
+
+def test_events_from_beyond_the_last_seq_answer_the_next_one_to_ask(api: ApiClient) -> None:
+    last = api.get("/api/grid_searches/gs1").json()["last_seq"]
+    page = api.get("/api/grid_searches/gs1/events", params={"from_seq": 10**18}).json()
+    assert page == {"events": [], "next_seq": last + 1}
+
+
 @pytest.mark.parametrize("message", [None, "text", {"grid_search_id": "../etc", "events": [], "token": TOKEN},
                                      {"grid_search_id": "gs1", "events": {"seq": 0}, "token": TOKEN},
                                      {"grid_search_id": "gs1", "lines": "{}\n", "token": TOKEN},

@@ -7,6 +7,8 @@ This module and `payloads` import no torch, so MLboard can use them on a machine
 """
 from __future__ import annotations
 
+import math
+
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -80,8 +82,11 @@ def validate_envelope(event: object) -> str | None:
     if not isinstance(event_type, str) or not EVENT_TYPE_PATTERN.match(event_type):
         return (f"event_type {event_type!r} is not a name like 'job_status' ([a-z][a-z0-9_]*); "
                 f"known types: {sorted(EVENT_TYPES)}")
-    if not isinstance(event["creation_ts"], (int, float)) or isinstance(event["creation_ts"], bool):
+    ts = event["creation_ts"]
+    if not isinstance(ts, (int, float)) or isinstance(ts, bool):
         return "creation_ts must be a number (seconds since the epoch)"
+    if not math.isfinite(ts):
+        return f"creation_ts must be a finite number (seconds since the epoch), got {ts}"
     if not is_valid_id(event["grid_search_id"]):
         return "grid_search_id must match [A-Za-z0-9._-]+"
     exp = event["experiment_id"]
