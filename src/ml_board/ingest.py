@@ -10,6 +10,7 @@ import logging
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from flask import request
@@ -24,6 +25,8 @@ logger = logging.getLogger(__name__)
 
 LIVE_BATCH = 5000
 STATUS_EVENT_TYPES = frozenset({"grid_search_started", "grid_search_finished", "job_status"})
+LIST_NOTICE_S = 0.5  # at most one grid_searches_changed per grid search this often
+NOTICE_FIELDS = ("status", "num_experiments", "num_done", "num_running", "num_failed", "last_seq")
 
 
 def room_of(grid_search_id: str) -> str:
@@ -38,8 +41,12 @@ class LiveIngest:
     """
 
     def __init__(self, socketio: SocketIO, store: EventStore, ingest_token: str | None,
-                 read_token: str | None = None) -> None:
+                 read_token: str | None = None,
+                 summary_of: Callable[[str], dict[str, Any] | None] | None = None) -> None:
         self.socketio = socketio
+        self.summary_of = summary_of  # the grid search's list row, sent with grid_searches_changed
+        self._noticed: set[str] = set()  # grid searches whose change is about to be announced
+        self._notice_lock = threading.Lock()
         self.store = store
         self.ingest_token = ingest_token
         self.read_token = read_token
@@ -88,12 +95,32 @@ class LiveIngest:
             if result.count:
                 self._publish(grid_search_id, result.first_seq, result.data)
         if result.created or result.event_types & STATUS_EVENT_TYPES:
-            self.socketio.emit("grid_searches_changed", {"grid_search_id": grid_search_id}, to=READERS_ROOM)
+            self._announce(grid_search_id)
         reply: dict[str, Any] = {"acked_seq": result.acked_seq}
         if result.error:
             reply["error"] = result.error
             logger.warning("ingest into %s: %s", grid_search_id, result.error)
         return reply
+
+    def _announce(self, grid_search_id: str) -> None:
+        """Tell list pages that a grid search's status or counts changed: once per LIST_NOTICE_S at most, however
+        many status events arrive (a sender of 10,000 job_status events a second would otherwise flood every
+        viewer with one broadcast per batch), with the counts as they are then."""
+        with self._notice_lock:
+            if grid_search_id in self._noticed:
+                return
+            self._noticed.add(grid_search_id)
+        self.socketio.start_background_task(self._announce_later, grid_search_id)
+
+    def _announce_later(self, grid_search_id: str) -> None:
+        self.socketio.sleep(LIST_NOTICE_S)
+        with self._notice_lock:
+            self._noticed.discard(grid_search_id)
+        notice: dict[str, Any] = {"grid_search_id": grid_search_id}
+        summary = self.summary_of(grid_search_id) if self.summary_of is not None else None
+        if summary is not None:
+            notice.update({k: summary[k] for k in NOTICE_FIELDS})
+        self.socketio.emit("grid_searches_changed", notice, to=READERS_ROOM)
 
     def _publish(self, grid_search_id: str, first_seq: int, data: bytes) -> None:
         """Send newly stored lines to the room, and to clients waiting for a seq among them (then into the room)."""

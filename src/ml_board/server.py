@@ -54,7 +54,8 @@ def create_app(storage_path: str | os.PathLike, ingest_token: str | None = None,
     socketio = SocketIO(app, async_mode=async_mode, json=wire, cors_allowed_origins=_origin_check(cors_origins),
                         max_http_buffer_size=max_message_bytes, async_handlers=False, ping_timeout=60,
                         logger=False, engineio_logger=False)
-    LiveIngest(socketio, store, ingest_token or None, read_token or None).register()
+    LiveIngest(socketio, store, ingest_token or None, read_token or None,
+               summary_of=state.summaries.summary).register()
 
     def changed(grid_search_id: str, change: dict) -> None:  # list pages refresh, run pages show the change
         socketio.emit("grid_searches_changed", {"grid_search_id": grid_search_id, **change}, to=READERS_ROOM)
