@@ -17,6 +17,7 @@ from mlgym.events.schema import is_valid_id
 
 from ml_board.checkpoints import BadPath, OutsideRoot, checkpoint_path, list_checkpoints, save_checkpoint
 from ml_board.access import READ_TOKEN_MISSING, bearer_token, token_ok
+from ml_board.health import StorageHealth
 from ml_board.labels import LabelEdits, matches
 from ml_board.openapi import openapi_spec
 from ml_board.store import EventStore, GridSearchStore
@@ -38,10 +39,13 @@ class BoardState:
     read_token: str | None = None
     labels: LabelEdits | None = None
     on_changed: Callable[[str, dict[str, Any]], None] | None = None  # the app broadcasts labels, archive, delete
+    health: StorageHealth | None = None
 
     def __post_init__(self) -> None:
         if self.labels is None:
             self.labels = LabelEdits(self.store.root)
+        if self.health is None:
+            self.health = StorageHealth(self.store.root)
 
 
 class ApiError(Exception):
@@ -106,6 +110,12 @@ def _require_read_token() -> None:
         return
     if not token_ok(_state().read_token, bearer_token(request.headers)):
         raise ApiError(401, READ_TOKEN_MISSING)
+
+
+@api.get("/health")
+def get_health() -> Response:
+    """Whether the board stores what it is sent: the last storage failure (until a write succeeds) and free space."""
+    return jsonify(_state().health.report())
 
 
 @api.get("/openapi.json")

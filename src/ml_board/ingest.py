@@ -18,6 +18,7 @@ from flask_socketio import SocketIO, join_room, leave_room
 from mlgym.events.schema import is_valid_id
 
 from ml_board.access import JOIN_TOKEN_MISSING, READERS_ROOM, auth_token, token_ok
+from ml_board.health import StorageHealth
 from ml_board.store import EventStore, GridSearchStore
 from ml_board.wire import RawJSONArray
 
@@ -25,6 +26,7 @@ logger = logging.getLogger(__name__)
 
 LIVE_BATCH = 5000
 STATUS_EVENT_TYPES = frozenset({"grid_search_started", "grid_search_finished", "job_status"})
+STORAGE_RETRY_S = 1.0  # what a sender is told to wait before resending after a storage failure
 LIST_NOTICE_S = 0.5  # at most one grid_searches_changed per grid search this often
 NOTICE_FIELDS = ("status", "num_experiments", "num_done", "num_running", "num_failed", "last_seq")
 
@@ -42,9 +44,11 @@ class LiveIngest:
 
     def __init__(self, socketio: SocketIO, store: EventStore, ingest_token: str | None,
                  read_token: str | None = None,
-                 summary_of: Callable[[str], dict[str, Any] | None] | None = None) -> None:
+                 summary_of: Callable[[str], dict[str, Any] | None] | None = None,
+                 health: StorageHealth | None = None) -> None:
         self.socketio = socketio
         self.summary_of = summary_of  # the grid search's list row, sent with grid_searches_changed
+        self.health = health or StorageHealth(store.root)
         self._noticed: set[str] = set()  # grid searches whose change is about to be announced
         self._notice_lock = threading.Lock()
         self.store = store
@@ -88,11 +92,16 @@ class LiveIngest:
         if gs_store is None:
             return {"acked_seq": -1}
         with self._publish_lock(grid_search_id):
-            if lines is not None:
-                result = gs_store.append_lines(lines)
-            else:
-                result = gs_store.append(events, getattr(events, "raw", None))
+            try:
+                if lines is not None:
+                    result = gs_store.append_lines(lines)
+                else:
+                    result = gs_store.append(events, getattr(events, "raw", None))
+            except OSError as exc:  # the store is still the events up to acked_seq (store.py, `_write`)
+                cause = self.health.storage_failed(exc)
+                return {"acked_seq": gs_store.acked_seq, "error": cause, "retry_after_s": STORAGE_RETRY_S}
             if result.count:
+                self.health.storage_ok()  # a write went through
                 self._publish(grid_search_id, result.first_seq, result.data)
         if result.created or result.event_types & STATUS_EVENT_TYPES:
             self._announce(grid_search_id)

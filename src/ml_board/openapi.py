@@ -164,6 +164,13 @@ _SCHEMAS: dict[str, Any] = {
     "GridSearchSummary": _strict(_SUMMARY),
     "Labels": _strict({k: _SUMMARY[k] for k in ("name", "tags", "note")}),
     "Archive": _strict({"archived": {"type": "boolean"}}),
+    "Health": _strict({
+        "status": {"type": "string", "enum": ["ok", "storage_failing"]},
+        "storage": _strict({
+            "path": _STRING, "free_bytes": _nullable(_COUNT), "total_bytes": _nullable(_COUNT),
+            "error": _nullable({**_STRING, "description": "the last failed write's cause (e.g. no space left on "
+                                                          "device at <path>) until a write succeeds again"}),
+            "error_ts": _nullable(_NUMBER), "failed_writes": _COUNT})}),
     "Deleted": _strict({"deleted": _ID}),
     "LabelEdit": _strict(_LABEL_EDIT, optional=("name", "tags", "note"),
                          doc="the fields to change; a field left out stays, null puts it back to the run config's"),
@@ -288,6 +295,9 @@ def _paths() -> dict[str, Any]:
                                        "escapes its checkpoints folder"),
                          "411": _error("no Content-Length and not chunked"),
                          "413": _error("larger than the board's upload limit")}}},
+        "/api/health": {"get": {"summary": "Whether the board stores what it is sent: storage path, free space, the "
+                                          "last failed write",
+                                "responses": {"200": _json(_ref("Health"), "the board's state")}}},
         "/api/openapi.json": {"get": {"summary": "This document",
                                       "responses": {"200": _json(_ref("OpenApi"), "OpenAPI 3.0 document")}}},
     }

@@ -55,7 +55,7 @@ def create_app(storage_path: str | os.PathLike, ingest_token: str | None = None,
                         max_http_buffer_size=max_message_bytes, async_handlers=False, ping_timeout=60,
                         logger=False, engineio_logger=False)
     LiveIngest(socketio, store, ingest_token or None, read_token or None,
-               summary_of=state.summaries.summary).register()
+               summary_of=state.summaries.summary, health=state.health).register()
 
     def changed(grid_search_id: str, change: dict) -> None:  # list pages refresh, run pages show the change
         socketio.emit("grid_searches_changed", {"grid_search_id": grid_search_id, **change}, to=READERS_ROOM)

@@ -274,15 +274,26 @@ class GridSearchStore:
         return reason
 
     def _write(self, data: bytes, count: int) -> None:
+        """Append `count` lines to the log, then their offsets to the index. If either write fails (a full disk),
+        both files are cut back to what they held, so the store stays the events up to `acked_seq`, indexed, and
+        the resend of the batch neither duplicates nor skips a line."""
         self._open_for_append()
+        index_size = len(self._offsets) * 8
         try:
-            written = 0
-            view = memoryview(data)
-            while written < len(data):
-                written += os.write(self._fd, view[written:])
+            _write_all(self._fd, data)
+            new_index = self._offsets_of(data, count)
+            if new_index:
+                _write_all(self._index_fd, new_index.tobytes())
         except OSError:
-            os.truncate(self.log_path, self.size)  # never leave half a batch behind
+            os.truncate(self.log_path, self.size)
+            os.truncate(self.index_path, index_size)
             raise
+        self._offsets.extend(new_index)
+        self.size += len(data)
+        self.next_seq += count
+
+    def _offsets_of(self, data: bytes, count: int) -> array:
+        """The index entries of a batch of `count` lines about to be appended at `self.size`."""
         new_index = array("Q")
         seq, end, pos = self.next_seq, self.next_seq + count, self.size  # pos: where the line of `seq` starts
         wanted = -(-seq // INDEX_STRIDE) * INDEX_STRIDE  # the next seq whose offset goes into the index
@@ -292,11 +303,7 @@ class GridSearchStore:
             seq = wanted
             new_index.append(pos)
             wanted += INDEX_STRIDE
-        if new_index:
-            os.write(self._index_fd, new_index.tobytes())
-            self._offsets.extend(new_index)
-        self.size += len(data)
-        self.next_seq += count
+        return new_index
 
     # -- reading ---------------------------------------------------------------------------------------------
     def _seek(self, f: Any, seq: int) -> int:
@@ -349,6 +356,13 @@ class GridSearchStore:
                     return
                 pos += len(chunk)
                 yield chunk
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    written = 0
+    while written < len(data):
+        written += os.write(fd, view[written:])
 
 
 def _line_seq(line: bytes) -> int | None:

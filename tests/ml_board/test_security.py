@@ -51,9 +51,13 @@ def test_binding_beyond_loopback_without_a_token_is_refused(tmp_path: Path, host
 
 
 def test_ingest_without_the_token_is_refused_and_nothing_written(guarded: BoardProcess, tmp_path: Path) -> None:
-    write_sample_run(tmp_path, "intruder").close()
-    with pytest.raises(SyncError, match="acknowledged events up to seq -1"):
+    log = write_sample_run(tmp_path, "intruder")
+    log.close()
+    last = len(list(read_events(log.path))) - 1
+    with pytest.raises(SyncError) as refused:
         sync(tmp_path, "intruder", guarded.url, token="wrong", timeout=2)
+    assert str(refused.value) == (f"the board at {guarded.url} stored events up to seq -1 of {last}: invalid or "
+                                  "missing ingest token")
     assert not (guarded.storage / "intruder").exists()
 
 

@@ -131,6 +131,17 @@ def _end_of_line(block: bytes, n: int, count: int) -> int:
     return pos + 1
 
 
+class BoardStorageError(RuntimeError):
+    """The board could not store a batch (its disk is full, say): resend after `retry_after_s`, without hurry."""
+
+    def __init__(self, cause: str, retry_after_s: float) -> None:
+        super().__init__(cause)
+        self.retry_after_s = retry_after_s
+
+
+STORAGE_MAX_BACKOFF_S = 30.0
+
+
 class WebsocketSink:
     """Ships the events of one local log to an MLboard, from a background thread that never blocks training."""
 
@@ -150,6 +161,7 @@ class WebsocketSink:
         self.window = 3
         self.reply_timeout = 30.0
         self.max_backoff = 2.0
+        self.last_error: str | None = None  # the board's last refusal, said once (not per retry)
 
     # -- lifecycle -------------------------------------------------------------------------------------------
     def start(self) -> "WebsocketSink":
@@ -176,10 +188,13 @@ class WebsocketSink:
     def _run(self) -> None:
         backoff = 0.1
         while True:
+            limit = self.max_backoff
             try:
                 if self._session():
                     return
                 backoff = 0.1
+            except BoardStorageError as exc:  # the board is up but cannot store: it said when to come back
+                backoff, limit = max(backoff, exc.retry_after_s), STORAGE_MAX_BACKOFF_S
             except Exception as exc:  # noqa: BLE001 - any failure of the board or the link: retry later
                 logger.debug("websocket sink %s: %s: %s", self.grid_search_id, type(exc).__name__, exc)
             finally:
@@ -187,7 +202,7 @@ class WebsocketSink:
             if self._stop.is_set() and time.monotonic() >= self._deadline:
                 return
             self._sleep(min(backoff, max(0.0, self._deadline - time.monotonic())))
-            backoff = min(backoff * 2, self.max_backoff)
+            backoff = min(backoff * 2, limit)
 
     def _sleep(self, seconds: float) -> None:
         if self._stop.is_set():
@@ -261,7 +276,12 @@ class WebsocketSink:
         last_seq, reply = item
         acked = reply.get("acked_seq") if isinstance(reply, dict) else None
         if isinstance(reply, dict) and "error" in reply:
-            logger.warning("board refused events of %s: %s", self.grid_search_id, reply["error"])
+            if reply["error"] != self.last_error:
+                logger.warning("board refused events of %s: %s", self.grid_search_id, reply["error"])
+                self.last_error = reply["error"]
+            if isinstance(reply.get("retry_after_s"), (int, float)):
+                self.acked_seq = max(self.acked_seq, acked if isinstance(acked, int) else -1)
+                raise BoardStorageError(reply["error"], float(reply["retry_after_s"]))
             if not isinstance(acked, int) or (progress_expected and acked <= self.acked_seq):
                 raise RuntimeError(reply["error"])  # no progress: back off and retry
         if not isinstance(acked, int):
@@ -282,6 +302,9 @@ def sync(log_dir: str | os.PathLike, grid_search_id: str, server_url: str, token
     acked = sink.run_until_caught_up(timeout)
     last = sink._tail.end_seq()
     if acked < last:
+        if sink.last_error is not None:
+            raise SyncError(f"the board at {server_url} stored events up to seq {acked} of {last}: "
+                            f"{sink.last_error}")
         raise SyncError(f"the board at {server_url} acknowledged events up to seq {acked} of {last}; "
                         "is it running, and is the ingest token right?")
     return acked
