@@ -178,8 +178,7 @@ def validate(args: argparse.Namespace) -> int:
 
 
 def _logged(log_dir: str, grid_search_id: str) -> Path:
-    from mlgym.events.event_log import log_path
-    from mlgym.run import known_grid_searches
+    from mlgym.events.event_log import known_grid_searches, log_path
     path = log_path(log_dir, grid_search_id)
     if not path.is_file():
         raise UsageError(f"no event log for grid search '{grid_search_id}' in {log_dir}; known: "

@@ -28,6 +28,11 @@ def log_path(log_dir: str | os.PathLike, grid_search_id: str) -> Path:
     return Path(log_dir) / grid_search_id / LOG_FILE_NAME
 
 
+def known_grid_searches(log_dir: str | os.PathLike) -> list[str]:
+    """Ids of the grid searches with an event log under `log_dir`, oldest first (ids start with their time)."""
+    return sorted(p.parent.name for p in Path(log_dir).glob(f"*/{LOG_FILE_NAME}"))
+
+
 def encode(event: dict[str, Any]) -> bytes:
     """One log line: strict JSON (a NaN or infinite number is written as null, so every JSON parser, the
     browser's included, reads every line), compact, ending in a newline."""

@@ -9,7 +9,7 @@ from typing import Any
 from mlgym.config.loader import SourceMap
 from mlgym.config.python_modules import modules_from_payload
 from mlgym.errors import UsageError
-from mlgym.events.event_log import EventLog, log_path, read_events
+from mlgym.events.event_log import EventLog, known_grid_searches, log_path, read_events
 from mlgym.events.results import project
 from mlgym.run.execution import ExecutionSettings
 from mlgym.run.grid_search_run import EventListener, GridSearchRun, RefitConfigLogger
@@ -39,10 +39,6 @@ def _without_finished(plan: Plan, finished: dict[str, TaskResult]) -> Plan:
     jobs = [job for job in plan.jobs if job.job_id not in finished]
     specs = {k: v for k, v in plan.specs.items() if k not in finished}
     return replace(plan, jobs=jobs, specs=specs)
-
-
-def known_grid_searches(log_dir: Path) -> list[str]:
-    return sorted(p.parent.name for p in Path(log_dir).glob("*/event_storage.log"))
 
 
 def _started_event(path: Path) -> dict[str, Any] | None:

@@ -105,3 +105,17 @@ def test_compare_lines_up_two_grid_searches_config_by_config(run: tuple, capsys,
     assert rows[2][f"val/accuracy {first}"] is None and rows[2]["difference"] is None
     assert main(["report", "--compare", first, "nope", "--log_dir", str(log_dir)]) == 2
     assert "no event log for grid search 'nope'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv", "json"])
+def test_a_report_imports_neither_torch_nor_scikit_learn(run: tuple, fmt: str) -> None:
+    import subprocess
+    import sys
+    log_dir, gs_id, _ = run
+    script = ("import sys\nfrom mlgym.cli.main import main\n"
+              f"code = main(['report', '--grid_search_id', {gs_id!r}, '--log_dir', {str(log_dir)!r}, '--format', "
+              f"{fmt!r}])\nprint('IMPORTED', sorted(m for m in ('torch', 'sklearn') if m in sys.modules))\n"
+              "sys.exit(code)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "IMPORTED []"
