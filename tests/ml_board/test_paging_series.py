@@ -343,3 +343,33 @@ def test_malformed_quantiles_are_400(board: Board, quantiles: str) -> None:
     response = board.api.get(f"/api/grid_searches/{GS}/series/band", params={"quantiles": quantiles})
     assert response.status_code == 400
     assert response.json()["error"].startswith("quantiles must be 1 to 20 comma-separated numbers in [0, 1]")
+
+
+# -- the pure functions, at their edges ------------------------------------------------------------------------
+@pytest.mark.parametrize(("n", "points"), [(0, 4), (1, 4), (4, 4), (5, 4), (6, 5), (7, 6), (1000, 7), (1000, 999)])
+def test_downsample_stays_within_points_and_keeps_the_ends(n: int, points: int) -> None:
+    from ml_board.series import downsample
+    rng = random.Random(n * 31 + points)
+    epochs = sorted(rng.sample(range(3 * n + 1), n))
+    values = [rng.choice([0.0, 1.0, rng.random()]) for _ in range(n)]  # ties, to see a point kept only once
+    kept_epochs, kept_values = downsample(epochs, values, points)
+    assert len(kept_epochs) <= points and kept_epochs == sorted(set(kept_epochs))
+    assert kept_values == [values[epochs.index(e)] for e in kept_epochs]
+    if n <= points:
+        assert (kept_epochs, kept_values) == (epochs, values)
+    else:
+        assert kept_epochs[0] == epochs[0] and kept_epochs[-1] == epochs[-1]
+        assert min(values) in kept_values and max(values) in kept_values
+
+
+def test_a_constant_series_keeps_one_point_per_bucket() -> None:
+    from ml_board.series import downsample
+    epochs, values = downsample(list(range(1, 101)), [0.5] * 100, 10)
+    assert epochs == [1, 2, 26, 51, 75, 100] and values == [0.5] * 6
+
+
+@pytest.mark.parametrize("values", [[3.0], [1.0, 2.0], [5.0, 1.0, 4.0, 2.0, 3.0, 9.0, -1.0]])
+def test_quantile_is_numpys_linear_one(values: list[float]) -> None:
+    from ml_board.series import quantile
+    for q in (0.0, 0.05, 0.1, 0.33, 0.5, 0.9, 1.0):
+        assert quantile(sorted(values), q) == pytest.approx(float(numpy.quantile(values, q)), rel=1e-12)
