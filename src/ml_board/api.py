@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ MAX_PAGE = 100_000
 MAX_QUERY = 1000  # characters of an experiments page's `q`
 MAX_SERIES_EXPERIMENTS = 200  # experiments per /series request
 MAX_QUANTILES = 20
+MAX_CACHED_BANDS = 32
 MAX_LABELS_BODY = 256 * 1024  # far above what the limits allow (a 10,000-character note escaped as \uXXXX pairs)
 
 
@@ -45,6 +46,9 @@ class BoardState:
     labels: LabelEdits | None = None
     on_changed: Callable[[str, dict[str, Any]], None] | None = None  # the app broadcasts labels, archive, delete
     health: StorageHealth | None = None
+    # (grid search, key, quantiles) -> (the projection's last_seq, the band): a band of 2,000 experiments x 1,000
+    # epochs costs ~0.5 s of the server's one thread, so viewers polling an unchanged grid search share one
+    bands: dict[tuple[str, str, tuple[float, ...]], tuple[int, dict[str, Any]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.labels is None:
@@ -248,6 +252,8 @@ def delete_grid_search(grid_search_id: str) -> Response:
     state.store.remove(grid_search_id)
     state.summaries.forget(grid_search_id)
     state.labels.forget(grid_search_id)
+    for cached in [k for k in state.bands if k[0] == grid_search_id]:
+        del state.bands[cached]
     _notify(grid_search_id, {"deleted": True})
     return jsonify(deleted=grid_search_id)
 
@@ -376,9 +382,19 @@ def get_series_band(grid_search_id: str) -> Response:
     projection = _projection(grid_search_id)
     key = _score_key(projection)
     quantiles = _quantiles_arg()
+    bands = _state().bands
+    cache_key = (grid_search_id, key or "", tuple(quantiles))
+    cached = bands.get(cache_key)
+    if cached is not None and cached[0] == projection.last_seq:
+        return jsonify(cached[1])
     arrays = [] if key is None else [v.series[key] for v in projection.views().values() if key in v.series]
     epochs, counts, values = band(arrays, quantiles)
-    return jsonify({"key": key, "quantiles": quantiles, "epochs": epochs, "counts": counts, "values": values})
+    answer = {"key": key, "quantiles": quantiles, "epochs": epochs, "counts": counts, "values": values}
+    bands.pop(cache_key, None)
+    bands[cache_key] = (projection.last_seq, answer)
+    while len(bands) > MAX_CACHED_BANDS:
+        del bands[next(iter(bands))]  # the oldest entry
+    return jsonify(answer)
 
 
 @api.get("/grid_searches/<grid_search_id>/experiments/<experiment_id>")

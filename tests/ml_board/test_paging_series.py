@@ -19,10 +19,11 @@ import pytest
 
 from tests.ml_board.api_client import ApiClient
 from tests.ml_board.board_process import BoardProcess
-from tests.ml_board.dashboard_helpers import Event, write_store
+from tests.ml_board.dashboard_helpers import Event, Ingestor, envelopes, grid_search_events, write_store
 
 GS = "paging"
 BIG = "big"
+GROWING = "growing"
 NUM_EXPERIMENTS = 30
 NUM_EPOCHS = 240
 LRS = (0.001, 0.01, 0.1, 1.0)
@@ -79,16 +80,18 @@ def noisy_grid(seed: int = 7) -> Iterator[Event]:
 class Board(NamedTuple):
     api: ApiClient
     store: Path
+    url: str
 
 
 @pytest.fixture(scope="module")
 def board(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Board]:
     store = tmp_path_factory.mktemp("paging") / "store"
     write_store(store, GS, noisy_grid())
+    write_store(store, GROWING, grid_search_events(num_epochs=2, finish=False))
     from bench.board_scale import write_grid_search
     write_grid_search(store / BIG, BIG, epochs=3, base_ts=time.time() - 60, experiments=2000)
     with BoardProcess(store) as proc:
-        yield Board(ApiClient(proc.url), store)
+        yield Board(ApiClient(proc.url), store, proc.url)
 
 
 def logged_series(store: Path, gs: str, key: str) -> dict[str, dict[int, float]]:
@@ -336,6 +339,25 @@ def test_band_of_2000_experiments(board: Board) -> None:
             by_epoch.setdefault(epoch, []).append(value)
     assert band["epochs"] == [1, 2, 3] and band["counts"] == [2000] * 3
     assert band["values"][0] == pytest.approx([float(numpy.median(by_epoch[e])) for e in (1, 2, 3)])
+
+
+def test_a_band_follows_newly_stored_scores(board: Board) -> None:
+    url = f"/api/grid_searches/{GROWING}/series/band"
+    before = board.api.get(url, params={"key": "val/accuracy"}).json()
+    assert before["epochs"] == [1, 2] and before["counts"] == [4, 4]
+    assert board.api.get(url, params={"key": "val/accuracy"}).json() == before
+    eid = board.api.get(f"/api/grid_searches/{GROWING}/experiments").json()[0]["experiment_id"]
+    last_seq = board.api.get(f"/api/grid_searches/{GROWING}").json()["last_seq"]
+    ingest = Ingestor(board.url)
+    try:
+        ingest.send(GROWING, envelopes(GROWING, [("evaluation_result", {
+            "epoch": 3, "split": "val", "metric_scores": [{"metric": "accuracy", "split": "val", "score": 0.25}],
+            "loss_scores": []}, eid)], first_seq=last_seq + 1))
+    finally:
+        ingest.close()
+    after = board.api.get(url, params={"key": "val/accuracy"}).json()
+    assert after["epochs"] == [1, 2, 3] and after["counts"] == [4, 4, 1]
+    assert [values[2] for values in after["values"]] == [0.25] * 3
 
 
 @pytest.mark.parametrize("quantiles", ["", "0.5,x", "1.5", "-0.1", "nan", ",".join(["0.5"] * 21)])
