@@ -177,6 +177,29 @@ _SCHEMAS: dict[str, Any] = {
     "GridSearchInfo": _strict(_INFO),
     "Experiment": _strict(_EXPERIMENT_ROW),
     "ExperimentDetail": _strict(_EXPERIMENT_DETAIL),
+    "ExperimentsPage": _strict({
+        "total": {**_COUNT, "description": "experiments matching q and status (all pages)"},
+        "offset": _COUNT, "limit": {"type": "integer", "minimum": 1, "maximum": 1000},
+        "rows": {"type": "array", "items": _ref("Experiment"), "description": "at most `limit` rows"}}),
+    "Series": _strict({
+        "key": _nullable({**_STRING, "description": "the score key served; null: the grid search has no score yet"}),
+        "points": {**_INT, "description": "the most points of one experiment's series"},
+        "from_epoch": _COUNT, "to_epoch": _nullable(_COUNT),
+        "total": {**_COUNT, "description": "experiments of the grid search"},
+        "offset": _nullable({**_COUNT, "description": "null when `experiments` named them"}),
+        "limit": _nullable({**_INT, "description": "null when `experiments` named them"}),
+        "series": {"type": "object", "description": "experiment id -> its finite scores of `key`, by epoch",
+                   "additionalProperties": _strict({"epochs": {"type": "array", "items": _COUNT},
+                                                    "values": {"type": "array", "items": _NUMBER}})},
+        "downsampled": {"type": "boolean", "description": "whether any series was cut to `points` points"}}),
+    "SeriesBand": _strict({
+        "key": _nullable({**_STRING, "description": "the score key served; null: the grid search has no score yet"}),
+        "quantiles": {"type": "array", "items": {**_NUMBER, "minimum": 0, "maximum": 1}},
+        "epochs": {"type": "array", "items": _COUNT, "description": "every epoch some experiment scored `key` at"},
+        "counts": {"type": "array", "items": {**_COUNT, "minimum": 1},
+                   "description": "per epoch: experiments with a finite score there"},
+        "values": {"type": "array", "items": {"type": "array", "items": _NUMBER},
+                   "description": "values[j][i]: quantiles[j] of the scores at epochs[i]"}}),
     "StatusChange": _strict(_STATUS_CHANGE),
     "Alert": _strict(_ALERT, doc="an alert event of the experiment (docs/events.md)"),
     "CheckpointEvent": _strict(_CHECKPOINT_EVENT, optional=("checkpoint_seq",),
@@ -197,6 +220,13 @@ _REL = {**_param("rel", schema={"type": "string"},
                 doc="path inside the grid search's checkpoints folder (a leading 'checkpoints/' is accepted); "
                     "each segment must match [A-Za-z0-9._-]+"),
         "x-multi-segment": True}  # unlike OAS 3.0 path parameters, it may hold '/' (Flask's <path:rel>)
+
+
+_SHOWN_STATUSES = ("scheduled", "running", "done", "failed", "paused", "interrupted")  # ml_board.paging
+_SORT_PATTERN = "^(experiment_id|status|epoch|progress|hp:.+|(best|latest):[^/]+/.+)$"
+_KEY = _param("key", "query", {"type": "string", "pattern": "^[^/]+/.+$", "maxLength": 200},
+              "score key <split>/<metric or loss name>; none: the grid search's selection key (else the first "
+              "key scored)")
 
 
 def _array(item: str, doc: str) -> dict[str, Any]:
@@ -269,6 +299,54 @@ def _paths() -> dict[str, Any]:
         "/api/grid_searches/{grid_search_id}/experiments": {"get": {
             "summary": "Experiments with status, last epoch, latest and best scores",
             "parameters": [_GS], "responses": {"200": _array("Experiment", "experiments"), **_ERRORS}}},
+        # before .../{experiment_id}: a request's path is matched to the first template that fits (as Flask prefers
+        # the literal segment)
+        "/api/grid_searches/{grid_search_id}/experiments/page": {"get": {
+            "summary": "A page of the experiments, filtered and sorted on the board (rows as /experiments has them)",
+            "parameters": [
+                _GS,
+                _param("offset", "query", {"type": "integer", "minimum": 0, "default": 0},
+                       "rows to skip (of those matching, in the order asked for)"),
+                _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
+                       "rows at most"),
+                _param("sort", "query", {"type": "string", "pattern": _SORT_PATTERN},
+                       "experiment_id, status (failed, running, interrupted, scheduled, paused, done), epoch, "
+                       "progress, hp:<hyperparameter path>, best:<split>/<name> or latest:<split>/<name>; missing "
+                       "values last in either order, ties in order of appearance; none: order of appearance"),
+                _param("order", "query", {"type": "string", "enum": ["asc", "desc"], "default": "asc"}),
+                _param("q", "query", {"type": "string", "maxLength": 1000},
+                       "every whitespace-separated term (case-insensitive) must occur in the experiment id, grid "
+                       "point id, status, role, 'trial <n>' or '<path>=<value>' of a hyperparameter (full or "
+                       "short path, value as JSON or a bare string)"),
+                _param("status", "query", {"type": "string", "enum": list(_SHOWN_STATUSES)},
+                       "only experiments shown with this status")],
+            "responses": {"200": _json(_ref("ExperimentsPage"), "the page"), **_ERRORS}}},
+        "/api/grid_searches/{grid_search_id}/series": {"get": {
+            "summary": "One score key's series of up to 200 experiments, each downsampled to at most `points` "
+                       "points keeping every extreme (first, last, each bucket's min and max)",
+            "parameters": [
+                _GS, _KEY,
+                _param("experiments", "query", {"type": "string", "maxLength": 30000},
+                       "comma-separated experiment ids (at most 200); without it: `limit` experiments from "
+                       "`offset` in order of appearance"),
+                _param("offset", "query", {"type": "integer", "minimum": 0, "default": 0},
+                       "without `experiments`: experiments to skip"),
+                _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 200, "default": 100},
+                       "without `experiments`: experiments at most"),
+                _param("points", "query", {"type": "integer", "minimum": 4, "maximum": 100000, "default": 1000},
+                       "points per experiment at most; a series with more is downsampled"),
+                _param("from_epoch", "query", {"type": "integer", "minimum": 0, "default": 0},
+                       "only epochs >= this (a zoom window)"),
+                _param("to_epoch", "query", {"type": "integer", "minimum": 0},
+                       "only epochs <= this (a zoom window); none: to the last")],
+            "responses": {"200": _json(_ref("Series"), "the series"), **_ERRORS}}},
+        "/api/grid_searches/{grid_search_id}/series/band": {"get": {
+            "summary": "Per epoch, quantiles of one score key over every experiment with a finite score there",
+            "parameters": [
+                _GS, _KEY,
+                _param("quantiles", "query", {"type": "string", "default": "0.1,0.5,0.9", "maxLength": 1000},
+                       "1 to 20 comma-separated numbers in [0, 1]; linear interpolation (numpy's default)")],
+            "responses": {"200": _json(_ref("SeriesBand"), "the band"), **_ERRORS}}},
         "/api/grid_searches/{grid_search_id}/experiments/{experiment_id}": {"get": {
             "summary": "One experiment with config, status history, traceback and checkpoints",
             "parameters": [_GS, _param("experiment_id")],
