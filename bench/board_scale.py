@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from ml_board.list_index import INDEX_FILE_NAME  # noqa: E402
-from ml_board.snapshots import SNAPSHOT_FILE_NAME  # noqa: E402
+from mlgym.events.snapshot import SNAPSHOT_FILE_NAME  # noqa: E402
 from mlgym.events.event_log import LOG_FILE_NAME  # noqa: E402
 from tests.ml_board.dashboard_helpers import free_port  # noqa: E402
 

@@ -4,7 +4,7 @@ building a single read model.
 `<storage>/list.index` (msgpack) maps each grid search to its `GridSearchProjection.list_state()`, the labels its
 run config sets, and the byte size of its log when that state was taken. An entry is trusted only while the log
 still has exactly that size (the log only grows; a torn tail cut on recovery shrinks it) and the index was written
-by this code's read model (`snapshots.SCHEMA`); otherwise the grid search's projection is built (from its snapshot
+by this code's read model (`mlgym.events.snapshot.SCHEMA`); otherwise the grid search's projection is built (from its snapshot
 and the events after it) and the entry replaced. The file is rewritten atomically, at most every `SAVE_EVERY_S`
 seconds while it changes, and when the board stops.
 """
@@ -18,7 +18,7 @@ from typing import Any
 
 import msgspec
 
-from ml_board.snapshots import SCHEMA
+from mlgym.events.snapshot import SCHEMA
 
 INDEX_FILE_NAME = "list.index"
 SAVE_EVERY_S = 10.0

@@ -1,6 +1,6 @@
 """Per grid search read models (`GridSearchProjection`), advanced incrementally from the store.
 
-A projection is built the first time someone asks for it, from its snapshot (ml_board/snapshots.py) and the events
+A projection is built the first time someone asks for it, from its snapshot (mlgym/events/snapshot.py) and the events
 stored after it, and from then on only applies the events stored since its last use, so a request never re-reads
 the whole log and ingest pays nothing for summaries nobody looks at. A projection that has taken in
 `SNAPSHOT_EVENTS` events since its last snapshot is snapshotted again (at most every `SNAPSHOT_EVERY_S` seconds),
@@ -15,11 +15,11 @@ import threading
 import time
 from typing import Any
 
+from mlgym.events import snapshot as snapshots
 from mlgym.events.event_log import LOG_FILE_NAME
 from mlgym.events.labels import run_config_labels
 from mlgym.events.projection import GridSearchProjection, list_summary
 
-from ml_board import snapshots
 from ml_board.list_index import IndexEntry, ListIndex
 from ml_board.store import EventStore, GridSearchStore
 

@@ -18,7 +18,7 @@ import pytest
 from mlgym.events.event_log import LOG_FILE_NAME, read_events
 from mlgym.events.projection import GridSearchProjection
 from mlgym.events.results import project, results_json
-from ml_board import snapshots
+from mlgym.events import snapshot as snapshots
 from ml_board.list_index import INDEX_FILE_NAME
 from ml_board.store import EventStore
 from ml_board.summaries import Summaries

@@ -187,10 +187,9 @@ def _logged(log_dir: str, grid_search_id: str) -> Path:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from mlgym.events.event_log import read_events
-    from mlgym.events.results import project
+    from mlgym.events.snapshot import project_log
     from mlgym.report.compare import compare_table
-    first, second = (project(read_events(_logged(args.log_dir, gs)), gs) for gs in args.compare)
+    first, second = (project_log(_logged(args.log_dir, gs), gs) for gs in args.compare)
     table = compare_table(first, second)
     if args.format == "json":
         import pandas as pd
@@ -207,13 +206,14 @@ def _compare(args: argparse.Namespace) -> int:
 
 def report(args: argparse.Namespace) -> int:
     from mlgym.events.event_log import read_events
-    from mlgym.events.results import project, results_json, results_table
+    from mlgym.events.results import results_json, results_table
+    from mlgym.events.snapshot import project_log
     if args.compare:
         return _compare(args)
     if not args.grid_search_id:
         raise UsageError("report needs --grid_search_id ID (or --compare GS1 GS2)")
     path = _logged(args.log_dir, args.grid_search_id)
-    projection = project(read_events(path), args.grid_search_id)
+    projection = project_log(path, args.grid_search_id)
     if args.format in ("markdown", "html"):
         from mlgym.report import write_report
         if not args.output:

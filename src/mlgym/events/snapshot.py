@@ -1,6 +1,7 @@
-"""Snapshots of a grid search's read model, so a restarted board does not replay every stored event.
+"""Snapshots of a grid search's read model, so a restarted board or a second `mlgym report` does not replay every
+event of a log.
 
-`<storage>/<grid_search_id>/projection.snapshot` holds one `GridSearchProjection`'s state (msgpack) with the seq it
+`<folder of the log>/projection.snapshot` holds one `GridSearchProjection`'s state (msgpack) with the seq it
 covers, the byte size of the log up to that seq and the SHA-1 of that seq's line. It is written to a temporary
 file and renamed over the old one, so a reader sees a whole snapshot or the previous one. A snapshot is used only
 if its schema is this code's (a hash of the read model's source: any change of the rules invalidates every
@@ -10,14 +11,20 @@ the log, which stays the source of truth.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from array import array
 from pathlib import Path
 from typing import Any
 
 import msgspec
+
 from mlgym.events import experiment_view, projection, read_rules
 from mlgym.events.projection import ExperimentView, GridSearchProjection
+from mlgym.events.schema import check_readable
+
+SAVE_AFTER_EVENTS = 10_000  # a report that applied this many events leaves a snapshot for the next one
+_TAIL = 64 * 1024  # bytes read back from a snapshot's offset to find its last line
 
 SNAPSHOT_FILE_NAME = "projection.snapshot"
 _ARRAY_EXT = 1
@@ -106,3 +113,57 @@ def read(folder: Path) -> bytes | None:
         return (folder / SNAPSHOT_FILE_NAME).read_bytes()
     except FileNotFoundError:
         return None
+
+
+def _still_matches(path: Path, snap: Snapshot) -> bool:
+    """Whether the log at `path` still holds, ending at byte `snap.offset`, the line the snapshot names."""
+    try:
+        with open(path, "rb") as f:
+            start = max(0, snap.offset - _TAIL)
+            f.seek(start)
+            tail = f.read(snap.offset - start)
+    except OSError:
+        return False
+    if len(tail) != snap.offset - start or not tail.endswith(b"\n"):
+        return False
+    cut = tail.rfind(b"\n", 0, len(tail) - 1)
+    if cut < 0 and start > 0:
+        return False  # a last line longer than the window: not checked, so not trusted
+    return line_sha1(tail[cut + 1:]) == snap.line_sha1
+
+
+def project_log(path: str | os.PathLike, grid_search_id: str) -> GridSearchProjection:
+    """The read model of the log at `path`: from the snapshot beside it when it still matches the log, then the
+    events after it; leaves a new snapshot when it applied `SAVE_AFTER_EVENTS` events or more (best effort: a
+    read-only folder only costs the next reader the replay)."""
+    path = Path(path)
+    proj, seq, offset = GridSearchProjection(grid_search_id), -1, 0
+    data = read(path.parent)
+    if data is not None:
+        try:
+            snap, restored = decode(data)
+            if _still_matches(path, snap):
+                proj, seq, offset = restored, snap.seq, snap.offset
+        except ValueError:
+            pass
+    applied, last_line, end, last_end = 0, b"", offset, offset
+    with open(path, "rb") as f:
+        f.seek(offset)
+        for raw in f:
+            if not raw.endswith(b"\n"):
+                break  # a torn last line
+            end += len(raw)
+            try:
+                event = json.loads(raw)
+            except ValueError:
+                continue
+            if event.get("seq", -1) > seq:
+                check_readable(event)
+                proj.apply(event)
+                seq, last_line, last_end, applied = event["seq"], raw, end, applied + 1
+    if applied >= SAVE_AFTER_EVENTS:
+        try:
+            write(path.parent, encode(proj, seq, last_end, last_line))
+        except OSError:
+            pass
+    return proj
