@@ -3,12 +3,15 @@
 load:  a stored grid search of 100 experiments x 200 epochs x 5 scores x 3 splits; time from navigation to the
        fully drawn page (table, charts), side by side with the floor of the same work: downloading and JSON-parsing
        the same NDJSON in the same browser with nothing applied or drawn.
+table: a stored grid search of 2,000 experiments x 2 epochs; time of one filter keystroke in the experiments table
+       (the input handler: filter, sort, the table's rows, the charts' hidden lines), median of 10 keystrokes.
 live:  a run ingested over Socket.IO at 1,000 events/s while the page is open; lag = time from sending a batch to
        the page drawing its last event, side by side with a plain Python Socket.IO client in the same room.
 
     .venv/bin/python bench/dashboard.py [--reps 5] [--seconds 6] [--rate 1000]
 
-Prints `load_s: X` and `live_lag_s: X` (medians over the repetitions; live lag is each repetition's p95).
+Prints `load_s: X`, `table_filter_ms: X` and `live_lag_s: X` (medians over the repetitions; live lag is each
+repetition's p95; the filter time is the median over every repetition's keystrokes).
 """
 from __future__ import annotations
 
@@ -22,11 +25,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.board_scale import write_grid_search  # noqa: E402
 from tests.ml_board.dashboard_helpers import (CHROMIUM_ARGS, CHROMIUM, Ingestor, envelopes,  # noqa: E402
                                               grid_search_events, running_board, write_store)
 
 BIG = "2026-01-01--00-00-00-big0"
 LIVE = "2026-01-02--00-00-00-live"
+TABLE = "2026-01-03--00-00-00-tbl0"
+TABLE_EXPERIMENTS = 2000
 LRS = tuple(round(0.001 * (i + 1), 4) for i in range(10))
 BATCH_SIZES = tuple(8 * (i + 1) for i in range(10))
 
@@ -78,6 +84,26 @@ def measure_load(browser, url: str) -> tuple[float, float]:
     ctx.close()
     assert floor[1] == n, (floor, n)
     return load, floor[0]
+
+
+def measure_table_filter(browser, url: str) -> list[float]:
+    """Ten filter keystrokes in the table of TABLE (alternating between 1,000 and 2,000 matching rows), in ms."""
+    ctx = browser.new_context(viewport={"width": 1440, "height": 1000})
+    page = ctx.new_page()
+    page.goto(f"{url}/#/gs/{TABLE}")
+    page.wait_for_selector(".run[data-state=ready]", timeout=120000)
+    times = page.evaluate("""() => {
+        const input = document.querySelector('#filter'), out = [];
+        for (let i = 0; i < 10; i++) {
+            input.value = i % 2 ? 'e0' : 'e01';
+            const t0 = performance.now();
+            input.dispatchEvent(new Event('input'));
+            out.push(performance.now() - t0);
+        }
+        return out;
+    }""")
+    ctx.close()
+    return times
 
 
 def measure_live(browser, url: str, store: Path, rate: int, seconds: float, rep: int) -> tuple[float, float, float]:
@@ -154,6 +180,7 @@ def main() -> None:
         n = write_store(store, BIG, big_run_events())
         size = (store / BIG / "event_storage.log").stat().st_size
         print(f"stored run: {n} events, {size / 1e6:.1f} MB, written in {time.perf_counter() - t:.1f} s")
+        write_grid_search(store / TABLE, TABLE, epochs=2, base_ts=time.time() - 3600, experiments=TABLE_EXPERIMENTS)
         with running_board(store) as url, sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
             measure_load(browser, url)  # warm-up: the board's first read of the store, the browser's module cache
@@ -166,6 +193,9 @@ def main() -> None:
                   f"runs {' '.join(f'{x:.3f}' for x in loads)}")
             print(f"baseline (fetch + JSON.parse only)   median {statistics.median(floors):.3f} s  "
                   f"runs {' '.join(f'{x:.3f}' for x in floors)}")
+            filters = [ms for _ in range(args.reps) for ms in measure_table_filter(browser, url)]
+            print(f"filter keystroke, {TABLE_EXPERIMENTS:,} experiments  median {statistics.median(filters):.1f} ms  "
+                  f"p90 {sorted(filters)[int(0.9 * len(filters))]:.1f} ms")
             page_lags, plain_lags, rates = [], [], []
             for rep in range(args.reps):
                 page_lag, plain_lag, rate = measure_live(browser, url, store, args.rate, args.seconds, rep)
@@ -179,6 +209,7 @@ def main() -> None:
                   f"runs {' '.join(f'{x:.3f}' for x in plain_lags)}")
             browser.close()
     print(f"load_s: {statistics.median(loads):.3f}")
+    print(f"table_filter_ms: {statistics.median(filters):.1f}")
     print(f"live_lag_s: {statistics.median(page_lags):.3f}")
 
 
