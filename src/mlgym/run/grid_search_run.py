@@ -94,6 +94,9 @@ class GridSearchRun:
         try:
             tasks, feeder = first_tasks()
             executor = self.execution.executor()
+            if self.execution.kind == "main_process":
+                from mlgym.gym.data_cache import worker_data_cache
+                worker_data_cache.clear()  # a worker's cache lives for one run; so does this process's
             results = (executor.run(tasks, self.log.append, feeder) if feeder is not None
                        else executor.run(tasks, self.log.append))
             status = "done" if all(r.ok for r in results.values()) else "failed"
