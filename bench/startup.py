@@ -5,10 +5,11 @@ experiments, Adam, 4 epochs, accuracy + macro F1 on train/val/test after every e
 repetition, each a fresh process timed from its start to its exit (imports, config, workers, results included):
 - plain: bench/startup_plain.py, one file training the 4 models one after another (1 torch thread);
 - pool:  `python -m mlgym.cli.main train ... --process_count 2` (the `mlgym` command);
-- main:  the same with `--environment main_process`.
+- main:  the same with `--environment main_process`;
+- pool_spawn (with --spawn): the pool run with spawned workers instead of forks of the preloaded forkserver.
 The order rotates from one repetition to the next, so no side always runs on the warmer (or busier) machine.
 
-    PYTHONPATH=src .venv/bin/python bench/startup.py [--repeats 5]
+    PYTHONPATH=src .venv/bin/python bench/startup.py [--repeats 5] [--spawn]
 
 Prints each side's median wall time, `startup_ratio` (median pool / median plain; target <= 1.0),
 `pool_vs_main_ratio` (median pool / median main; target <= 1.0), `time_to_first_epoch_s` of the pool run (start of
@@ -41,10 +42,10 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _timed(command: list[str]) -> tuple[float, float, str]:
+def _timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
     """(wall seconds, start time.time(), stdout) of one command; it must succeed."""
     started_ts, started = time.time(), time.perf_counter()
-    done = subprocess.run(command, cwd=ROOT, env=_env(), capture_output=True, text=True)
+    done = subprocess.run(command, cwd=ROOT, env={**_env(), **(env or {})}, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed with {done.returncode}:\n{done.stdout}\n{done.stderr}")
@@ -68,11 +69,11 @@ def plain() -> tuple[float, float]:
     return elapsed, first - started
 
 
-def mlgym_train(*flags: str) -> tuple[float, float]:
+def mlgym_train(*flags: str, env: dict[str, str] | None = None) -> tuple[float, float]:
     """(wall s, s to the first epoch) of `mlgym train` on the grid with `flags`."""
     with tempfile.TemporaryDirectory() as log_dir:
         elapsed, started, _ = _timed([sys.executable, "-m", "mlgym.cli.main", "train", "--gs_config_path",
-                                      str(CONFIG), "--num_epochs", str(EPOCHS), "--log_dir", log_dir, *flags])
+                                      str(CONFIG), "--num_epochs", str(EPOCHS), "--log_dir", log_dir, *flags], env)
         return elapsed, _first_training_ts(Path(log_dir)) - started
 
 
@@ -87,11 +88,15 @@ def import_torch() -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--spawn", action="store_true",
+                        help="also run the pool with spawned workers (MLGYM_WORKER_START_METHOD=spawn) as pool_spawn")
     args = parser.parse_args()
     sides: dict[str, Callable[[], tuple[float, float]]] = {
         "plain": plain, "pool": lambda: mlgym_train("--process_count", "2"),
         "main": lambda: mlgym_train("--environment", "main_process"), "validate": validate,
         "import_torch": import_torch}
+    if args.spawn:
+        sides["pool_spawn"] = lambda: mlgym_train("--process_count", "2", env={"MLGYM_WORKER_START_METHOD": "spawn"})
     names = list(sides)
     print(f"loadavg_1min_at_start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs", flush=True)
     import_torch()  # warm the file cache once, outside the measurement
@@ -113,6 +118,9 @@ def main() -> None:
     print(f"time_to_first_epoch_s: {statistics.median(firsts['pool']):.3f}")
     print(f"plain_time_to_first_epoch_s: {statistics.median(firsts['plain']):.3f}")
     print(f"main_time_to_first_epoch_s: {statistics.median(firsts['main']):.3f}")
+    if args.spawn:
+        print(f"pool_spawn_time_to_first_epoch_s: {statistics.median(firsts['pool_spawn']):.3f}")
+        print(f"forkserver_vs_spawn_ratio: {median['pool'] / median['pool_spawn']:.3f}")
     print(f"validate_s: {median['validate']:.3f}")
     print(f"import_torch_s: {median['import_torch']:.3f}")
     print(f"validate_target_s: {median['import_torch'] + 0.5:.3f}")

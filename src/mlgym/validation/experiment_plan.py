@@ -76,11 +76,19 @@ def resolve_grid_search(gs_config_path: str | Path, overrides: list[str] | None 
                         search: SearchSettings | None = None) -> ResolvedGridSearch:
     """Load, override, expand (or sample: `search`, its seed filled in) and check every point; raises
     ConfigError with file, line and key path."""
+    path, config, source = load_gs_config(gs_config_path, overrides)
+    return resolve_points(path, config, file_sha256(path), source, search or SearchSettings(),
+                          tuple(source.python_modules))
+
+
+def load_gs_config(gs_config_path: str | Path, overrides: list[str] | None = None
+                   ) -> tuple[Path, dict[str, Any], SourceMap]:
+    """The first, cheap step of `resolve_grid_search` (YAML, imports, overrides; no component is looked at): its
+    `source.python_modules` are known here, so a run can start its workers before the points are checked."""
     path = Path(gs_config_path).resolve()
     config, source = load_config(path)
     apply_overrides(config, overrides or [], source)
-    return resolve_points(path, config, file_sha256(path), source, search or SearchSettings(),
-                          tuple(source.python_modules))
+    return path, config, source
 
 
 def resolve_points(path: Path, config: dict[str, Any], sha256: str, source: SourceMap,
