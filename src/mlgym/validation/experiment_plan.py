@@ -12,7 +12,6 @@ from mlgym.config.overrides import apply_overrides
 from mlgym.config.python_modules import PythonModule, import_python_modules
 from mlgym.config.sweep import GridPoint, find_sweeps
 from mlgym.errors import ConfigError
-from mlgym.gym.builtins import load_builtins
 from mlgym.gym.scores import score_directions_of_nodes
 from mlgym.registry.graph import Node, nodes_of_kind, parse_nodes
 from mlgym.registry.registry import registry
@@ -68,6 +67,7 @@ def check_grid_point(point: GridPoint, source: SourceMap) -> dict[str, Node]:
 
 def check_grid(grid: list[GridPoint], source: SourceMap) -> tuple[dict[str, Node], ...]:
     """Every grid point checked (built-in components registered first); their nodes in grid order."""
+    from mlgym.gym.builtins import load_builtins  # torch and every component: imported when a grid is checked
     load_builtins()
     return tuple(check_grid_point(point, source) for point in grid)
 
@@ -95,6 +95,7 @@ def resolve_points(path: Path, config: dict[str, Any], sha256: str, source: Sour
                    search: SearchSettings, python_modules: tuple[PythonModule, ...] = ()) -> ResolvedGridSearch:
     """The searcher's points of a loaded config, each checked (also used by warm start, on the logged config);
     the config's `python_modules` are imported first, so its own components are registered."""
+    from mlgym.gym.builtins import load_builtins  # torch and every component: imported when a grid is checked
     load_builtins()
     import_python_modules(python_modules)
     sweeps = find_sweeps(config, source)
