@@ -9,5 +9,5 @@ from __future__ import annotations
 
 WORKER_PRELOAD = ("mlgym.scheduler.worker", "mlgym.gym.job", "mlgym.gym.builtins", "mlgym.checkpointing.manager",
                   "dependency_injector.containers", "sklearn.datasets", "sklearn.model_selection",
-                  "torchmetrics.classification",  # the metrics' states: ~0.8 s at a job's first evaluation
-                  "torch._inductor.config")  # imported by torch on a job's first optimizer step: ~1 s
+                  "torchmetrics.classification",  # the metrics' states: ~0.5 s at a job's first evaluation
+                  "torch._dynamo")  # imported (with TorchInductor's config) by the first optimizer: ~1.4 s
