@@ -9,7 +9,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import components  # noqa: E402,F401  (registers this example's collator and ConvNet)
-from mlgym.cli.main import main  # noqa: E402
+from mlgym.cli.main import entry_point  # noqa: E402
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry_point()  # main(), then exit without the interpreter's slow teardown

@@ -18,7 +18,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import components  # noqa: E402,F401  (registers this example's resnet_small)
-from mlgym.cli.main import main  # noqa: E402
+from mlgym.cli.main import entry_point  # noqa: E402
 
 DATA = HERE / "data" / "shapes"
 
@@ -27,4 +27,4 @@ if __name__ == "__main__":
         from shapes import ensure_shapes
         if ensure_shapes(DATA):
             print(f"wrote the image folder {DATA}")
-    sys.exit(main())
+    entry_point()  # main(), then exit without the interpreter's slow teardown

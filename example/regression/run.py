@@ -5,7 +5,6 @@ experiment in `mlgym report` and on MLboard are the ones with the lowest MAE.
 
     python run.py train --gs_config_path gs_config.yml --num_epochs 20
 """
-import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -22,4 +21,4 @@ if __name__ == "__main__":
     from mlgym.cli.main import main
     if not (HERE / "diabetes.csv").is_file():
         write_diabetes_csv(HERE / "diabetes.csv")
-    sys.exit(main())
+    entry_point()  # main(), then exit without the interpreter's slow teardown

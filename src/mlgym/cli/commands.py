@@ -11,7 +11,6 @@ from typing import Any
 from mlgym.cli.progress import Progress
 from mlgym.cli.run_config import load_run_config, run_config_path
 from mlgym.config.loader import SourceMap
-from mlgym.cli.tables import print_results
 from mlgym.errors import ConfigError, MLgymError, UsageError
 
 
@@ -113,6 +112,7 @@ def train(args: argparse.Namespace) -> int:
 
 def _print_results(projection: Any) -> None:
     """The results table in the terminal, losses included, the best row marked."""
+    from mlgym.cli.tables import print_results
     from mlgym.events.results import results_table
     print_results(results_table(projection), projection.strategy)
 
@@ -198,6 +198,7 @@ def _compare(args: argparse.Namespace) -> int:
     elif args.format == "csv":
         print(table.to_csv(index=False), end="")
     elif args.format == "table":
+        from mlgym.cli.tables import print_results
         print_results(table, f"{first.grid_search_id} vs {second.grid_search_id}")
     else:
         raise UsageError("--compare prints a table, csv or json")

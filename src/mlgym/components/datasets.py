@@ -15,10 +15,9 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
@@ -26,6 +25,9 @@ from mlgym.errors import ConfigError
 from mlgym.registry import component, registry
 from mlgym.registry.registry import normalize
 from mlgym.registry.signature import ConfigProblem, check_arguments
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Task = Literal["classification", "regression"]
 SKLEARN_SETS = ("digits", "iris", "wine", "breast_cancer")
@@ -90,6 +92,8 @@ def sklearn_dataset(name: Literal["digits", "iris", "wine", "breast_cancer"], as
 def table_dataset(frame: pd.DataFrame, source: str, target_column: str, feature_columns: list[str] | None,
                   task: Task) -> ArrayDataset:
     """An ArrayDataset from a DataFrame: numeric feature columns, one target column."""
+    import pandas as pd
+
     columns = [str(c) for c in frame.columns]
     wanted = [target_column, *(feature_columns or [])]
     missing = [c for c in wanted if c not in columns]
@@ -130,6 +134,8 @@ def csv_dataset(path: str, target_column: str, feature_columns: list[str] | None
                 task: Literal["classification", "regression"] = "classification") -> ArrayDataset:
     """A CSV table; features default to every column except the target. Relative paths are from the cwd."""
     p = _existing(path)
+    import pandas as pd
+
     return table_dataset(pd.read_csv(p), str(p), target_column, feature_columns, task)
 
 
@@ -138,6 +144,8 @@ def parquet_dataset(path: str, target_column: str, feature_columns: list[str] | 
                     task: Literal["classification", "regression"] = "classification") -> ArrayDataset:
     """A Parquet table (read with pyarrow); same options as `csv`."""
     p = _existing(path)
+    import pandas as pd
+
     return table_dataset(pd.read_parquet(p), str(p), target_column, feature_columns, task)
 
 

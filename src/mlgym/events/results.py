@@ -5,12 +5,13 @@ Every number comes from the read model (`GridSearchProjection`): this module onl
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from mlgym.events.experiment_view import ExperimentView
 from mlgym.events.projection import GridSearchProjection
+
+if TYPE_CHECKING:  # pandas (~0.25 s) is imported by the functions that build tables
+    import pandas as pd
 
 
 def project(events: Iterable[dict[str, Any]], grid_search_id: str) -> GridSearchProjection:
@@ -30,6 +31,7 @@ def _hyper_columns(views: Iterable[ExperimentView]) -> dict[str, str]:
 
 
 def _grid_search_table(projection: GridSearchProjection) -> pd.DataFrame:
+    import pandas as pd
     views = list(projection.views().values())
     columns = _hyper_columns(views)
     rows = []
@@ -46,6 +48,7 @@ def _grid_search_table(projection: GridSearchProjection) -> pd.DataFrame:
 
 
 def _cross_validation_table(projection: GridSearchProjection) -> pd.DataFrame:
+    import pandas as pd
     folds = [v for v in projection.views().values() if v.role == "cv_fold"]
     columns = _hyper_columns(folds)
     trial_of = {v.grid_point_id: v for v in reversed(folds) if v.trial is not None}  # a searched CV: fold 0's
@@ -64,6 +67,7 @@ def _cross_validation_table(projection: GridSearchProjection) -> pd.DataFrame:
 
 
 def _nested_cv_table(projection: GridSearchProjection) -> pd.DataFrame:
+    import pandas as pd
     columns = _hyper_columns(projection.views().values())
     rows = []
     for v in projection.refits():
@@ -108,6 +112,7 @@ def _all_folds_done(text: Any) -> bool:
 def _ranked(table: pd.DataFrame, key: str | None, mode: str | None, eligible: pd.Series | None) -> pd.DataFrame:
     """`table` sorted by `key` (max or min first, missing last, ties in their order) with `best` on the first
     eligible row that has a score."""
+    import pandas as pd
     if table.empty:
         return table
     table = table.copy()
@@ -132,6 +137,7 @@ def loss_columns(projection: GridSearchProjection, table: pd.DataFrame) -> list[
 
 def results_json(projection: GridSearchProjection) -> dict[str, Any]:
     """{"strategy", "columns", "rows"} with NaN as null, for REST and `--format json`."""
+    import pandas as pd
     table = results_table(projection)
     table = table.astype(object).where(pd.notna(table), None)
     return {"strategy": projection.strategy, "status": projection.live_status(),

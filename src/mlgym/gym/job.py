@@ -16,6 +16,7 @@ from mlgym.gym.device import resolve_device
 from mlgym.gym.seeding import seed_everything
 from mlgym.gym.spec import ExperimentSpec
 from mlgym.gym.builtins import load_builtins
+from mlgym.gym.data_cache import DataCache, worker_data_cache
 from mlgym.registry.graph import ComponentGraph, nodes_of_kind, parse_nodes
 from mlgym.registry.registry import registry
 
@@ -51,7 +52,9 @@ def _accepts(method: Any, name: str) -> bool:
         return False
 
 
-def build_graph(spec: ExperimentSpec) -> ComponentGraph:
+def build_graph(spec: ExperimentSpec, cache: DataCache | None = worker_data_cache) -> ComponentGraph:
+    """The job's component graph; its dataset and splits come from this process's data cache when an earlier
+    job built them from the same config (`gym/data_cache.py`)."""
     load_builtins()
     nodes = parse_nodes(spec.config, registry, SourceMap())
     replace = {}
@@ -60,18 +63,18 @@ def build_graph(spec: ExperimentSpec) -> ComponentGraph:
         indices = spec.split_indices
         for node in nodes_of_kind(nodes, "splitter"):
             replace[node.name] = lambda dataset, _i=indices, **_: splits_from_indices(dataset, _i)
-    return ComponentGraph(nodes, replace)
+    return ComponentGraph(nodes, replace, cache)
 
 
 class ExperimentRun:
     """The live objects of one experiment and the loop that trains them; a checkpoint can restore its state."""
 
-    def __init__(self, spec: ExperimentSpec, context: Any) -> None:
+    def __init__(self, spec: ExperimentSpec, context: Any, cache: DataCache | None = worker_data_cache) -> None:
         self.spec = spec
         self.context = context
         self.device = resolve_device(context.device)
         seed_everything(spec.seed)
-        self.graph = build_graph(spec)
+        self.graph = build_graph(spec, cache)
         self.model = self.graph.first_of_kind("model").to(self.device)
         self.trainer = self.graph.first_of_kind("trainer")
         self.evaluator = self.graph.first_of_kind("evaluator")

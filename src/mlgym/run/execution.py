@@ -59,9 +59,18 @@ class ExecutionSettings:
             from mlgym.scheduler.ray_executor import RayExecutor
             return RayExecutor(self.ray.address, JobResources(self.ray.cpus_per_job, self.ray.gpus_per_job),
                                max_retries=self.max_retries, worker_initializer=initializer)
+        from mlgym.gym.preload import WORKER_PRELOAD
         from mlgym.scheduler.pool import WorkerPool
         return WorkerPool(self.process_count, self.devices, max_retries=self.max_retries,
-                          worker_initializer=initializer)
+                          worker_initializer=initializer, preload=WORKER_PRELOAD)
+
+    def started_executor(self) -> Executor:
+        """The executor, its workers already starting in the background (a pool); the caller closes it."""
+        executor = self.executor()
+        start = getattr(executor, "start", None)
+        if self.kind == "multiprocessing" and start is not None:
+            start(wait=False)
+        return executor
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from mlgym.run.heartbeat import HeartbeatThread
 from mlgym.events.payloads import GridSearchFinished, GridSearchStarted
 from mlgym.run.execution import ExecutionSettings, task_of
 from mlgym.run.request import RunOutcome
-from mlgym.scheduler.task import Task, TaskResult
+from mlgym.scheduler.task import Executor, Task, TaskResult
 from mlgym.validation.plan import Plan
 
 EventListener = Callable[[dict[str, Any]], None]
@@ -35,8 +35,10 @@ class GridSearchRun:
 
     def __init__(self, log: EventLog, execution: ExecutionSettings, websocket_servers: tuple[str, ...] = (),
                  ingest_token: str | None = None, listeners: tuple[EventListener, ...] = (),
-                 checkpoint_root: Path | None = None, heartbeat_s: float | None = None) -> None:
+                 checkpoint_root: Path | None = None, heartbeat_s: float | None = None,
+                 executor: Executor | None = None) -> None:
         self.log = log
+        self.executor = executor  # started early by the caller (who closes it); None: made and closed here
         self.heartbeat_s = heartbeat_s
         self.execution = execution
         self.sinks = []
@@ -93,7 +95,10 @@ class GridSearchRun:
         heartbeat = HeartbeatThread(self.log, self.heartbeat_s).start() if self.heartbeat_s else None
         try:
             tasks, feeder = first_tasks()
-            executor = self.execution.executor()
+            executor = self.executor or self.execution.executor()
+            if self.execution.kind == "main_process":
+                from mlgym.gym.data_cache import worker_data_cache
+                worker_data_cache.clear()  # a worker's cache lives for one run; so does this process's
             results = (executor.run(tasks, self.log.append, feeder) if feeder is not None
                        else executor.run(tasks, self.log.append))
             status = "done" if all(r.ok for r in results.values()) else "failed"

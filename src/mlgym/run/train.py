@@ -3,13 +3,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from mlgym.events.event_log import EventLog
 from mlgym.run.execution import ExecutionSettings
 from mlgym.run.grid_search_run import EventListener, GridSearchRun, RefitConfigLogger
 from mlgym.run.provenance import Environment, capture_environment
 from mlgym.run.request import RunOutcome, RunRequest, new_grid_search_id
-from mlgym.validation.experiment_plan import ResolvedGridSearch, check_strategy, resolve_grid_search
+from mlgym.scheduler.task import Executor
+from mlgym.validation.experiment_plan import (ResolvedGridSearch, check_strategy, file_sha256, load_gs_config,
+                                             resolve_points)
 from mlgym.events.payloads import GridSearchStarted, PythonModuleRef
 from mlgym.validation.plan import RunSettings, build_plan
 from mlgym.validation.settings import ValidationSettings, load_validation
@@ -73,9 +76,25 @@ def checked_environment(config_dir: Path, dirty_git: str) -> Environment:
 
 
 def start(request: RunRequest, listeners: tuple[EventListener, ...] = ()) -> RunOutcome:
-    """Validate everything, then run a new grid search. Nothing is created on disk if validation fails."""
+    """Validate everything, then run a new grid search. Nothing is created on disk if validation fails.
+
+    A pool's workers start right after the config files are read (they need the config's `python_modules`), so
+    they get ready while this process checks the grid and plans; they are stopped, without waiting for them, when
+    the run ends or validation fails (`WorkerPool.close(wait=False)`)."""
+    path, config, source = load_gs_config(request.gs_config_path, list(request.overrides))
+    request = replace(request, execution=replace(request.execution, python_modules=tuple(source.python_modules)))
+    executor = request.execution.started_executor() if request.execution.kind == "multiprocessing" else None
+    try:
+        return _validate_and_run(request, listeners, path, config, source, executor)
+    finally:
+        if executor is not None:
+            executor.close(wait=False)  # type: ignore[attr-defined]
+
+
+def _validate_and_run(request: RunRequest, listeners: tuple[EventListener, ...], path: Path, config: dict,
+                      source: Any, executor: Executor | None) -> RunOutcome:
     search = request.search.with_run_seed(request.seed)
-    resolved = resolve_grid_search(request.gs_config_path, list(request.overrides), search)
+    resolved = resolve_points(path, config, file_sha256(path), source, search, tuple(source.python_modules))
     settings = load_validation(request.validation_config_path)
     check_strategy(settings, resolved)
     settings = with_resolved_selection(settings, resolved)
@@ -85,15 +104,14 @@ def start(request: RunRequest, listeners: tuple[EventListener, ...] = ()) -> Run
     checkpoints = checkpoint_root(request.execution.checkpoint_storage, grid_search_id, run_dir)
     run = RunSettings(grid_search_id, run_dir, request.num_epochs, request.seed, checkpoint_root=checkpoints)
     from mlgym.run.search_run import runs_as_search
-    request = replace(request, execution=replace(request.execution, python_modules=resolved.python_modules))
     if runs_as_search(search, settings):
-        return _start_search(request, resolved, settings, run, search, listeners, environment)
+        return _start_search(request, resolved, settings, run, search, listeners, environment, executor)
     refit_logger = RefitConfigLogger()
     plan = build_plan(resolved, settings, run, on_refit_spec=refit_logger)
     started = started_payload(resolved, settings, request, len(plan.jobs), environment=environment)
     request.execution.check()
     runner = GridSearchRun(EventLog(request.log_dir, grid_search_id), request.execution, request.websocket_servers,
-                           request.ingest_token, listeners, Path(checkpoints), request.heartbeat_s)
+                           request.ingest_token, listeners, Path(checkpoints), request.heartbeat_s, executor)
     environment.write_diff(runner.log.path.parent)
     return runner.launch(plan, started, refit_logger)
 
@@ -109,7 +127,7 @@ def max_concurrent(execution: ExecutionSettings, settings: ValidationSettings) -
 
 def _start_search(request: RunRequest, resolved: ResolvedGridSearch, settings: ValidationSettings,
                   run: RunSettings, search: SearchSettings, listeners: tuple[EventListener, ...],
-                  environment: Environment) -> RunOutcome:
+                  environment: Environment, executor: Executor | None = None) -> RunOutcome:
     """A search driven by the executor's feeder (Optuna, a trial scheduler, nested CV's searches per outer fold):
     checked, then run."""
     from mlgym.run.search_run import build_search_run, resolved_search
@@ -121,6 +139,6 @@ def _start_search(request: RunRequest, resolved: ResolvedGridSearch, settings: V
     request.execution.check()
     runner = GridSearchRun(EventLog(request.log_dir, run.grid_search_id), request.execution,
                            request.websocket_servers, request.ingest_token, listeners, Path(run.checkpoint_root),
-                           request.heartbeat_s)
+                           request.heartbeat_s, executor)
     environment.write_diff(runner.log.path.parent)
     return runner.launch_search(search_run, started)

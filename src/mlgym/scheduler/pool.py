@@ -1,4 +1,4 @@
-"""The worker pool: P persistent spawned processes, one device each, running a task graph without stage barriers.
+"""The worker pool: P persistent worker processes, one device each, running a task graph without stage barriers.
 
 The main process is the only one that calls `on_event`, so the event log keeps one writer and a gapless `seq`.
 It waits on every worker's pipe and process sentinel at once (multiprocessing.connection.wait), so a finished
@@ -11,6 +11,7 @@ import contextlib
 import multiprocessing
 import os
 import signal
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
@@ -20,6 +21,7 @@ from mlgym.scheduler.devices import device_for_worker
 from mlgym.scheduler.graph import TaskGraph
 from mlgym.scheduler.interrupts import sigterm_raises
 from mlgym.scheduler.job_events import JobEvents, Placement
+from mlgym.scheduler.start_method import start_method, worker_context
 from mlgym.scheduler.task import EventCallback, Executor, SchedulerError, Task, TaskResult
 from mlgym.scheduler.worker import Initializer, task_blob, worker_main
 
@@ -45,6 +47,10 @@ class _Worker:
         return Placement(device=self.device, worker=self.index, pid=self.pid or self.process.pid or -1)
 
 
+def describe_error(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
 def _exit_description(exitcode: int | None) -> str:
     if exitcode is None:
         return "an unknown status"
@@ -62,10 +68,13 @@ class WorkerPool(Executor):
     them when it returns. `worker_initializer` (a picklable callable, or `(fn, args)`) runs once in every worker.
     `threads_per_worker` caps BLAS/OpenMP threads and calls torch.set_num_threads (importing torch once per
     worker when it is installed); None leaves threads alone and does not import torch.
+    `preload`: modules imported once by a forkserver, of which every worker is a fork (`start_method.py`); without
+    it workers are spawned. `start(wait=False)` starts the workers in the background (the caller goes on planning).
     """
 
     def __init__(self, process_count: int, devices: Sequence[str] = ("cpu",), max_retries: int = 1,
-                 threads_per_worker: int | None = 1, worker_initializer: Initializer | None = None) -> None:
+                 threads_per_worker: int | None = 1, worker_initializer: Initializer | None = None,
+                 preload: Sequence[str] = ()) -> None:
         if process_count < 1:
             raise SchedulerError(f"process_count must be at least 1, got {process_count}")
         if max_retries < 0:
@@ -77,9 +86,14 @@ class WorkerPool(Executor):
         self.max_retries = max_retries
         self.threads_per_worker = threads_per_worker
         self.worker_initializer = worker_initializer
-        self._context = multiprocessing.get_context("spawn")
+        self.preload = tuple(preload)
+        self.start_method = start_method(self.preload)
+        self._context: multiprocessing.context.BaseContext | None = None
         self._workers: list[_Worker] = []
         self._start_failures = [0] * process_count
+        self._starter: threading.Thread | None = None
+        self._start_error: BaseException | None = None
+        self._closing = False
 
     # --- worker processes -------------------------------------------------------------------------------
     @property
@@ -87,12 +101,46 @@ class WorkerPool(Executor):
         """Process ids of the current workers (a replaced worker's new pid included)."""
         return [w.process.pid for w in self._workers if w.process.pid is not None]
 
-    def start(self) -> None:
-        """Start the worker processes (a no-op when they run already)."""
-        if not self._workers:
-            self._workers = [self._spawn(i) for i in range(self.process_count)]
+    @property
+    def started(self) -> bool:
+        return bool(self._workers) or self._starter is not None
+
+    def start(self, wait: bool = True) -> None:
+        """Start the worker processes (a no-op when they run or start already); `wait=False` returns at once and
+        starts them in a background thread (a forkserver's first fork waits for its imports)."""
+        if self.started:
+            return
+        self._closing = False
+        if wait:
+            self._start_all()
+            return
+        self._starter = threading.Thread(target=self._start_in_background, name="mlgym-pool-start", daemon=True)
+        self._starter.start()
+
+    def _start_all(self) -> None:
+        self._context = self._context or worker_context(self.start_method, self.preload)
+        for i in range(self.process_count):
+            if self._closing:  # closed while starting: start no more
+                return
+            self._workers.append(self._spawn(i))
+
+    def _start_in_background(self) -> None:
+        try:
+            self._start_all()
+        except BaseException as exc:  # noqa: BLE001 - re-raised by the caller's next start/run
+            self._start_error = exc
+
+    def _await_start(self) -> None:
+        """Wait for a background start to finish; re-raise its error."""
+        if self._starter is not None:
+            self._starter.join()
+            self._starter = None
+        if self._start_error is not None:
+            error, self._start_error = self._start_error, None
+            raise SchedulerError(f"the worker processes could not be started: {describe_error(error)}") from error
 
     def _spawn(self, index: int) -> _Worker:
+        assert self._context is not None
         main_end, worker_end = self._context.Pipe(duplex=True)
         device = device_for_worker(self.devices, index)
         process = self._context.Process(
@@ -102,17 +150,41 @@ class WorkerPool(Executor):
         worker_end.close()
         return _Worker(index=index, device=device, process=process, conn=main_end)
 
-    def close(self) -> None:
-        """Stop the workers: ask idle ones to exit, terminate whatever is still alive after a grace period."""
+    def close(self, wait: bool = True) -> None:
+        """Stop the workers: ask idle ones to exit, terminate whatever is still alive after a grace period.
+
+        `wait=False` (the end of a run) only asks them: an idle worker exits at once (`os._exit`), so there is
+        nothing to wait for; a pool still starting in the background starts no more workers and stops the ones it
+        started. Multiprocessing reaps the exited processes (at the latest when this process exits)."""
+        self._closing = True
+        if not wait and self._starter is not None and self._starter.is_alive():
+            threading.Thread(target=self._close_after_start, name="mlgym-pool-close", daemon=True).start()
+            return
+        with contextlib.suppress(SchedulerError):
+            self._await_start()
         for worker in self._workers:
             with contextlib.suppress(OSError, ValueError):
                 worker.conn.send(None)
+        if not wait:
+            for worker in self._workers:
+                worker.conn.close()
+            self._workers = []
+            return
         for worker in self._workers:
             worker.process.join(_JOIN_S)
         self.terminate()
 
+    def _close_after_start(self) -> None:
+        starter = self._starter
+        if starter is not None:
+            starter.join()
+        self.close(wait=False)
+
     def terminate(self) -> None:
         """Terminate and join every worker now (SIGTERM, then SIGKILL for any that linger)."""
+        self._closing = True
+        with contextlib.suppress(SchedulerError):
+            self._await_start()
         for worker in self._workers:
             if worker.process.is_alive():
                 worker.process.terminate()
@@ -136,7 +208,7 @@ class WorkerPool(Executor):
     def run(self, tasks: Sequence[Task], on_event: EventCallback,
             feeder: Callable[[TaskResult], Sequence[Task]] | None = None) -> dict[str, TaskResult]:
         graph = TaskGraph(tasks, feeder)
-        owns_workers = not self._workers
+        owns_workers = not self.started
         events = JobEvents(on_event)
         try:
             with sigterm_raises():
@@ -144,6 +216,7 @@ class WorkerPool(Executor):
                     events.scheduled(task)
                 if tasks:
                     self.start()
+                    self._await_start()
                     _Run(self, graph, events, on_event).loop()
                 if owns_workers:
                     self.close()

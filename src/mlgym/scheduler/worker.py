@@ -62,11 +62,26 @@ def run_initializer(initializer: Initializer | None) -> None:
         initializer()
 
 
+def _main_process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _exit_when_orphaned(parent_pid: int) -> None:
-    """Kill this worker when the main process is gone (e.g. SIGKILLed), so no worker outlives its pool."""
+    """Kill this worker when the main process is gone (e.g. SIGKILLed), so no worker outlives its pool.
+
+    A spawned worker's parent is the main process; a forked one's is the forkserver, which exits when the main
+    process does. Either way the worker is orphaned when its parent changes (or the main process is gone)."""
+    start_parent = os.getppid()
+
     def watch() -> None:
         while True:
-            if os.getppid() != parent_pid:
+            if os.getppid() != start_parent or not _main_process_alive(parent_pid):
                 os._exit(1)
             time.sleep(_PARENT_POLL_S)
     threading.Thread(target=watch, name="mlgym-parent-watch", daemon=True).start()
@@ -115,7 +130,7 @@ def _send_result(channel: _Channel, result: TaskResult) -> None:
 
 def worker_main(conn: Connection, worker_index: int, device: str, threads: int | None,
                 initializer: Initializer | None, parent_pid: int) -> None:
-    """Entry point of a spawned worker process."""
+    """Entry point of a worker process (spawned, or forked from the forkserver)."""
     # Ctrl-C goes to the whole process group; the main process decides how workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # A job's data loaders may start worker processes, which a daemonic process may not. Only this process's own

@@ -12,7 +12,6 @@ from mlgym.config.overrides import apply_overrides
 from mlgym.config.python_modules import PythonModule, import_python_modules
 from mlgym.config.sweep import GridPoint, find_sweeps
 from mlgym.errors import ConfigError
-from mlgym.gym.builtins import load_builtins
 from mlgym.gym.scores import score_directions_of_nodes
 from mlgym.registry.graph import Node, nodes_of_kind, parse_nodes
 from mlgym.registry.registry import registry
@@ -68,6 +67,7 @@ def check_grid_point(point: GridPoint, source: SourceMap) -> dict[str, Node]:
 
 def check_grid(grid: list[GridPoint], source: SourceMap) -> tuple[dict[str, Node], ...]:
     """Every grid point checked (built-in components registered first); their nodes in grid order."""
+    from mlgym.gym.builtins import load_builtins  # torch and every component: imported when a grid is checked
     load_builtins()
     return tuple(check_grid_point(point, source) for point in grid)
 
@@ -76,17 +76,26 @@ def resolve_grid_search(gs_config_path: str | Path, overrides: list[str] | None 
                         search: SearchSettings | None = None) -> ResolvedGridSearch:
     """Load, override, expand (or sample: `search`, its seed filled in) and check every point; raises
     ConfigError with file, line and key path."""
+    path, config, source = load_gs_config(gs_config_path, overrides)
+    return resolve_points(path, config, file_sha256(path), source, search or SearchSettings(),
+                          tuple(source.python_modules))
+
+
+def load_gs_config(gs_config_path: str | Path, overrides: list[str] | None = None
+                   ) -> tuple[Path, dict[str, Any], SourceMap]:
+    """The first, cheap step of `resolve_grid_search` (YAML, imports, overrides; no component is looked at): its
+    `source.python_modules` are known here, so a run can start its workers before the points are checked."""
     path = Path(gs_config_path).resolve()
     config, source = load_config(path)
     apply_overrides(config, overrides or [], source)
-    return resolve_points(path, config, file_sha256(path), source, search or SearchSettings(),
-                          tuple(source.python_modules))
+    return path, config, source
 
 
 def resolve_points(path: Path, config: dict[str, Any], sha256: str, source: SourceMap,
                    search: SearchSettings, python_modules: tuple[PythonModule, ...] = ()) -> ResolvedGridSearch:
     """The searcher's points of a loaded config, each checked (also used by warm start, on the logged config);
     the config's `python_modules` are imported first, so its own components are registered."""
+    from mlgym.gym.builtins import load_builtins  # torch and every component: imported when a grid is checked
     load_builtins()
     import_python_modules(python_modules)
     sweeps = find_sweeps(config, source)

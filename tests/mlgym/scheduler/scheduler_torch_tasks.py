@@ -25,3 +25,13 @@ def train_tiny(seed: int, *, context: TaskContext) -> list[float]:
         optimizer.step()
         losses.append(loss.item())
     return losses
+
+
+def torch_threads_and_modules(*, context: TaskContext) -> dict:
+    """torch's threads, whether the forkserver's preload is here without this task importing it, and the parent."""
+    import os
+    import sys
+
+    import torch
+    return {"threads": torch.get_num_threads(), "preloaded": "sklearn.model_selection" in sys.modules,
+            "parent": os.getppid()}

@@ -22,6 +22,14 @@ pytestmark = pytest.mark.timeout(120)
 ROOT = Path(__file__).resolve().parents[3]
 
 
+@pytest.fixture(autouse=True, params=["spawn", "forkserver"])
+def start_method(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every failure is checked with spawned workers and with workers forked from the forkserver (also in the
+    interrupt program, which inherits the environment)."""
+    monkeypatch.setenv("MLGYM_WORKER_START_METHOD", request.param)
+    return request.param
+
+
 def test_sigkilled_worker_is_detected_replaced_and_its_task_retried() -> None:
     recorder = Recorder()
     killed: dict[str, float] = {}

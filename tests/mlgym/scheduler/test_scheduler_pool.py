@@ -1,6 +1,8 @@
 """WorkerPool with real spawned worker processes: events, results, the task graph, devices and threads."""
 from __future__ import annotations
 
+import os
+
 import psutil
 import pytest
 
@@ -205,3 +207,43 @@ def test_workers_get_devices_round_robin() -> None:
 def test_threads_per_worker_limits_torch_threads(threads: int) -> None:
     results = WorkerPool(1, threads_per_worker=threads).run([Task("t", tt.torch_threads)], Recorder())
     assert results["t"].value == {"threads": threads, "device": "cpu"}
+
+
+def test_forkserver_workers_fork_from_a_single_threaded_server_that_imported_the_preload(monkeypatch) -> None:
+    from mlgym.gym.preload import WORKER_PRELOAD
+    from mlgym.scheduler.start_method import server_threads
+    monkeypatch.delenv("MLGYM_WORKER_START_METHOD", raising=False)
+    pool = WorkerPool(2, threads_per_worker=2, preload=WORKER_PRELOAD)
+    assert pool.start_method == "forkserver"
+    results = pool.run([Task(f"t{i}", tt.torch_threads_and_modules) for i in range(2)], Recorder())
+    assert server_threads() == 1  # forking is only safe from a process without threads
+    for result in results.values():
+        assert result.value["threads"] == 2  # the pool's setting, not the server's single thread
+        assert result.value["preloaded"] and result.value["parent"] != os.getpid()  # the server's child
+
+
+@pytest.mark.parametrize("method", ["spawn", "forkserver"])
+def test_background_start_then_close_without_waiting_leaves_no_worker(method: str, monkeypatch) -> None:
+    import multiprocessing
+    import time
+    monkeypatch.setenv("MLGYM_WORKER_START_METHOD", method)
+    pool = plain_pool(2)
+    pool.start(wait=False)  # returns at once: the caller plans meanwhile
+    results = pool.run([Task(f"t{i}", st.square, (i,)) for i in range(4)], Recorder())
+    assert [r.value for r in results.values()] == [0, 1, 4, 9]
+    pids = pool.worker_pids
+    started = time.monotonic()
+    pool.close(wait=False)
+    assert time.monotonic() - started < 0.5 and pool.worker_pids == []
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(p.name.startswith("mlgym-worker") for p in multiprocessing.active_children()):
+        time.sleep(0.05)
+    assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE for pid in pids)
+
+    starting = plain_pool(2)
+    starting.start(wait=False)
+    starting.close(wait=False)  # while its workers may still be starting: it starts no more and stops its own
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and any(p.name.startswith("mlgym-worker") for p in multiprocessing.active_children()):
+        time.sleep(0.05)
+    assert not any(p.name.startswith("mlgym-worker") for p in multiprocessing.active_children())

@@ -6,9 +6,8 @@
 gs_config.yml names components.py under `python_modules:`, so `mlgym train --gs_config_path gs_config.yml`
 works the same without this file; keep it if you like a script to start from (or import modules here).
 """
-import sys
 
-from mlgym.cli.main import main
+from mlgym.cli.main import entry_point
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry_point()  # main(), then exit without the interpreter's slow teardown

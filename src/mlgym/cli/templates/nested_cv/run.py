@@ -6,9 +6,8 @@
 `mlgym ...` does the same: this file only exists as a place for your own imports, if you prefer them to
 `python_modules:` in gs_config.yml.
 """
-import sys
 
-from mlgym.cli.main import main
+from mlgym.cli.main import entry_point
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry_point()  # main(), then exit without the interpreter's slow teardown
