@@ -11,6 +11,7 @@ export CONTAINERS_CONF=${CONTAINERS_CONF:-$PWD/deploy/containers.conf}
 export BASE_IMAGE=${BASE_IMAGE:-localhost/debian:bookworm}
 export MLGYM_IMAGE=${MLGYM_IMAGE:-localhost/mlgym:compose-test}
 export RAY_WORKERS=${RAY_WORKERS:-2} RAY_WORKER_CPUS=${RAY_WORKER_CPUS:-1} MLGYM_NUM_EPOCHS=${MLGYM_NUM_EPOCHS:-2}
+export RAY_MIN_CPUS=$((RAY_WORKERS * RAY_WORKER_CPUS))  # the gym waits for every worker before it plans
 export MLBOARD_INGEST_TOKEN MLBOARD_PORT
 MLBOARD_INGEST_TOKEN=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
 MLBOARD_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

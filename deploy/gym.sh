@@ -4,6 +4,7 @@
 #   MLGYM_ENVIRONMENT   ray | multiprocessing | main_process | auto (default: ray when this mlgym has the Ray
 #                       executor, else local worker processes)
 #   RAY_ADDRESS         the Ray head's GCS (default ray-head:6379)
+#   RAY_MIN_CPUS        CPUs the cluster's workers must have joined with before the run starts (default 1)
 #   MLBOARD_URL         the board (default http://board:5001); MLBOARD_INGEST_TOKEN its ingest token
 #   MLGYM_EXAMPLE       folder under /app/example (default grid_search); MLGYM_NUM_EPOCHS (default 8)
 #   MLGYM_PROCESS_COUNT worker processes when not on Ray (default 2)
@@ -25,8 +26,8 @@ if [ "$environment" = ray ]; then
   # A driver must sit on a node of the cluster: join it holding no resources, so every job runs on a worker.
   ray start --address "$RAY_ADDRESS" --num-cpus 0 --num-gpus 0 >/tmp/ray-start.log 2>&1 \
     || { cat /tmp/ray-start.log >&2; exit 1; }
-  # Started with the stack, the gym may come before the workers have joined: wait for one.
-  healthcheck.py wait-ray-cpus "$RAY_ADDRESS" 300
+  # Started with the stack, the gym may come before the workers have joined: wait for all of them (their CPUs).
+  healthcheck.py wait-ray-cpus "$RAY_ADDRESS" 300 "${RAY_MIN_CPUS:-1}"
   set -- --environment ray --ray_address "$RAY_ADDRESS" "$@"
 else
   set -- --environment "$environment" --process_count "${MLGYM_PROCESS_COUNT:-2}" "$@"

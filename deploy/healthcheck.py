@@ -6,10 +6,11 @@
     healthcheck.py ray-worker           a raylet runs in this container
     healthcheck.py wait-board URL [S]   wait up to S seconds (default 300) for the board at URL
     healthcheck.py ray-node-id          print the Ray node id of the raylet in this container
-    healthcheck.py wait-ray-cpus ADDRESS [S]
-                                        wait up to S seconds (default 300) until the Ray cluster at ADDRESS has
-                                        a live node with CPUs (a gym started with the stack must not see a
-                                        cluster whose workers have not joined yet; imports ray)
+    healthcheck.py wait-ray-cpus ADDRESS [S [N]]
+                                        wait up to S seconds (default 300) until the live nodes of the Ray
+                                        cluster at ADDRESS have N CPUs in all (default 1): a gym started with
+                                        the stack must not plan on a cluster whose workers have not all joined
+                                        (it would start its actors on the first worker only); imports ray
 """
 from __future__ import annotations
 
@@ -52,15 +53,16 @@ def raylet_node_id() -> str | None:
     return None
 
 
-def wait_ray_cpus(address: str, seconds: float) -> bool:
+def wait_ray_cpus(address: str, seconds: float, min_cpus: float = 1) -> bool:
     import ray  # only this command needs it
 
     ray.init(address=address, log_to_driver=False, logging_level="ERROR")
     deadline = time.monotonic() + seconds
     try:
-        while not any(node["Alive"] and node["Resources"].get("CPU", 0) > 0 for node in ray.nodes()):
+        while sum(node["Resources"].get("CPU", 0) for node in ray.nodes() if node["Alive"]) < min_cpus:
             if time.monotonic() > deadline:
-                print(f"healthcheck: no Ray node with CPUs joined {address} within {seconds:g} s", file=sys.stderr)
+                print(f"healthcheck: the Ray cluster at {address} did not reach {min_cpus:g} CPUs within "
+                      f"{seconds:g} s", file=sys.stderr)
                 return False
             time.sleep(1)
         return True
@@ -101,7 +103,8 @@ def main(argv: list[str]) -> int:
         print(node_id)
         return 0
     if what == "wait-ray-cpus" and len(argv) >= 2:
-        return 0 if wait_ray_cpus(argv[1], float(argv[2]) if len(argv) > 2 else 300) else 1
+        seconds = float(argv[2]) if len(argv) > 2 else 300
+        return 0 if wait_ray_cpus(argv[1], seconds, float(argv[3]) if len(argv) > 3 else 1) else 1
     print(__doc__, file=sys.stderr)
     return 2
 
