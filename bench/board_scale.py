@@ -10,8 +10,12 @@ on the same store, a real `ml_board` process is started and its first `GET /api/
            index (the time the issue targets: < 100 ms with 10M events).
 
     .venv/bin/python bench/board_scale.py [--events 10000000] [--reps 5]
+    .venv/bin/python bench/board_scale.py --dashboard [--reps 3]
 
 Prints `cold_list_ms:` (median of the cold starts), `rebuild_list_ms:` (one rebuild: it is slow) and their ratio.
+With --dashboard instead: a finished grid search of 2,000 experiments x 50 epochs x 2 splits (200,000 evaluation
+results) opened in headless Chromium against a real board: `dashboard_2000x50_load_s:` (navigation to the drawn
+page, median; issue 16's target < 1.5) and `dashboard_2000x50_mb:` (bytes the page fetched; target < 5).
 """
 from __future__ import annotations
 
@@ -123,6 +127,36 @@ def first_list_ms(storage: Path) -> tuple[float, int]:
     return elapsed, len(rows)
 
 
+def dashboard(reps: int) -> None:
+    """Open a 2,000 x 50 grid search in headless Chromium `reps` times: load time and megabytes fetched."""
+    import tempfile
+
+    from playwright.sync_api import sync_playwright
+
+    from tests.ml_board.dashboard_helpers import CHROMIUM, CHROMIUM_ARGS, running_board
+    gs = "2026-01-01--00-00-00-d2k50"
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Path(tmp) / "store"
+        events = write_grid_search(store / gs, gs, 50, 1_700_000_000.0, experiments=2000)
+        loads, mbs = [], []
+        with running_board(store) as url, sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            for _ in range(reps):
+                page = browser.new_page(viewport={"width": 1440, "height": 1000})
+                page.goto(f"{url}/#/gs/{gs}")
+                page.wait_for_selector(".run[data-state=ready]", timeout=600_000)
+                loads.append(page.evaluate("window.mlboard.readyAt") / 1000)
+                fetched = page.evaluate("performance.getEntriesByType('resource').concat("
+                                        "performance.getEntriesByType('navigation'))"
+                                        ".reduce((n, e) => n + (e.transferSize || e.encodedBodySize || 0), 0)")
+                mbs.append(fetched / 1e6)
+                page.close()
+            browser.close()
+    print(f"dashboard_events: {events}")
+    print(f"dashboard_2000x50_load_s: {statistics.median(loads):.2f}  (runs: {', '.join(f'{v:.2f}' for v in loads)})")
+    print(f"dashboard_2000x50_mb: {statistics.median(mbs):.1f}")
+
+
 def drop_snapshots(storage: Path) -> None:
     (storage / INDEX_FILE_NAME).unlink(missing_ok=True)
     for snapshot in storage.glob(f"*/{SNAPSHOT_FILE_NAME}"):
@@ -136,7 +170,12 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=5, help="cold starts to take the median of")
     parser.add_argument("--storage", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "mlboard-scale",
                         help="where the store is written (and reused by the next run)")
+    parser.add_argument("--dashboard", action="store_true",
+                        help="measure the dashboard on a 2,000 x 50 grid search instead of the list")
     args = parser.parse_args()
+    if args.dashboard:
+        dashboard(args.reps)
+        return
     total = make_store(args.storage, args.events, args.grid_searches)
     drop_snapshots(args.storage)
     rebuild, n = first_list_ms(args.storage)  # builds every read model; its SIGTERM writes snapshots and the index
