@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.board_scale import write_grid_search  # noqa: E402
-from tests.ml_board.dashboard_helpers import (CHROMIUM_ARGS, CHROMIUM, Ingestor, envelopes,  # noqa: E402
-                                              grid_search_events, running_board, write_store)
+from tests.ml_board.dashboard_helpers import (CHROMIUM_ARGS, CHROMIUM, FILTER_KEYSTROKES_JS, Ingestor,  # noqa: E402
+                                              envelopes, grid_search_events, running_board, write_store)
 
 BIG = "2026-01-01--00-00-00-big0"
 LIVE = "2026-01-02--00-00-00-live"
@@ -92,16 +92,7 @@ def measure_table_filter(browser, url: str) -> list[float]:
     page = ctx.new_page()
     page.goto(f"{url}/#/gs/{TABLE}")
     page.wait_for_selector(".run[data-state=ready]", timeout=120000)
-    times = page.evaluate("""() => {
-        const input = document.querySelector('#filter'), out = [];
-        for (let i = 0; i < 10; i++) {
-            input.value = i % 2 ? 'e0' : 'e01';
-            const t0 = performance.now();
-            input.dispatchEvent(new Event('input'));
-            out.push(performance.now() - t0);
-        }
-        return out;
-    }""")
+    times = page.evaluate(FILTER_KEYSTROKES_JS)
     ctx.close()
     return times
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.ml_board.board_process import wait_until
-from tests.ml_board.dashboard_helpers import (CHROMIUM, Ingestor, chromium_page, envelopes, grid_search_events,
+from tests.ml_board.dashboard_helpers import (CHROMIUM, Ingestor, envelopes, grid_search_events,
                                               logged_points, running_board, screenshot, write_store)
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
@@ -15,13 +15,6 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
 
 GS = "2026-11-23--10-00-00-a1b2"
 KEYS = ("train/accuracy", "train/f1", "train/cross_entropy", "val/accuracy", "val/f1", "val/cross_entropy")
-
-
-@pytest.fixture
-def page():
-    with chromium_page() as p:
-        yield p
-        assert p.errors == [], f"JavaScript errors on the page: {p.errors}"
 
 
 def stats(page) -> dict:

@@ -14,19 +14,12 @@ import yaml
 from mlgym.events.event_log import read_events
 from mlgym.events.results import project, results_table
 from tests.ml_board.board_process import wait_until
-from tests.ml_board.dashboard_helpers import (CHROMIUM, Ingestor, chromium_page, envelopes, grid_search_events,
+from tests.ml_board.dashboard_helpers import (CHROMIUM, Ingestor, envelopes, grid_search_events,
                                               logged_points, running_board, screenshot, with_labels, write_store)
 from tests.ml_board.test_dashboard import GS, open_run
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
                                 reason=f"{CHROMIUM} is missing: install Debian's chromium (.ci/run does)")
-
-
-@pytest.fixture
-def page():
-    with chromium_page() as p:
-        yield p
-        assert p.errors == [], f"JavaScript errors on the page: {p.errors}"
 
 
 def report_best(store: Path, gs: str) -> dict[str, Any]:

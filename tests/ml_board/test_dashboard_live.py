@@ -9,19 +9,12 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CONFIGS
-from tests.ml_board.dashboard_helpers import (CHROMIUM, Ingestor, chromium_page, envelopes, free_port,
+from tests.ml_board.dashboard_helpers import (CHROMIUM, Ingestor, envelopes, free_port,
                                               grid_search_events, logged_keys, running_board, screenshot)
 from tests.ml_board.test_dashboard import GS, assert_charts_hold, open_run, rows, stats, wait_until
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
                                 reason=f"{CHROMIUM} is missing: install Debian's chromium (.ci/run does)")
-
-
-@pytest.fixture
-def page():
-    with chromium_page() as p:
-        yield p
-        assert p.errors == [], f"JavaScript errors on the page: {p.errors}"
 
 
 def send_in_batches(ingestor: Ingestor, events: list[dict], size: int = 7) -> None:

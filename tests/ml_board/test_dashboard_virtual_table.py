@@ -10,7 +10,7 @@ import pytest
 
 from bench.board_scale import write_grid_search
 from tests.ml_board.board_process import wait_until
-from tests.ml_board.dashboard_helpers import CHROMIUM, chromium_page, running_board
+from tests.ml_board.dashboard_helpers import CHROMIUM, FILTER_KEYSTROKES_JS, running_board
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
                                 reason=f"{CHROMIUM} is missing: install Debian's chromium (.ci/run does)")
@@ -18,13 +18,6 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
 GS = "2026-12-04--06-00-00-virt"
 EXPERIMENTS = 2000
 MAX_ROWS_IN_DOM = 100
-
-
-@pytest.fixture
-def page():
-    with chromium_page() as p:
-        yield p
-        assert p.errors == [], f"JavaScript errors on the page: {p.errors}"
 
 
 def read_log(store: Path) -> tuple[list[str], dict[str, dict], dict[str, float]]:
@@ -148,17 +141,7 @@ def test_a_2000_experiment_table_is_virtualised_sorted_filtered_and_fast(tmp_pat
         wait_until(lambda: dom_rows(page) == want, what="the rows matching both terms")
 
         # a filter keystroke: the input handler (filter, sort, table window, charts' hidden lines), median of 10
-        times = page.evaluate("""() => {
-            const input = document.querySelector('#filter'), out = [];
-            input.value = ''; input.dispatchEvent(new Event('input'));
-            for (let i = 0; i < 10; i++) {
-                input.value = i % 2 ? 'e0' : 'e01';
-                const t0 = performance.now();
-                input.dispatchEvent(new Event('input'));
-                out.push(performance.now() - t0);
-            }
-            return out;
-        }""")
+        times = page.evaluate(FILTER_KEYSTROKES_JS)
         median = statistics.median(times)
         print(f"\ntable_filter_ms (2,000 experiments, median of 10): {median:.1f}  runs {' '.join(f'{t:.1f}' for t in times)}"
               f"  (row height {geometry['rowH']:.1f} px, {geometry['trs']} rows in the DOM at first)")
