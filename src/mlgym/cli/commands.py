@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -86,9 +88,34 @@ def _servers(args: argparse.Namespace, settings: dict[str, Any]) -> tuple[tuple[
     return servers, token
 
 
+@contextlib.contextmanager
+def _workers_prestarted(environment: str) -> Iterator[None]:
+    """A pool's workers are forks of a forkserver that imports torch and the components (~3-4 s): start it
+    before this process imports the run layer, reads the gs_config and plans, so the two overlap. If the run is
+    refused, the server this started is stopped."""
+    started = False
+    if environment == "multiprocessing":
+        from mlgym.gym.preload import WORKER_PRELOAD
+        from mlgym.scheduler.start_method import prestart_server
+        started = prestart_server(WORKER_PRELOAD)
+    try:
+        yield
+    except MLgymError:
+        if started:
+            from mlgym.scheduler.start_method import stop_server
+            stop_server()
+        raise
+
+
 def train(args: argparse.Namespace) -> int:
-    from mlgym.run import RunRequest, start
     settings, raw_run_config, run_config_source = load_run_config(args.run_config_path)
+    with _workers_prestarted(_pick(args.environment, settings, "environment", "multiprocessing")):
+        return _train(args, settings, raw_run_config, run_config_source)
+
+
+def _train(args: argparse.Namespace, settings: dict[str, Any], raw_run_config: Any,
+           run_config_source: SourceMap | None) -> int:
+    from mlgym.run import RunRequest, start
     gs_config_path = _pick(args.gs_config_path, settings, "gs_config_path", None)
     if gs_config_path is None:
         raise UsageError("train needs --gs_config_path (or run_configuration.gs_config_path in --run_config_path)")
@@ -106,8 +133,26 @@ def train(args: argparse.Namespace) -> int:
                          dirty_git=settings.get("dirty_git", "warn"),
                          heartbeat_s=settings.get("heartbeat_s", 30.0))
     with Progress() as progress:
-        outcome = start(request, listeners=(progress,))
+        outcome = start(request, listeners=(progress, TablesImportedWhileRunning()))
     return _finish(outcome)
+
+
+class TablesImportedWhileRunning:
+    """Event listener: once the grid search has started (planning is done, this process mostly waits for the
+    workers), import the results table's modules (pandas: ~0.3 s) in a background thread, so the table printed
+    after the last job does not wait for them. Not before: two threads importing at once risk import deadlocks."""
+
+    def __init__(self) -> None:
+        self._started = False
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        if self._started or event["event_type"] != "grid_search_started":
+            return
+        self._started = True
+        import importlib
+        import threading
+        threading.Thread(target=importlib.import_module, args=("mlgym.cli.tables",), name="mlgym-import-tables",
+                         daemon=True).start()
 
 
 def _print_results(projection: Any) -> None:
@@ -252,6 +297,11 @@ def run_status_line(projection: Any) -> str:
 
 
 def warmstart(args: argparse.Namespace) -> int:
+    with _workers_prestarted(args.environment or "multiprocessing"):
+        return _warmstart(args)
+
+
+def _warmstart(args: argparse.Namespace) -> int:
     from mlgym.run import warm_start
     if args.num_epochs is not None:
         _positive(args.num_epochs, "num_epochs")
@@ -259,7 +309,7 @@ def warmstart(args: argparse.Namespace) -> int:
     with Progress() as progress:
         outcome = warm_start(Path(args.log_dir), args.grid_search_id, args.num_epochs, _execution(args, {}),
                              force=args.force, websocket_servers=servers, ingest_token=token,
-                             listeners=(progress,))
+                             listeners=(progress, TablesImportedWhileRunning()))
     return _finish(outcome)
 
 

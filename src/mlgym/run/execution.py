@@ -49,7 +49,7 @@ class ExecutionSettings:
         return self.process_count if self.kind == "multiprocessing" else 1
 
     def executor(self) -> Executor:
-        from mlgym.gym.builtins import load_components
+        from mlgym.gym.preload import load_components
         initializer = (load_components, (self.python_modules,))
         if self.kind == "main_process":
             from mlgym.scheduler.main_process import MainProcessExecutor

@@ -1,16 +1,20 @@
 """The in-process twin of the worker pool: the same graph order and events, no processes; for debugging and tests.
 
 A breakpoint in a task works here, and a traceback points at the real line. A task that kills the process kills
-the run, so there are no retries.
+the run, so there are no retries. Tasks run with the threads of one pool worker (`threads`, 1 by default, as the
+pool's), so both give the same numbers; torch's own default (every core) makes small models wait on each other's
+threads, badly so on a busy machine. The caller's thread count is restored afterwards.
 """
 from __future__ import annotations
 
 from typing import Any
 
+import contextlib
+import importlib.util
 import os
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from mlgym.events.payloads import as_plain
 from mlgym.scheduler.graph import TaskGraph
@@ -19,11 +23,27 @@ from mlgym.scheduler.task import EventCallback, Executor, Task, TaskContext, Tas
 from mlgym.scheduler.worker import describe, user_traceback
 
 
+@contextlib.contextmanager
+def torch_threads(threads: int | None) -> Iterator[None]:
+    """torch's intra-op threads set to `threads` inside the block (when torch is installed), restored after."""
+    if threads is None or importlib.util.find_spec("torch") is None:
+        yield
+        return
+    import torch
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 class MainProcessExecutor(Executor):
     """Runs the tasks one after another in this process, on `device`, with the pool's semantics."""
 
-    def __init__(self, device: str = "cpu") -> None:
+    def __init__(self, device: str = "cpu", threads: int | None = 1) -> None:
         self.device = device
+        self.threads = threads
 
     def run(self, tasks: Sequence[Task], on_event: EventCallback,
             feeder: Callable[[TaskResult], Sequence[Task]] | None = None) -> dict[str, TaskResult]:
@@ -64,7 +84,8 @@ class MainProcessExecutor(Executor):
         context = TaskContext(device=self.device, worker_index=0, attempt=0, emit=emit)
         start = time.perf_counter()
         try:
-            value = task.fn(*args, context=context)
+            with torch_threads(self.threads):
+                value = task.fn(*args, context=context)
         except (Exception, SystemExit) as exc:  # noqa: BLE001 - a task's failure is data
             return TaskResult(task.task_id, ok=False, error=describe(exc), traceback=user_traceback(exc),
                               duration_s=time.perf_counter() - start)

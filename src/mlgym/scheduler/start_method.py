@@ -69,6 +69,32 @@ def worker_context(method: str, preload: Sequence[str]) -> BaseContext:
     return context
 
 
+def _server_pid() -> int | None:
+    from multiprocessing import forkserver
+    return getattr(forkserver._forkserver, "_forkserver_pid", None)
+
+
+def prestart_server(preload: Sequence[str]) -> bool:
+    """Start the forkserver now, if workers will be forked from one, so that it imports `preload` while the
+    caller is still reading configs and importing its own modules; the pool started later finds it running.
+    True when this call started it (not when it ran already)."""
+    if start_method(preload) != "forkserver":
+        return False
+    before = _server_pid()
+    worker_context("forkserver", preload)
+    return _server_pid() not in (None, before)
+
+
+def stop_server() -> None:
+    """Stop this process's forkserver, if one runs, without waiting for it (e.g. the run it was started early
+    for was refused: nothing a refusal started stays behind). A later pool starts a new one."""
+    import signal
+    pid = _server_pid()
+    if pid is not None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
 def server_threads() -> int | None:
     """The number of threads of the running forkserver (Linux), None when there is none or it cannot be read."""
     from multiprocessing import forkserver

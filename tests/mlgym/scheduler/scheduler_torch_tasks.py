@@ -28,10 +28,12 @@ def train_tiny(seed: int, *, context: TaskContext) -> list[float]:
 
 
 def torch_threads_and_modules(*, context: TaskContext) -> dict:
-    """torch's threads, whether the forkserver's preload is here without this task importing it, and the parent."""
+    """torch's threads, whether the forkserver's preload is here without this task importing it, the parent, and
+    the garbage collector's state (on, with the preloaded objects frozen out of its collections)."""
+    import gc
     import os
     import sys
 
     import torch
     return {"threads": torch.get_num_threads(), "preloaded": "sklearn.model_selection" in sys.modules,
-            "parent": os.getppid()}
+            "parent": os.getppid(), "gc_enabled": gc.isenabled(), "gc_frozen": gc.get_freeze_count()}

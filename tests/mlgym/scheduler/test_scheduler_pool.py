@@ -209,6 +209,18 @@ def test_threads_per_worker_limits_torch_threads(threads: int) -> None:
     assert results["t"].value == {"threads": threads, "device": "cpu"}
 
 
+def test_main_process_runs_tasks_with_a_pool_workers_threads_and_restores_the_callers() -> None:
+    import torch
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        results = MainProcessExecutor().run([Task("t", tt.torch_threads)], Recorder())
+        assert results["t"].value["threads"] == 1  # as a pool worker's default threads_per_worker
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_forkserver_workers_fork_from_a_single_threaded_server_that_imported_the_preload(monkeypatch) -> None:
     from mlgym.gym.preload import WORKER_PRELOAD
     from mlgym.scheduler.start_method import server_threads
@@ -220,6 +232,7 @@ def test_forkserver_workers_fork_from_a_single_threaded_server_that_imported_the
     for result in results.values():
         assert result.value["threads"] == 2  # the pool's setting, not the server's single thread
         assert result.value["preloaded"] and result.value["parent"] != os.getpid()  # the server's child
+        assert result.value["gc_enabled"] and result.value["gc_frozen"] > 100_000  # the preload, frozen
 
 
 @pytest.mark.parametrize("method", ["spawn", "forkserver"])
