@@ -20,6 +20,8 @@ from mlgym.search.settings import SearchSettings
 from mlgym.validation.grid_check import REQUIRED_KINDS, GridCheck, check_grid_point
 from mlgym.validation.settings import ValidationSettings
 
+SCORED_KINDS = ("metrics", "loss")  # the kinds whose nodes gym.scores.score_directions_of_nodes reads
+
 __all__ = ["REQUIRED_KINDS", "CheckedGrid", "ResolvedGridSearch", "check_grid", "check_grid_point",
            "check_grid_search", "check_strategy", "check_strategy_nodes", "file_sha256", "load_gs_config",
            "resolve_grid_search", "resolve_points"]
@@ -47,8 +49,18 @@ class ResolvedGridSearch:
 
     @cached_property
     def score_directions(self) -> dict[str, dict[str, str]]:
-        """Grid point id -> (score name -> "max" | "min"), from the parsed nodes."""
-        return {p.grid_point_id: score_directions_of_nodes(n) for p, n in zip(self.grid, self.nodes)}
+        """Grid point id -> (score name -> "max" | "min"), from the parsed nodes. They are worked out once per
+        distinct set of `metrics` and `loss` nodes (all `score_directions_of_nodes` reads; it builds the metric
+        set): the points of a grid share their node objects where their configs agree (`GridCheck`)."""
+        known: dict[tuple[int, ...], dict[str, str]] = {}
+        directions = {}
+        for point, nodes in zip(self.grid, self.nodes):
+            scored = {name: node for name, node in nodes.items() if node.kind in SCORED_KINDS}
+            key = tuple(map(id, scored.values()))  # the nodes are alive (self.nodes): ids are not reused
+            if key not in known:
+                known[key] = score_directions_of_nodes(scored)
+            directions[point.grid_point_id] = dict(known[key])
+        return directions
 
 
 def file_sha256(path: Path) -> str:

@@ -188,3 +188,17 @@ def test_random_search_still_goes_through_the_list_of_trials(tmp_path: Path) -> 
                             "--num_samples", "2")
     assert result.returncode == 0, result.stderr
     assert "valid; 2 experiment configs (optimizer.config.lr); random search, seed 0" in result.stdout
+
+
+def test_score_directions_follow_a_swept_metric_list(tmp_path: Path) -> None:
+    from mlgym.gym.scores import score_directions_of_nodes
+    text = BASE.replace("    metrics: [accuracy, {name: f1, average: macro}]",
+                        "    metrics: {sweep: absolute, values: [[accuracy], [mae, accuracy]]}", 1)
+    path = tmp_path / "gs_config.yml"
+    path.write_text(text)
+    resolved = resolve_grid_search(path)
+    assert len(resolved.grid) == 4
+    directions = resolved.score_directions
+    assert [directions[p.grid_point_id] for p in resolved.grid] == [score_directions_of_nodes(n)
+                                                                   for n in resolved.nodes]
+    assert [directions[p.grid_point_id].get("mae") for p in resolved.grid] == [None, None, "min", "min"]
