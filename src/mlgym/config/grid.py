@@ -149,7 +149,7 @@ class Grid:
 
     def _id_template(self) -> tuple[list[str], list[int], list[list[str]]] | None:
         """(the base's canonical JSON cut at the swept paths, which axis fills each cut, each axis's values as
-        JSON), or None when a marker is not found exactly once (a string in the config that contains one)."""
+        JSON), or None when a marker is not found exactly once (a string in the config equal to one)."""
         token = secrets.token_hex(8)
         raw = tuple(f"@@grid-{token}-{a}@@" for a in range(len(self.paths)))
         markers = [json.dumps(m) for m in raw]
