@@ -202,3 +202,16 @@ def test_score_directions_follow_a_swept_metric_list(tmp_path: Path) -> None:
     assert [directions[p.grid_point_id] for p in resolved.grid] == [score_directions_of_nodes(n)
                                                                    for n in resolved.nodes]
     assert [directions[p.grid_point_id].get("mae") for p in resolved.grid] == [None, None, "min", "min"]
+
+
+def test_check_grid_search_keeps_no_point(tmp_path: Path) -> None:
+    import tracemalloc
+    config = bench_grid(tmp_path)
+    check_grid_search(config)  # components imported, registry and signature memories filled
+    tracemalloc.start()
+    try:
+        assert check_grid_search(config).size == 10_000
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 5_000_000, f"{peak / 1e6:.1f} MB traced: the points (~20 kB each with their nodes) must not be kept"
