@@ -176,21 +176,18 @@ def _finish(outcome: Any) -> int:
 
 
 def validate(args: argparse.Namespace) -> int:
-    from mlgym.validation.experiment_plan import check_strategy, resolve_grid_search
     from mlgym.validation.settings import load_validation
     run_settings, _, run_config_source = load_run_config(args.run_config_path)
     search = _search(args, run_settings, run_config_source).with_run_seed(
         _pick(args.seed, run_settings, "seed", 0))
+    if search.searcher == "grid" and not search.adaptive:
+        return _validate_grid(args, load_validation)
+    from mlgym.validation.experiment_plan import check_strategy, resolve_grid_search
     resolved = resolve_grid_search(args.gs_config_path, args.overrides, search)
     settings = load_validation(args.validation_config_path)
     check_strategy(settings, resolved)
     n = len(resolved.grid)
-    if settings.strategy == "cross_validation":
-        jobs = n * settings.num_folds
-    elif settings.strategy == "nested_cv":
-        jobs = settings.num_outer_loop_folds * (n * settings.num_inner_loop_folds + 1)
-    else:
-        jobs = n
+    jobs = _jobs(settings, n)
     drawn = f"; random search, seed {search.seed}" if search.searcher == "random" else ""
     from mlgym.run.search_run import folds_per_trial, runs_as_search
     if runs_as_search(search, settings):
@@ -210,12 +207,38 @@ def validate(args: argparse.Namespace) -> int:
         jobs = studies * n * folds + (studies if settings.strategy == "nested_cv" else 0)
         per = " per outer fold, each drawing its own" if settings.strategy == "nested_cv" else ""
         drawn = f"; {search.searcher} search of {n} trials{per}, seed {search.seed}{scheduler}"
-    summary = (f"{resolved.gs_config_path}: valid; {n} experiment configs "
-               f"({', '.join(resolved.sweep_paths) or 'no sweeps'}){drawn}; strategy {settings.strategy}: {jobs} jobs")
+    return _print_valid(args, resolved, n, resolved.sweep_paths, drawn, settings.strategy, jobs)
+
+
+def _validate_grid(args: argparse.Namespace, load_validation: Any) -> int:
+    """`validate` of a grid search: every point checked as it is made, none kept (a 100,000-point grid in
+    bounded memory); prints what the general path prints."""
+    from mlgym.validation.experiment_plan import check_grid_search, check_strategy_nodes
+    checked = check_grid_search(args.gs_config_path, args.overrides)
+    settings = load_validation(args.validation_config_path)
+    check_strategy_nodes(settings, checked.first_nodes, checked.source)
+    return _print_valid(args, checked, checked.size, checked.sweep_paths, "", settings.strategy,
+                        _jobs(settings, checked.size))
+
+
+def _jobs(settings: Any, n: int) -> int:
+    """Jobs of a strategy over n configs (a nested-CV refit per outer fold)."""
+    if settings.strategy == "cross_validation":
+        return n * settings.num_folds
+    if settings.strategy == "nested_cv":
+        return settings.num_outer_loop_folds * (n * settings.num_inner_loop_folds + 1)
+    return n
+
+
+def _print_valid(args: argparse.Namespace, checked: Any, n: int, sweep_paths: list[str], drawn: str,
+                 strategy: str, jobs: int) -> int:
+    """The summary line; with --show it goes to stderr and the merged config to stdout."""
+    summary = (f"{checked.gs_config_path}: valid; {n} experiment configs "
+               f"({', '.join(sweep_paths) or 'no sweeps'}){drawn}; strategy {strategy}: {jobs} jobs")
     if getattr(args, "show", False):
         from mlgym.config.merged import merged_yaml
         print(summary, file=sys.stderr)
-        print(merged_yaml(resolved.gs_config, resolved.gs_config_path, args.overrides, resolved.python_modules),
+        print(merged_yaml(checked.gs_config, checked.gs_config_path, args.overrides, checked.python_modules),
               end="")
     else:
         print(summary)

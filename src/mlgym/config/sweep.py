@@ -1,17 +1,16 @@
-"""Sweeps: find every `{sweep: <kind>, ...}` in a config (in document order) and expand the finite ones into a grid,
-the cartesian product of their values. What each kind means is `distributions.py`."""
+"""Sweeps: find every `{sweep: <kind>, ...}` in a config (in document order), resolve a point (each swept path set
+to a value) and give it its id. What each kind means is `distributions.py`; the grid of the finite ones is
+`grid.py`."""
 from __future__ import annotations
 
 import copy
 import hashlib
-import itertools
 import json
-import math
 import pickle
 from dataclasses import dataclass
 from typing import Any
 
-from mlgym.config.distributions import SWEEP_KINDS, Distribution, FiniteDistribution, parse_sweep
+from mlgym.config.distributions import SWEEP_KINDS, Distribution, parse_sweep
 from mlgym.config.loader import SourceMap
 
 __all__ = ["SWEEP_KINDS", "MAX_GRID_POINTS", "GridPoint", "config_id", "find_sweeps", "resolve_point",
@@ -78,26 +77,8 @@ def resolve_point(config: dict[str, Any], hyperparameters: dict[str, Any]) -> Gr
     return GridPoint(config_id(resolved), resolved, dict(hyperparameters))
 
 
-def _grid_axes(sweeps: dict[str, Distribution], source: SourceMap) -> dict[str, FiniteDistribution]:
-    for path, dist in sweeps.items():
-        if not isinstance(dist, FiniteDistribution):
-            raise source.error(
-                f"sweep '{dist.kind}' is continuous: a grid search cannot list its values", f"{path}.sweep",
-                hint="sample it with a random search (run config `search: {searcher: random, num_samples: 20}`, "
-                     "or --searcher random --num_samples 20), or make it finite: choice, range, linspace, "
-                     "logspace, int or logint")
-    axes = {path: dist for path, dist in sweeps.items() if isinstance(dist, FiniteDistribution)}
-    size = math.prod(dist.size() for dist in axes.values())
-    if size > MAX_GRID_POINTS:
-        sizes = ", ".join(f"{path}: {dist.size()}" for path, dist in axes.items())
-        raise source.error(f"the grid has {size} points ({sizes}), more than {MAX_GRID_POINTS}",
-                           next(iter(axes)), hint="sample it with a random search (run config `search: "
-                                                  "{searcher: random, num_samples: 100}`) or use fewer values")
-    return axes
-
-
 def expand_sweeps(config: dict[str, Any], source: SourceMap) -> list[GridPoint]:
-    """All grid points of `config`; a config without sweeps is a grid of one. A continuous sweep is refused."""
-    axes = _grid_axes(find_sweeps(config, source), source)
-    values = [dist.finite_values() for dist in axes.values()]
-    return [resolve_point(config, dict(zip(axes, combo))) for combo in itertools.product(*values)]
+    """All grid points of `config`; a config without sweeps is a grid of one. A continuous sweep is refused.
+    The list of `grid.Grid`, which makes the points lazily (and shares what they do not change)."""
+    from mlgym.config.grid import Grid  # grid.py builds on this module
+    return list(Grid(config, source))

@@ -62,40 +62,53 @@ def _parse_requirements(name: str, raw: Any, source: SourceMap) -> tuple[Require
 
 
 def parse_nodes(config: dict[str, Any], registry: Registry, source: SourceMap) -> dict[str, Node]:
-    """Check every node's shape, kind, variant and arguments; return them by name."""
+    """Check every node's shape, kind, variant and arguments; return them by name.
+
+    The order of the checks is the order of the errors: every node's shape first, then the wiring, then each
+    node's arguments (`validation.grid_check` relies on each stage depending only on what it is given)."""
     nodes: dict[str, Node] = {}
     for name, raw in config.items():
         if name in RESERVED_KEYS:
             continue
-        if not isinstance(raw, dict) or "component_type_key" not in raw:
-            raise source.error(f"component '{name}' needs component_type_key and variant_key",
-                               str(name), hint="reusable values belong under global_config (use YAML anchors)")
-        extra = set(raw) - NODE_KEYS
-        if extra:
-            near = difflib.get_close_matches(sorted(extra)[0], NODE_KEYS, n=1)
-            raise source.error(f"unknown key(s) {sorted(extra)}; a component has {sorted(NODE_KEYS)}",
-                               f"{name}.{sorted(extra)[0]}", hint=f"did you mean '{near[0]}'?" if near else None)
-        if "variant_key" not in raw:
-            raise source.error("missing variant_key", str(name),
-                               hint=f"variants of {raw['component_type_key']}: "
-                                    f"{', '.join(registry.variants(raw['component_type_key']))}")
-        try:
-            factory = registry.get(raw["component_type_key"], raw["variant_key"], str(name))
-        except ConfigError as e:
-            raise source.error(e.message, e.key_path or str(name), hint=e.hint) from None
-        node_config = raw.get("config") or {}
-        if not isinstance(node_config, dict):
-            raise source.error("config must be a mapping of argument names to values", f"{name}.config")
-        reqs = _parse_requirements(str(name), raw.get("requirements"), source)
-        nodes[str(name)] = Node(str(name), normalize(raw["component_type_key"]), normalize(raw["variant_key"]),
-                                factory, node_config, reqs)
-    _check_requirements(nodes, source)
+        nodes[str(name)] = parse_node(name, raw, registry, source)
+    check_requirements(nodes, source)
     for node in nodes.values():
-        problem = _node_problem(node)
-        if problem is not None:
-            path, message, hint = problem
-            raise source.error(f"{node.kind}/{node.variant}: {message}", path, hint=hint)
+        check_node_arguments(node, source)
     return nodes
+
+
+def parse_node(name: Any, raw: Any, registry: Registry, source: SourceMap) -> Node:
+    """One node's shape, kind and variant checked (not its arguments: `check_node_arguments`)."""
+    if not isinstance(raw, dict) or "component_type_key" not in raw:
+        raise source.error(f"component '{name}' needs component_type_key and variant_key",
+                           str(name), hint="reusable values belong under global_config (use YAML anchors)")
+    extra = set(raw) - NODE_KEYS
+    if extra:
+        near = difflib.get_close_matches(sorted(extra)[0], NODE_KEYS, n=1)
+        raise source.error(f"unknown key(s) {sorted(extra)}; a component has {sorted(NODE_KEYS)}",
+                           f"{name}.{sorted(extra)[0]}", hint=f"did you mean '{near[0]}'?" if near else None)
+    if "variant_key" not in raw:
+        raise source.error("missing variant_key", str(name),
+                           hint=f"variants of {raw['component_type_key']}: "
+                                f"{', '.join(registry.variants(raw['component_type_key']))}")
+    try:
+        factory = registry.get(raw["component_type_key"], raw["variant_key"], str(name))
+    except ConfigError as e:
+        raise source.error(e.message, e.key_path or str(name), hint=e.hint) from None
+    node_config = raw.get("config") or {}
+    if not isinstance(node_config, dict):
+        raise source.error("config must be a mapping of argument names to values", f"{name}.config")
+    reqs = _parse_requirements(str(name), raw.get("requirements"), source)
+    return Node(str(name), normalize(raw["component_type_key"]), normalize(raw["variant_key"]), factory,
+                node_config, reqs)
+
+
+def check_node_arguments(node: Node, source: SourceMap) -> None:
+    """The node's arguments against its factory's signature and `check_config` hook (ConfigError)."""
+    problem = _node_problem(node)
+    if problem is not None:
+        path, message, hint = problem
+        raise source.error(f"{node.kind}/{node.variant}: {message}", path, hint=hint)
 
 
 _checked: dict[tuple[Any, ...], tuple[str, str, str | None] | None] = {}
@@ -141,7 +154,7 @@ def config_problems(factory: Callable[..., Any], config: dict[str, Any]) -> list
 _wired: set[tuple[Any, ...]] = set()
 
 
-def _check_requirements(nodes: dict[str, Node], source: SourceMap) -> None:
+def check_requirements(nodes: dict[str, Node], source: SourceMap) -> None:
     """Every requirement names a component and the graph has no cycle (remembered per wiring: a grid repeats it)."""
     wiring = tuple((n.name, n.requirements) for n in nodes.values())
     try:

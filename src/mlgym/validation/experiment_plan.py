@@ -10,16 +10,21 @@ from typing import Any
 from mlgym.config.loader import SourceMap, load_config
 from mlgym.config.overrides import apply_overrides
 from mlgym.config.python_modules import PythonModule, import_python_modules
+from mlgym.config.grid import Grid
 from mlgym.config.sweep import GridPoint, find_sweeps
 from mlgym.errors import ConfigError
 from mlgym.gym.scores import score_directions_of_nodes
-from mlgym.registry.graph import Node, nodes_of_kind, parse_nodes
-from mlgym.registry.registry import registry
+from mlgym.registry.graph import Node, nodes_of_kind
 from mlgym.search.searchers import trial_points
 from mlgym.search.settings import SearchSettings
+from mlgym.validation.grid_check import REQUIRED_KINDS, GridCheck, check_grid_point
 from mlgym.validation.settings import ValidationSettings
 
-REQUIRED_KINDS = ("model", "trainer", "evaluator")
+SCORED_KINDS = ("metrics", "loss")  # the kinds whose nodes gym.scores.score_directions_of_nodes reads
+
+__all__ = ["REQUIRED_KINDS", "CheckedGrid", "ResolvedGridSearch", "check_grid", "check_grid_point",
+           "check_grid_search", "check_strategy", "check_strategy_nodes", "file_sha256", "load_gs_config",
+           "resolve_grid_search", "resolve_points"]
 
 
 @dataclass(frozen=True)
@@ -44,29 +49,26 @@ class ResolvedGridSearch:
 
     @cached_property
     def score_directions(self) -> dict[str, dict[str, str]]:
-        """Grid point id -> (score name -> "max" | "min"), from the parsed nodes."""
-        return {p.grid_point_id: score_directions_of_nodes(n) for p, n in zip(self.grid, self.nodes)}
+        """Grid point id -> (score name -> "max" | "min"), from the parsed nodes. They are worked out once per
+        distinct set of `metrics` and `loss` nodes (all `score_directions_of_nodes` reads; it builds the metric
+        set): the points of a grid share their node objects where their configs agree (`GridCheck`)."""
+        known: dict[tuple[int, ...], dict[str, str]] = {}
+        directions = {}
+        for point, nodes in zip(self.grid, self.nodes):
+            scored = {name: node for name, node in nodes.items() if node.kind in SCORED_KINDS}
+            key = tuple(map(id, scored.values()))  # the nodes are alive (self.nodes): ids are not reused
+            if key not in known:
+                known[key] = score_directions_of_nodes(scored)
+            directions[point.grid_point_id] = dict(known[key])
+        return directions
 
 
 def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def check_grid_point(point: GridPoint, source: SourceMap) -> dict[str, Node]:
-    """Parse and check one grid point's components; the nodes, for reuse by the strategy and the plan."""
-    nodes = parse_nodes(point.config, registry, source)
-    for kind in REQUIRED_KINDS:
-        found = nodes_of_kind(nodes, kind)
-        if len(found) != 1:
-            names = ", ".join(n.name for n in found) or "none"
-            raise ConfigError(f"a gs_config needs exactly one component of kind '{kind}', found {names}",
-                              location=source.find(""),
-                              hint=f"variants of {kind}: {', '.join(registry.variants(kind))}")
-    return nodes
-
-
 def check_grid(grid: list[GridPoint], source: SourceMap) -> tuple[dict[str, Node], ...]:
-    """Every grid point checked (built-in components registered first); their nodes in grid order."""
+    """Every point of a list checked in full (built-in components registered first); their nodes in order."""
     from mlgym.gym.builtins import load_builtins  # torch and every component: imported when a grid is checked
     load_builtins()
     return tuple(check_grid_point(point, source) for point in grid)
@@ -95,19 +97,66 @@ def resolve_points(path: Path, config: dict[str, Any], sha256: str, source: Sour
                    search: SearchSettings, python_modules: tuple[PythonModule, ...] = ()) -> ResolvedGridSearch:
     """The searcher's points of a loaded config, each checked (also used by warm start, on the logged config);
     the config's `python_modules` are imported first, so its own components are registered."""
-    from mlgym.gym.builtins import load_builtins  # torch and every component: imported when a grid is checked
-    load_builtins()
-    import_python_modules(python_modules)
+    _load_components(python_modules)
     sweeps = find_sweeps(config, source)
-    grid = trial_points(config, source, search)
-    return ResolvedGridSearch(path, config, sha256, source, grid, list(sweeps), check_grid(grid, source), search,
+    if search.searcher == "grid":
+        grid = Grid(config, source)
+        check = GridCheck(grid, source)
+        points, nodes = [], []
+        for index, point in grid.indexed():
+            nodes.append(check.nodes(index, point))
+            points.append(point)
+        return ResolvedGridSearch(path, config, sha256, source, points, list(sweeps), tuple(nodes), search,
+                                  python_modules)
+    points = trial_points(config, source, search)
+    return ResolvedGridSearch(path, config, sha256, source, points, list(sweeps), check_grid(points, source), search,
                               python_modules)
 
 
+def _load_components(python_modules: tuple[PythonModule, ...]) -> None:
+    from mlgym.gym.builtins import load_builtins  # torch and every component: imported when a grid is checked
+    load_builtins()
+    import_python_modules(python_modules)
+
+
+@dataclass(frozen=True)
+class CheckedGrid:
+    """A grid search's config with every grid point checked, the points not kept (what `mlgym validate` needs):
+    the number of points, the sweeps, and the first point's nodes (for the strategy's check)."""
+
+    gs_config_path: Path
+    gs_config: dict[str, Any]
+    source: SourceMap
+    size: int
+    sweep_paths: list[str]
+    first_nodes: dict[str, Node]
+    python_modules: tuple[PythonModule, ...] = ()
+
+
+def check_grid_search(gs_config_path: str | Path, overrides: list[str] | None = None) -> CheckedGrid:
+    """Load, override and check every point of the grid, one at a time (memory does not grow with the grid);
+    the same checks, in the same order, as `resolve_grid_search` with the grid searcher (ConfigError)."""
+    path, config, source = load_gs_config(gs_config_path, overrides)
+    python_modules = tuple(source.python_modules)
+    _load_components(python_modules)
+    grid = Grid(config, source)
+    check = GridCheck(grid, source)
+    indices = grid.indices()
+    first = check.nodes(next(indices))  # a grid has at least one point
+    for index in indices:
+        check.nodes(index)
+    return CheckedGrid(path, config, source, len(grid), grid.paths, first, python_modules)
+
+
 def check_strategy(settings: ValidationSettings, resolved: ResolvedGridSearch) -> None:
+    check_strategy_nodes(settings, resolved.nodes[0], resolved.source)
+
+
+def check_strategy_nodes(settings: ValidationSettings, nodes: dict[str, Node], source: SourceMap) -> None:
+    """The strategy's needs of a (the first) grid point's nodes: CV folds need a splitter with a dataset."""
     if settings.strategy == "grid_search":
         return
-    splitters = nodes_of_kind(resolved.nodes[0], "splitter")
+    splitters = nodes_of_kind(nodes, "splitter")
     if not splitters or not any(r.name == "dataset" for r in splitters[0].requirements):
         raise ConfigError(f"{settings.strategy} needs a component of kind 'splitter' with a requirement named "
-                          "'dataset': the folds replace its splits", location=resolved.source.find(""))
+                          "'dataset': the folds replace its splits", location=source.find(""))
