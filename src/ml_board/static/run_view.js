@@ -16,7 +16,13 @@ import { badge, datetime, duration, esc } from "./format.js";
 const TABLE_MS = 200;   // the table and summary redraw at most this often; charts redraw every animation frame
 // Above this many experiments the page does not replay the log: it starts from the board's table (one compact
 // answer, GET .../table) and draws bands and a few lines the board downsampled (band_charts.js); docs/design.md.
+// sessionStorage `mlboard.large_above` overrides it for this tab (bench/board_scale.py --replay measures the replay).
 export const LARGE_ABOVE = 200;
+
+function largeAbove() {
+  const given = Number(sessionStorage.getItem("mlboard.large_above"));
+  return given > 0 ? given : LARGE_ABOVE;
+}
 
 /**
  * Shows one grid search: replays its stored events over NDJSON (a large one: starts from the board's table), then
@@ -89,7 +95,7 @@ export class RunView {
       this.abort.abort();
       return this.fail(err);
     }
-    this.large = summary.num_experiments > LARGE_ABOVE;
+    this.large = summary.num_experiments > largeAbove();
     const stream = this.large ? null : openEventStream(this.gs, 0, this.abort.signal);
     if (stream) stream.catch(() => {});
     this.summary = summary;
