@@ -176,7 +176,7 @@ def dashboard(reps: int, replay: bool, big: int) -> None:
         store = Path(tmp) / "store"
         events = write_grid_search(store / gs, gs, 50, 1_700_000_000.0, experiments=2000)
         big_events = write_grid_search(store / gs_big, gs_big, 50, 1_700_000_000.0, experiments=big) if big else 0
-        loads, mbs, splits, filters, big_loads, big_mbs = [], [], [], [], [], []
+        loads, mbs, splits, backs, filters, big_loads, big_mbs, big_filters = [], [], [], [], [], [], [], []
         with board_process(store) as url, sync_playwright() as pw:
             for warm in (gs, gs_big) if big else (gs,):  # the board builds each read model on its first request
                 requests.get(f"{url}/api/grid_searches/{warm}", timeout=3600).raise_for_status()
@@ -187,7 +187,8 @@ def dashboard(reps: int, replay: bool, big: int) -> None:
                 loads.append(page.evaluate("window.mlboard.readyAt") / 1000)
                 mbs.append(page.evaluate(FETCHED_JS) / 1e6)
                 if not replay:
-                    splits += [page.evaluate(SPLIT_CHANGE_JS, s) for s in ("train", "val")]
+                    splits.append(page.evaluate(SPLIT_CHANGE_JS, "train"))  # train's bands and lines fetched
+                    backs.append(page.evaluate(SPLIT_CHANGE_JS, "val"))  # val's kept from the load
                 filters += page.evaluate(FILTER_KEYSTROKES_JS)
                 page.close()
             if big:
@@ -196,6 +197,7 @@ def dashboard(reps: int, replay: bool, big: int) -> None:
                     page = open_page(browser, url, gs_big, replay)
                     big_loads.append(page.evaluate("window.mlboard.readyAt") / 1000)
                     big_mbs.append(page.evaluate(FETCHED_JS) / 1e6)
+                    big_filters += page.evaluate(FILTER_KEYSTROKES_JS)
                     page.close()
             browser.close()
     runs = lambda values: ", ".join(f"{v:.2f}" for v in values)  # noqa: E731
@@ -204,12 +206,17 @@ def dashboard(reps: int, replay: bool, big: int) -> None:
     print(f"dashboard_2000x50_load_s: {statistics.median(loads):.2f}  (runs: {runs(loads)})")
     print(f"dashboard_2000x50_mb: {statistics.median(mbs):.2f}  (runs: {runs(mbs)})")
     if splits:
-        print(f"split_change_ms: {statistics.median(splits):.0f}  (runs: {', '.join(f'{v:.0f}' for v in splits)})")
+        print(f"split_change_ms: {statistics.median(splits):.0f}  (runs: {', '.join(f'{v:.0f}' for v in splits)}; "
+              f"to a split not shown before: its bands and lines fetched)")
+        print(f"split_back_ms: {statistics.median(backs):.0f}  (runs: {', '.join(f'{v:.0f}' for v in backs)}; "
+              f"back to one shown before)")
     print(f"table_filter_ms: {statistics.median(filters):.1f}  (p90 {sorted(filters)[int(0.9 * len(filters))]:.1f})")
     if big:
         print(f"dashboard_big_events: {big_events}")
         print(f"dashboard_{big}x50_load_s: {statistics.median(big_loads):.2f}  (runs: {runs(big_loads)})")
         print(f"dashboard_{big}x50_mb: {statistics.median(big_mbs):.2f}  (runs: {runs(big_mbs)})")
+        print(f"table_filter_{big}_ms: {statistics.median(big_filters):.1f}  "
+              f"(p90 {sorted(big_filters)[int(0.9 * len(big_filters))]:.1f})")
 
 
 def drop_snapshots(storage: Path) -> None:

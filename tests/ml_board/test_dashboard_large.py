@@ -120,6 +120,20 @@ def test_a_2000_experiment_grid_search_loads_without_the_log(tmp_path: Path, pag
         page.click('.exp-table th[data-col="id"]')
         page.hover('tr[data-exp="e00003"]')
         wait_until(lambda: "e00003" in points(page, "train/accuracy")["lines"], what="the hovered row's line")
+        # and the other way: the pointer on a line marks its row
+        page.mouse.move(0, 0)
+        x, y = page.evaluate("""() => {
+            const c = window.mlboard.view.charts.charts.get('train/accuracy'), u = c.u, i = 4 + c.lines.indexOf(
+                window.mlboard.view.model.experiments.get('e00003'));
+            c.card.scrollIntoView({block: 'center'});
+            const r = u.over.getBoundingClientRect(), j = 25;
+            return [r.left + u.valToPos(u.data[0][j], 'x'), r.top + u.valToPos(u.data[i][j], 'y')];
+        }""")
+        page.mouse.move(x - 5, y)
+        page.mouse.move(x, y)
+        wait_until(lambda: page.evaluate("window.mlboard.view.charts.hovered?.id") == "e00003", what="the line focused")
+        assert page.evaluate("window.mlboard.view.table.highlighted") == 3
+        page.mouse.move(0, 0)
 
         # live: events appended to the store reach the table, the lines (at once) and the band (within its bound)
         ingest = Ingestor(url)

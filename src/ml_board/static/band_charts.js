@@ -3,8 +3,9 @@
 // HIGHLIGHTED lines (the best by the selection, then the best by the table's metric among the rows its filter
 // keeps, then the hovered row), each a series the board downsampled to the chart's pixels (GET .../series: every
 // value drawn is a logged one). Nothing is drawn per experiment beyond these lines, so thousands of experiments cost
-// what a dozen do. Live: new points of a drawn line are added as the read model applies them; bands are asked for
-// again at most every BAND_REFRESH_MS while scores arrive. Drag to zoom asks for the zoomed window's exact points.
+// what a dozen do. Live: new points of a drawn line are added as the read model applies them; bands (and which
+// lines are the best) are asked for again at most every BAND_REFRESH_MS while scores arrive. Drag to zoom asks for
+// the zoomed window's exact points.
 import uPlot from "./vendor/uPlot.esm.js";
 import { getJSON, gsPath } from "./api.js";
 import { colorOf } from "./palette.js";
@@ -143,12 +144,28 @@ export class BandCharts {
     }
     this.pending = Promise.all(asks).then(() => {
       if (generation !== this.generation) return this.pending;  // asked again meanwhile: that one draws
+      const ids = (list) => list.map((e) => e.id).join(",");
+      const same = ids(lines) === ids(this.lines) && keys.map((k) => k.key).join("|") === [...this.charts.keys()].join("|");
       this.lines = lines;
-      this.rebuild();
+      if (same && this.charts.size) for (const c of this.charts.values()) this.setData(c);  // no rebuild: no flicker
+      else this.rebuild();
       this.drawnAt = performance.now();
+      return undefined;
+    }, (err) => {
+      // the board is unreachable or the grid search went away: keep what is drawn, say why; the next change retries
+      if (generation !== this.generation) return this.pending;
+      const note = this.el.querySelector(".band-note") || this.el;
+      if (!this.charts.size) this.el.innerHTML = `<p class="muted pad" id="no-charts">Cannot load the charts: ${esc(err.message)}</p>`;
+      else note.textContent = `Cannot load the charts: ${err.message}`;
       return undefined;
     });
     return this.pending;
+  }
+
+  /** Live scores of the key the lines are ranked by may change which are the best: chosen again at a bounded rate. */
+  rerankLater() {
+    if (this.rerankTimer) return;
+    this.rerankTimer = setTimeout(() => { this.rerankTimer = 0; this.refresh(); }, BAND_REFRESH_MS);
   }
 
   points() {
@@ -183,6 +200,7 @@ export class BandCharts {
       const shown = [...this.charts.keys()].join("|");
       if (this.keysOfSplit().map((k) => k.key).join("|") !== shown) { this.refresh(); this.model.dirtyKeys.clear(); return; }
     }
+    if (this.rankKey && this.model.dirtyKeys.has(this.rankKey)) this.rerankLater();
     for (const key of this.model.dirtyKeys) {
       const c = this.charts.get(key);
       if (!c) { this.bands.delete(key); continue; }  // not shown: asked for again when it is
@@ -291,12 +309,20 @@ export class BandCharts {
     };
     c.u = new uPlot(opts, this.dataOf(k.key, lines), body);
     body.addEventListener("dblclick", () => this.unzoom(c.key));  // uPlot resets the scale itself
+    // only the pointer over a chart moves the focus: uPlot also calls setSeries(null) when it builds or redraws
+    body.addEventListener("mouseenter", () => { this.overChart = c; });
+    body.addEventListener("mouseleave", () => {
+      if (this.overChart !== c) return;
+      this.overChart = null;
+      if (this.hovered) { this.hovered = null; this.emphasise(); this.onFocus(null); }
+    });
     this.updateLegend(c);
     this.resizer.observe(card);
     return c;
   }
 
   onSeriesFocus(c, idx) {
+    if (this.overChart !== c) return;
     const exp = idx != null && idx >= 4 ? c.lines[idx - 4] ?? null : null;
     if (exp !== this.hovered) {
       this.hovered = exp;
@@ -409,6 +435,7 @@ export class BandCharts {
   destroy() {
     clearTimeout(this.laterTimer);
     clearTimeout(this.hoverTimer);
+    clearTimeout(this.rerankTimer);
     for (const t of this.bandTimers.values()) clearTimeout(t);
     this.destroyCharts();
   }
