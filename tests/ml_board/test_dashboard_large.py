@@ -160,3 +160,40 @@ def test_a_2000_experiment_grid_search_loads_without_the_log(tmp_path: Path, pag
         api = [u for u in requested if "/api/" in u]
         assert not [u for u in api if "/events" in u]
         screenshot(page, "dashboard-large-2000-live")
+
+
+def test_events_stored_while_the_table_travels_are_not_lost(tmp_path: Path, page) -> None:
+    """The table is taken at seq S; events stored before the page joins the live room arrive from S + 1: none
+    missed, none applied twice (a running grid search of 300 experiments, above the threshold)."""
+    gs = "2026-12-04--08-00-00-gap"
+    store = tmp_path / "store"
+    last_seq = write_grid_search(store / gs, gs, epochs=3, base_ts=time.time() - 60, experiments=300) - 1
+    with running_board(store) as url:
+        ingest = Ingestor(url)
+        held = []
+
+        def hold_table(route) -> None:
+            response = route.fetch()  # the board's table, taken now
+            events = [{"seq": last_seq + 1 + i, "event_type": "evaluation_result", "creation_ts": time.time(),
+                       "grid_search_id": gs, "experiment_id": f"e{i:05d}", "schema_version": 1,
+                       "payload": {"epoch": 4, "split": "val",
+                                   "metric_scores": [{"metric": "accuracy", "split": "val", "score": 0.99}],
+                                   "loss_scores": []}} for i in range(5)]
+            ingest.send(gs, events)  # stored after the table was taken, before the page joins
+            held.append(response.json()["last_seq"])
+            route.fulfill(response=response)
+
+        page.route("**/table", hold_table)
+        try:
+            page.goto(f"{url}/#/gs/{gs}")
+            page.wait_for_selector(".run[data-state=ready]", timeout=60000)
+            wait_until(lambda: page.evaluate("window.mlboard.view.stats().lastSeq") == last_seq + 5, what="the events")
+        finally:
+            ingest.close()
+        assert held == [last_seq]
+        stats = page.evaluate("window.mlboard.view.stats()")
+        assert stats["large"] and stats["gaps"] == 0 and stats["duplicates"] == 0
+        latest = page.evaluate("[0, 1, 2, 3, 4, 5].map(i => window.mlboard.view.model.list[i].latest['val/accuracy'])")
+        assert latest[:5] == [0.99] * 5 and latest[5] == pytest.approx((5 + 3) / (97 + 3))
+        wait_until(lambda: page.evaluate("window.mlboard.view.points('val/accuracy').lines['e00000']")[-1] == [4, 0.99],
+                   what="the live best re-ranked into the lines, its live point drawn")
