@@ -195,5 +195,50 @@ def test_events_stored_while_the_table_travels_are_not_lost(tmp_path: Path, page
         assert stats["large"] and stats["gaps"] == 0 and stats["duplicates"] == 0
         latest = page.evaluate("[0, 1, 2, 3, 4, 5].map(i => window.mlboard.view.model.list[i].latest['val/accuracy'])")
         assert latest[:5] == [0.99] * 5 and latest[5] == pytest.approx((5 + 3) / (97 + 3))
-        wait_until(lambda: page.evaluate("window.mlboard.view.points('val/accuracy').lines['e00000']")[-1] == [4, 0.99],
+        wait_until(lambda: page.evaluate(
+            "(window.mlboard.view.points('val/accuracy').lines['e00000'] || []).slice(-1)") == [[4, 0.99]],
                    what="the live best re-ranked into the lines, its live point drawn")
+
+
+def test_long_lines_are_downsampled_by_the_board_and_a_zoom_shows_every_point(tmp_path: Path, page) -> None:
+    """201 experiments x 800 epochs: more epochs than a chart has pixels, so a line holds the board's min/max per
+    bucket (each a logged value, the ends kept); dragging over epochs asks for that window's every point."""
+    gs = "2026-12-04--09-00-00-long"
+    epochs = 800
+    store = tmp_path / "store"
+    write_grid_search(store / gs, gs, epochs=epochs, base_ts=time.time() - 60, experiments=201)
+    logged = lambda e, epoch: (e % 97 + epoch) / (97 + epochs)  # noqa: E731  write_grid_search's accuracy
+    page.set_viewport_size({"width": 400, "height": 1000})  # one chart per row, ~320 px: < 800 points a line
+    with running_board(store) as url:
+        page.goto(f"{url}/#/gs/{gs}")
+        page.wait_for_selector(".run[data-state=ready]", timeout=120000)
+        assert page.evaluate("window.mlboard.view.stats().large")
+        acc = points(page, "val/accuracy")
+        budget = page.evaluate("window.mlboard.view.charts.askedPoints")  # twice a chart's width in pixels
+        assert budget < epochs and acc["band"]["epochs"] == list(range(1, epochs + 1))
+        for eid, pts in acc["lines"].items():
+            e = int(eid[1:])
+            assert 4 <= len(pts) <= budget and pts[0][0] == 1 and pts[-1][0] == epochs
+            assert all(v == pytest.approx(logged(e, epoch), abs=1e-15) for epoch, v in pts)
+        # drag over part of the chart: the zoomed window's lines hold every epoch in it
+        box = page.evaluate("""() => {
+            const c = window.mlboard.view.charts.charts.get('val/accuracy');
+            c.card.scrollIntoView({block: 'center'});
+            const r = c.u.over.getBoundingClientRect();
+            return [r.left, r.top, r.width, r.height];
+        }""")
+        left, top, width, height = box
+        page.mouse.move(left + width * 0.3, top + height / 2)
+        page.mouse.down()
+        page.mouse.move(left + width * 0.4, top + height / 2, steps=5)
+        page.mouse.up()
+        wait_until(lambda: page.evaluate("window.mlboard.view.charts.zoomed.has('val/accuracy')"), what="the zoom")
+        window = page.evaluate("(() => { const z = window.mlboard.view.charts.zoomed.get('val/accuracy');"
+                               " return [z.from, z.to]; })()")
+        zoomed = points(page, "val/accuracy")
+        assert 50 < window[1] - window[0] < 150
+        for eid, pts in zoomed["lines"].items():
+            assert [epoch for epoch, _ in pts] == list(range(max(1, window[0]), window[1] + 1))
+            assert all(v == pytest.approx(logged(int(eid[1:]), epoch), abs=1e-15) for epoch, v in pts)
+        page.dblclick(f"[data-key='val/accuracy'] .chart-body")
+        wait_until(lambda: not page.evaluate("window.mlboard.view.charts.zoomed.has('val/accuracy')"), what="unzoom")

@@ -168,9 +168,11 @@ export class BandCharts {
     this.rerankTimer = setTimeout(() => { this.rerankTimer = 0; this.refresh(); }, BAND_REFRESH_MS);
   }
 
+  /** Points per line asked of the board: a chart's width in pixels, twice (a min and a max per pixel bucket). */
   points() {
-    const width = this.el.clientWidth || 960;
-    return Math.max(64, Math.min(2000, Math.round(width)));  // ~ one min and one max per pixel of a chart
+    const body = this.el.querySelector(".chart-body");
+    const width = body ? body.clientWidth : Math.min(this.el.clientWidth || 960, 640);
+    return Math.max(64, Math.min(4000, 2 * Math.round(width)));
   }
 
   async fetchSeries(key, ids, window = null) {
@@ -180,7 +182,8 @@ export class BandCharts {
       const chunk = ids.slice(i, i + 200);
       const zoom = window ? `&from_epoch=${window.from}&to_epoch=${window.to}` : "";
       this.requests++;
-      const answer = await getJSON(`${gsPath(this.gs)}/series?key=${encodeURIComponent(key)}&points=${this.points()}`
+      this.askedPoints = this.points();
+      const answer = await getJSON(`${gsPath(this.gs)}/series?key=${encodeURIComponent(key)}&points=${this.askedPoints}`
         + `&experiments=${chunk.map(encodeURIComponent).join(",")}${zoom}`);
       for (const [id, s] of Object.entries(answer.series)) (window ? window.series : held).set(id, s);
     }
