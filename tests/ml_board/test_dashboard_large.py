@@ -102,6 +102,14 @@ def test_a_2000_experiment_grid_search_loads_without_the_log(tmp_path: Path, pag
         assert points(page, "train/accuracy")["lines"][top[0]][-1] == [EPOCHS, pytest.approx(accuracy(96, EPOCHS))]
         assert statistics.median(times) < 1000  # the target is 200 ms; a loaded 2-core CI machine is slower
 
+        # a log y scale: the band and the lines drawn on it, then back
+        page.check("#log-y")
+        scale = "(() => window.mlboard.view.charts.charts.get('train/accuracy').u.scales.y.distr)()"
+        wait_until(lambda: page.evaluate(scale) == 3, what="the log scale")
+        assert points(page, "train/accuracy")["lines"][top[0]][-1] == [EPOCHS, pytest.approx(accuracy(96, EPOCHS))]
+        page.uncheck("#log-y")
+        wait_until(lambda: page.evaluate(scale) == 1, what="the linear scale")
+
         # the table: virtual, filtered and sorted on the page; the lines follow the filter
         page.fill("#filter", "lr=19 e00")
         want = [f"e{e:05d}" for e in range(1000) if str(e).startswith("19")]  # lr = e: 19, 190-199
