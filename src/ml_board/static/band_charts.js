@@ -70,7 +70,9 @@ export class BandCharts {
       ranked.sort((a, b) => sign * (a.best[key] - b.best[key]) || a.index - b.index);
       for (const e of ranked) { if (out.length >= HIGHLIGHTED) break; add(e); }
     }
+    const ranked = out.length;
     if (this.hovered) add(this.hovered);
+    out.hoveredExtra = out.length > ranked;  // the last line is there only because its row is hovered
     return out;
   }
 
@@ -147,6 +149,7 @@ export class BandCharts {
       const ids = (list) => list.map((e) => e.id).join(",");
       const same = ids(lines) === ids(this.lines) && keys.map((k) => k.key).join("|") === [...this.charts.keys()].join("|");
       this.lines = lines;
+      this.hoveredExtra = lines.hoveredExtra;
       if (same && this.charts.size) for (const c of this.charts.values()) this.setData(c);  // no rebuild: no flicker
       else this.rebuild();
       this.drawnAt = performance.now();
@@ -404,7 +407,8 @@ export class BandCharts {
     const n = band && band.counts.length ? Math.max(...band.counts) : 0;
     const zoom = this.zoomed.get(c.key);
     c.card.querySelector(".band-note").textContent = `shaded: 10–90% of ${n.toLocaleString()} experiments, dashed: median; `
-      + `lines: the ${c.lines.length} best by ${this.rankKey ?? "the selection"}${this.hidden.size ? " among the filtered rows" : ""}`
+      + `lines: the ${c.lines.length - (this.hoveredExtra ? 1 : 0)} best by ${this.rankKey ?? "the selection"}`
+      + `${this.hidden.size ? " among the filtered rows" : ""}${this.hoveredExtra ? " and the hovered row" : ""}`
       + (zoom ? ` · epochs ${zoom.from}–${zoom.to}, every point (double-click to reset)` : "");
   }
 
