@@ -3,18 +3,17 @@
 // HIGHLIGHTED lines (the best by the selection, then the best by the table's metric among the rows its filter
 // keeps, then the hovered row), each a series the board downsampled to the chart's pixels (GET .../series: every
 // value drawn is a logged one). Nothing is drawn per experiment beyond these lines, so thousands of experiments cost
-// what a dozen do. Live: new points of a drawn line are added as the read model applies them; bands (and which
-// lines are the best) are asked for again at most every BAND_REFRESH_MS while scores arrive. Drag to zoom asks for
-// the zoomed window's exact points.
+// what a dozen do (series_store.js keeps what the board sent). Live: new points of a drawn line are added as the
+// read model applies them; bands (and which lines are the best) are asked for again at most every BAND_REFRESH_MS
+// while scores arrive. Drag to zoom asks for the zoomed window's exact points.
 import uPlot from "./vendor/uPlot.esm.js";
-import { getJSON, gsPath } from "./api.js";
+import { SeriesStore } from "./series_store.js";
 import { colorOf } from "./palette.js";
 import { axisValues, esc, numFormat } from "./format.js";
 import { Legend } from "./legend.js";
-import { chartPrefs, logRange, positiveOnly, strokeOnTop } from "./chart_grid.js";
+import { chartPrefs, logRange, strokeOnTop } from "./chart_grid.js";
 
 export const HIGHLIGHTED = 10;            // lines per chart at most (+ the hovered row's)
-export const BAND_QUANTILES = [0.1, 0.5, 0.9];
 export const BAND_REFRESH_MS = 2000;      // a band is asked for again at most this often while scores arrive
 const RANK_DEBOUNCE_MS = 150;             // after a filter keystroke, wait this long before asking for other lines
 const HOVER_DEBOUNCE_MS = 80;
@@ -39,19 +38,19 @@ export class BandCharts {
     this.hidden = new Set();        // experiment ids the table's filter hides: never drawn as lines
     this.best = new Set();          // RunModel.best().ids: drawn first, thicker
     this.hovered = null;            // an Experiment or null
-    this.series = new Map();        // key -> Map(id -> {epochs, values}) as the board sent them
-    this.zoomed = new Map();        // key -> {from, to, series: Map(id -> points)} exact points of a zoom window
-    this.bands = new Map();         // key -> the board's band answer
-    this.bandAsked = new Map();     // key -> performance.now() of the last band request
+    this.data = new SeriesStore(gs);  // bands, series and zoom windows the board sent
     this.bandTimers = new Map();
     this.charts = new Map();        // key -> {u, card, tip, legend, key, lines: [Experiment], band}
     this.lines = [];                // the highlighted experiments, in drawing order
     this.generation = 0;
     this.builtVersion = -1;
     this.pending = Promise.resolve();
-    this.requests = 0;              // requests made (tests, bench)
     this.resizer = new ResizeObserver(() => this.resize());
   }
+
+  get requests() { return this.data.requests; }
+  get zoomed() { return this.data.zoomed; }
+  get askedPoints() { return this.data.askedPoints; }
 
   keysOfSplit() {
     return [...this.model.keys.values()].filter((k) => k.split === this.split).sort(byName);
@@ -139,10 +138,9 @@ export class BandCharts {
     const lines = this.chooseLines();
     const asks = [];
     for (const k of keys) {
-      if (!this.bands.has(k.key)) asks.push(this.fetchBand(k.key));
-      const held = this.series.get(k.key);
-      const missing = lines.filter((e) => !held || !held.has(e.id)).map((e) => e.id);
-      if (missing.length) asks.push(this.fetchSeries(k.key, missing));
+      if (!this.data.bands.has(k.key)) asks.push(this.data.fetchBand(k.key));
+      const missing = this.data.missing(k.key, lines.map((e) => e.id));
+      if (missing.length) asks.push(this.data.fetchSeries(k.key, missing, this.points()));
     }
     this.pending = Promise.all(asks).then(() => {
       if (generation !== this.generation) return this.pending;  // asked again meanwhile: that one draws
@@ -178,27 +176,6 @@ export class BandCharts {
     return Math.max(64, Math.min(4000, 2 * Math.round(width)));
   }
 
-  async fetchSeries(key, ids, window = null) {
-    const held = this.series.get(key) || new Map();
-    this.series.set(key, held);
-    for (let i = 0; i < ids.length; i += 200) {
-      const chunk = ids.slice(i, i + 200);
-      const zoom = window ? `&from_epoch=${window.from}&to_epoch=${window.to}` : "";
-      this.requests++;
-      this.askedPoints = this.points();
-      const answer = await getJSON(`${gsPath(this.gs)}/series?key=${encodeURIComponent(key)}&points=${this.askedPoints}`
-        + `&experiments=${chunk.map(encodeURIComponent).join(",")}${zoom}`);
-      for (const [id, s] of Object.entries(answer.series)) (window ? window.series : held).set(id, s);
-    }
-  }
-
-  async fetchBand(key) {
-    this.bandAsked.set(key, performance.now());
-    this.requests++;
-    const band = await getJSON(`${gsPath(this.gs)}/series/band?key=${encodeURIComponent(key)}&quantiles=${BAND_QUANTILES.join(",")}`);
-    this.bands.set(key, band);
-  }
-
   /** Called every animation frame the model changed: new keys -> charts; new points -> lines now, bands later. */
   draw() {
     if (this.builtVersion !== this.model.structureVersion && this.split) {
@@ -209,7 +186,7 @@ export class BandCharts {
     if (this.rankKey && this.model.dirtyKeys.has(this.rankKey)) this.rerankLater();
     for (const key of this.model.dirtyKeys) {
       const c = this.charts.get(key);
-      if (!c) { this.bands.delete(key); continue; }  // not shown: asked for again when it is
+      if (!c) { this.data.bands.delete(key); continue; }  // not shown: asked for again when it is
       this.setData(c);
       this.refreshBandLater(key);
     }
@@ -218,50 +195,17 @@ export class BandCharts {
 
   refreshBandLater(key) {
     if (this.bandTimers.has(key)) return;
-    const wait = Math.max(0, BAND_REFRESH_MS - (performance.now() - (this.bandAsked.get(key) ?? 0)));
+    const wait = Math.max(0, BAND_REFRESH_MS - (performance.now() - (this.data.bandAsked.get(key) ?? 0)));
     this.bandTimers.set(key, setTimeout(async () => {
       this.bandTimers.delete(key);
-      try { await this.fetchBand(key); } catch (_) { return; }  // the next score asks again
+      try { await this.data.fetchBand(key); } catch (_) { return; }  // the next score asks again
       const c = this.charts.get(key);
       if (c) this.setData(c);
     }, wait));
   }
 
-  /** A line's points: the board's (or the zoom window's), then what the live feed added after them. */
-  linePoints(key, exp) {
-    const zoom = this.zoomed.get(key);
-    const fetched = (zoom && zoom.series.get(exp.id)) || this.series.get(key)?.get(exp.id) || { epochs: [], values: [] };
-    const epochs = fetched.epochs.slice(), values = fetched.values.slice();
-    const last = epochs.length ? epochs[epochs.length - 1] : -1;
-    const live = exp.series.get(key);
-    if (live) {
-      for (let e = last + 1; e < live.length; e++) {
-        if (live[e] != null && (!zoom || (e >= zoom.from && e <= zoom.to))) { epochs.push(e); values.push(live[e]); }
-      }
-    }
-    return { epochs, values };
-  }
-
-  /** uPlot's aligned data: x = every epoch of the band and the lines; lo, hi, median, then one array per line. */
-  dataOf(key, lines) {
-    const band = this.bands.get(key) || { epochs: [], values: [[], [], []], counts: [] };
-    const pts = lines.map((e) => this.linePoints(key, e));
-    const xsSet = new Set(band.epochs);
-    for (const p of pts) for (const e of p.epochs) xsSet.add(e);
-    const xs = [...xsSet].sort((a, b) => a - b);
-    const at = new Map(xs.map((x, i) => [x, i]));
-    const column = (epochs, values) => {
-      const ys = new Array(xs.length).fill(null);
-      for (let i = 0; i < epochs.length; i++) ys[at.get(epochs[i])] = values[i];
-      return this.logY ? positiveOnly(ys).ys : ys;
-    };
-    const [lo, mid, hi] = band.values;
-    return [xs, column(band.epochs, lo), column(band.epochs, hi), column(band.epochs, mid),
-      ...pts.map((p) => column(p.epochs, p.values))];
-  }
-
   setData(c) {
-    c.u.setData(this.dataOf(c.key, c.lines));
+    c.u.setData(this.data.aligned(c.key, c.lines, this.logY));
     this.updateLegend(c);
   }
 
@@ -313,7 +257,7 @@ export class BandCharts {
         draw: [(u) => { if (this.best.size) strokeOnTop(u, (s) => s >= 4 && this.best.has(c.lines[s - 4].id)); }],
       },
     };
-    c.u = new uPlot(opts, this.dataOf(k.key, lines), body);
+    c.u = new uPlot(opts, this.data.aligned(k.key, lines, this.logY), body);
     body.addEventListener("dblclick", () => this.unzoom(c.key));  // uPlot resets the scale itself
     // only the pointer over a chart moves the focus: uPlot also calls setSeries(null) when it builds or redraws
     body.addEventListener("mouseenter", () => { this.overChart = c; });
@@ -343,8 +287,8 @@ export class BandCharts {
     const from = Math.max(0, Math.floor(u.posToVal(u.select.left, "x")));
     const to = Math.ceil(u.posToVal(u.select.left + u.select.width, "x"));
     const window = { from, to, series: new Map() };
-    try { await this.fetchSeries(c.key, c.lines.map((e) => e.id), window); } catch (_) { return; }
-    this.zoomed.set(c.key, window);
+    try { await this.data.fetchSeries(c.key, c.lines.map((e) => e.id), this.points(), window); } catch (_) { return; }
+    this.data.zoomed.set(c.key, window);
     const chart = this.charts.get(c.key);
     if (chart) {
       this.setData(chart);
@@ -353,7 +297,7 @@ export class BandCharts {
   }
 
   unzoom(key) {
-    if (!this.zoomed.delete(key)) return;
+    if (!this.data.zoomed.delete(key)) return;
     const c = this.charts.get(key);
     if (c) this.setData(c);
   }
@@ -368,7 +312,7 @@ export class BandCharts {
       const v = u.data[4 + k][i];
       body = `<i style="background:${colorOf(this.hovered.index)}"></i><span class="mono">${esc(this.hovered.id)}</span> <b>${esc(numFormat([v])(v))}</b>`;
     } else {
-      const band = this.bands.get(c.key);
+      const band = this.data.bands.get(c.key);
       const j = band ? band.epochs.indexOf(epoch) : -1;
       if (j < 0) body = "no band here";
       else {
@@ -403,9 +347,9 @@ export class BandCharts {
       id: e.id, color: colorOf(e.index), values: values[j] == null ? "" : fmt(values[j]),
       mark: this.best.has(e.id) ? "best" : e === this.hovered ? "focus" : "",
     })));
-    const band = this.bands.get(c.key);
+    const band = this.data.bands.get(c.key);
     const n = band && band.counts.length ? Math.max(...band.counts) : 0;
-    const zoom = this.zoomed.get(c.key);
+    const zoom = this.data.zoomed.get(c.key);
     c.card.querySelector(".band-note").textContent = `shaded: 10–90% of ${n.toLocaleString()} experiments, dashed: median; `
       + `lines: the ${c.lines.length - (this.hoveredExtra ? 1 : 0)} best by ${this.rankKey ?? "the selection"}`
       + `${this.hidden.size ? " among the filtered rows" : ""}${this.hoveredExtra ? " and the hovered row" : ""}`
@@ -428,7 +372,7 @@ export class BandCharts {
       const ys = c.u.data[4 + j];
       lines[e.id] = c.u.data[0].map((x, i) => [x, ys[i]]).filter(([, v]) => v != null);
     });
-    const band = this.bands.get(key);
+    const band = this.data.bands.get(key);
     return { lines, band: band && { epochs: band.epochs, lo: band.values[0], median: band.values[1], hi: band.values[2], counts: band.counts },
       best: c.lines.filter((e) => this.best.has(e.id)).map((e) => e.id) };
   }
