@@ -10,16 +10,20 @@ on the same store, a real `ml_board` process is started and its first `GET /api/
            index (the time the issue targets: < 100 ms with 10M events).
 
     .venv/bin/python bench/board_scale.py [--events 10000000] [--reps 5]
-    .venv/bin/python bench/board_scale.py --dashboard [--reps 3]
+    .venv/bin/python bench/board_scale.py --dashboard [--reps 3] [--replay] [--big 10000]
 
 Prints `cold_list_ms:` (median of the cold starts), `rebuild_list_ms:` (one rebuild: it is slow) and their ratio.
 With --dashboard instead: a finished grid search of 2,000 experiments x 50 epochs x 2 splits (200,000 evaluation
 results) opened in headless Chromium against a real board: `dashboard_2000x50_load_s:` (navigation to the drawn
-page, median; issue 16's target < 1.5) and `dashboard_2000x50_mb:` (bytes the page fetched; target < 5).
+page, median; issue 16's target < 1.5), `dashboard_2000x50_mb:` (bytes the page fetched; target < 5),
+`split_change_ms:` (select -> charts drawn; target < 200), `table_filter_ms:` (one keystroke's handler; target < 50)
+and `dashboard_10000x50_load_s:` / `_mb:` for a grid search of `--big` experiments. `--replay` forces the page's
+full replay of the log (sessionStorage `mlboard.large_above`), the path every page took before the board's table.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -28,6 +32,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from collections.abc import Iterator
+from typing import Any
 
 import requests
 
@@ -104,8 +110,10 @@ def make_store(storage: Path, events: int, grid_searches: int) -> int:
     return total
 
 
-def first_list_ms(storage: Path) -> tuple[float, int]:
-    """Start a board on `storage`, wait until it serves, time its first list; stop it with SIGTERM (it snapshots)."""
+@contextlib.contextmanager
+def board_process(storage: Path) -> Iterator[str]:
+    """A real board on `storage` once it serves (no grid search is read before the caller asks); stopped with
+    SIGTERM (it snapshots)."""
     port = free_port()
     board = subprocess.Popen([sys.executable, "-m", "ml_board.cli", "--host", "127.0.0.1", "--port", str(port),
                               "--event_storage_path", str(storage)], stdout=subprocess.DEVNULL,
@@ -118,43 +126,97 @@ def first_list_ms(storage: Path) -> tuple[float, int]:
                 break
             except requests.ConnectionError:
                 time.sleep(0.02)
-        start = time.perf_counter()
-        rows = requests.get(f"{url}/api/grid_searches", timeout=3600).json()
-        elapsed = (time.perf_counter() - start) * 1000
+        yield url
     finally:
         board.terminate()
         board.wait(timeout=3600)
+
+
+def first_list_ms(storage: Path) -> tuple[float, int]:
+    """Start a board on `storage`, wait until it serves, time its first list; stop it with SIGTERM (it snapshots)."""
+    with board_process(storage) as url:
+        start = time.perf_counter()
+        rows = requests.get(f"{url}/api/grid_searches", timeout=3600).json()
+        elapsed = (time.perf_counter() - start) * 1000
     return elapsed, len(rows)
 
 
-def dashboard(reps: int) -> None:
-    """Open a 2,000 x 50 grid search in headless Chromium `reps` times: load time and megabytes fetched."""
+# One split change in the open page: time from the select's change to the charts drawn (bands and lines fetched).
+SPLIT_CHANGE_JS = """async (split) => {
+    const sel = document.querySelector('#split'), t0 = performance.now();
+    sel.value = split; sel.dispatchEvent(new Event('change'));
+    await window.mlboard.view.charts.pending;
+    return performance.now() - t0;
+}"""
+FETCHED_JS = ("performance.getEntriesByType('resource').concat(performance.getEntriesByType('navigation'))"
+              ".reduce((n, e) => n + (e.transferSize || e.encodedBodySize || 0), 0)")
+
+
+def open_page(browser, url: str, gs: str, replay: bool) -> Any:
+    """A new page on the run page of `gs`, drawn; `replay`: the full-replay path whatever the size (the "before")."""
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    if replay:
+        page.add_init_script("sessionStorage.setItem('mlboard.large_above', '1000000000')")
+    page.goto(f"{url}/#/gs/{gs}")
+    page.wait_for_selector(".run[data-state=ready]", timeout=600_000)
+    return page
+
+
+def dashboard(reps: int, replay: bool, big: int) -> None:
+    """Open a 2,000 x 50 grid search in headless Chromium `reps` times: load time, megabytes fetched, a split change
+    (large path only) and a filter keystroke; then a `big` x 50 one (0: skipped) for its load time."""
     import tempfile
 
     from playwright.sync_api import sync_playwright
 
-    from tests.ml_board.dashboard_helpers import CHROMIUM, CHROMIUM_ARGS, running_board
+    from tests.ml_board.dashboard_helpers import CHROMIUM, CHROMIUM_ARGS, FILTER_KEYSTROKES_JS
     gs = "2026-01-01--00-00-00-d2k50"
+    gs_big = f"2026-01-01--00-00-00-d{big // 1000}k50"
     with tempfile.TemporaryDirectory() as tmp:
         store = Path(tmp) / "store"
         events = write_grid_search(store / gs, gs, 50, 1_700_000_000.0, experiments=2000)
-        loads, mbs = [], []
-        with running_board(store) as url, sync_playwright() as pw:
+        big_events = write_grid_search(store / gs_big, gs_big, 50, 1_700_000_000.0, experiments=big) if big else 0
+        loads, mbs, splits, backs, filters, big_loads, big_mbs, big_filters = [], [], [], [], [], [], [], []
+        with board_process(store) as url, sync_playwright() as pw:
+            for warm in (gs, gs_big) if big else (gs,):  # the board builds each read model on its first request
+                requests.get(f"{url}/api/grid_searches/{warm}", timeout=3600).raise_for_status()
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            open_page(browser, url, gs, replay).close()  # warm-up: the browser's cache
             for _ in range(reps):
-                page = browser.new_page(viewport={"width": 1440, "height": 1000})
-                page.goto(f"{url}/#/gs/{gs}")
-                page.wait_for_selector(".run[data-state=ready]", timeout=600_000)
+                page = open_page(browser, url, gs, replay)
                 loads.append(page.evaluate("window.mlboard.readyAt") / 1000)
-                fetched = page.evaluate("performance.getEntriesByType('resource').concat("
-                                        "performance.getEntriesByType('navigation'))"
-                                        ".reduce((n, e) => n + (e.transferSize || e.encodedBodySize || 0), 0)")
-                mbs.append(fetched / 1e6)
+                mbs.append(page.evaluate(FETCHED_JS) / 1e6)
+                if not replay:
+                    splits.append(page.evaluate(SPLIT_CHANGE_JS, "train"))  # train's bands and lines fetched
+                    backs.append(page.evaluate(SPLIT_CHANGE_JS, "val"))  # val's kept from the load
+                filters += page.evaluate(FILTER_KEYSTROKES_JS)
                 page.close()
+            if big:
+                open_page(browser, url, gs_big, replay).close()
+                for _ in range(reps):
+                    page = open_page(browser, url, gs_big, replay)
+                    big_loads.append(page.evaluate("window.mlboard.readyAt") / 1000)
+                    big_mbs.append(page.evaluate(FETCHED_JS) / 1e6)
+                    big_filters += page.evaluate(FILTER_KEYSTROKES_JS)
+                    page.close()
             browser.close()
+    runs = lambda values: ", ".join(f"{v:.2f}" for v in values)  # noqa: E731
+    print(f"dashboard_path: {'replay (the whole log)' if replay else 'large (table + bands + series)'}")
     print(f"dashboard_events: {events}")
-    print(f"dashboard_2000x50_load_s: {statistics.median(loads):.2f}  (runs: {', '.join(f'{v:.2f}' for v in loads)})")
-    print(f"dashboard_2000x50_mb: {statistics.median(mbs):.1f}")
+    print(f"dashboard_2000x50_load_s: {statistics.median(loads):.2f}  (runs: {runs(loads)})")
+    print(f"dashboard_2000x50_mb: {statistics.median(mbs):.2f}  (runs: {runs(mbs)})")
+    if splits:
+        print(f"split_change_ms: {statistics.median(splits):.0f}  (runs: {', '.join(f'{v:.0f}' for v in splits)}; "
+              f"to a split not shown before: its bands and lines fetched)")
+        print(f"split_back_ms: {statistics.median(backs):.0f}  (runs: {', '.join(f'{v:.0f}' for v in backs)}; "
+              f"back to one shown before)")
+    print(f"table_filter_ms: {statistics.median(filters):.1f}  (p90 {sorted(filters)[int(0.9 * len(filters))]:.1f})")
+    if big:
+        print(f"dashboard_big_events: {big_events}")
+        print(f"dashboard_{big}x50_load_s: {statistics.median(big_loads):.2f}  (runs: {runs(big_loads)})")
+        print(f"dashboard_{big}x50_mb: {statistics.median(big_mbs):.2f}  (runs: {runs(big_mbs)})")
+        print(f"table_filter_{big}_ms: {statistics.median(big_filters):.1f}  "
+              f"(p90 {sorted(big_filters)[int(0.9 * len(big_filters))]:.1f})")
 
 
 def drop_snapshots(storage: Path) -> None:
@@ -172,9 +234,13 @@ def main() -> None:
                         help="where the store is written (and reused by the next run)")
     parser.add_argument("--dashboard", action="store_true",
                         help="measure the dashboard on a 2,000 x 50 grid search instead of the list")
+    parser.add_argument("--replay", action="store_true",
+                        help="with --dashboard: force the page's full replay of the log (the path before the table)")
+    parser.add_argument("--big", type=int, default=10_000,
+                        help="with --dashboard: experiments (x 50 epochs) of the second, larger grid search; 0: none")
     args = parser.parse_args()
     if args.dashboard:
-        dashboard(args.reps)
+        dashboard(args.reps, args.replay, args.big)
         return
     total = make_store(args.storage, args.events, args.grid_searches)
     drop_snapshots(args.storage)

@@ -1,6 +1,6 @@
-"""The REST routes a dashboard of a large grid search fetches instead of the whole log: a page of experiments
-(filtered and sorted on the board, ml_board/paging.py), score series downsampled to what a chart can show, and the
-quantile band over every experiment (ml_board/series.py). They are added to the `api` blueprint of api.py.
+"""The REST routes a dashboard of a large grid search fetches instead of the whole log: every experiment as columns
+(ml_board/table.py), a page of experiments (filtered and sorted on the board, ml_board/paging.py), score series
+downsampled to what a chart can show, and the quantile band over every experiment (ml_board/series.py). They are added to the `api` blueprint of api.py.
 """
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from flask import Response, jsonify, request
 from ml_board.api import ApiError, _check_id, _int_arg, _projection, _state, api
 from ml_board.paging import MAX_LIMIT, SHOWN_STATUSES, BadSort, PageRequest, page
 from ml_board.series import band, downsample, finite_points
+from ml_board.table import table
 
 MAX_QUERY = 1000  # characters of an experiments page's `q`
 MAX_SERIES_EXPERIMENTS = 200  # experiments per /series request
@@ -31,6 +32,13 @@ def _query_arg() -> str:
     if len(query) > MAX_QUERY:
         raise ApiError(400, f"q is at most {MAX_QUERY} characters, got {len(query)}")
     return query
+
+
+@api.get("/grid_searches/<grid_search_id>/table")
+def get_table(grid_search_id: str) -> Response:
+    """Every experiment as columns, with the seq they were taken at: what a large grid search's page starts from
+    instead of the log (ml_board/table.py)."""
+    return jsonify(table(_projection(grid_search_id)))
 
 
 @api.get("/grid_searches/<grid_search_id>/experiments/page")

@@ -143,6 +143,35 @@ _CHECKPOINT_EVENT = {
     "error": _nullable({**_STRING, "description": "corrupt only"}),
     "seq": {**_COUNT, "description": "seq of the checkpoint event"},
     "checkpoint_seq": _nullable({**_INT, "description": "restored: seq of the restored checkpoint's saved event"})}
+_TABLE_COLUMNS = {
+    "experiment_id": _ID, "grid_point_id": _nullable(_STRING), "role": _STRING,
+    "fold": _EXPERIMENT_ROW["fold"], "hyperparameters": _EXPERIMENT_ROW["hyperparameters"],
+    "score_directions": _nullable({**_DIRECTIONS, "description": "the experiment's own; null when it declared none"}),
+    "status": {"type": "string", "enum": ["scheduled", "running", "done", "failed", "paused"],
+               "description": "as logged (a stale run's active ones are shown interrupted by the reader)"},
+    "phase": _nullable({**_STRING, "description": "the last experiment_status (training, done, early_stopped, paused)"}),
+    "epoch": _COUNT, "num_epochs": _nullable(_INT), "error": _nullable(_STRING), "trial": _EXPERIMENT_ROW["trial"],
+    "search_decision": _EXPERIMENT_ROW["search_decision"], "num_alerts": _COUNT,
+    "last_alert": _nullable(_strict(_ALERT, doc="its newest alert event; null before any")),
+    "step_progress": _nullable({**_OBJECT, "description": "the last training_progress fields; null when done"}),
+    "kinds": _nullable({"type": "object", "additionalProperties": {"type": "string", "enum": ["metric", "loss"]},
+                        "description": "score name -> kind, when it differs from the grid search's"}),
+    "first_metric": _nullable({"type": "object", "additionalProperties": _STRING,
+                               "description": "split -> first metric scored, when it differs from the grid search's"}),
+    "selected_score": _nullable(_NUMBER), "selection_epoch": _nullable(_COUNT)}
+_TABLE_PER_KEY = {"latest": _nullable(_NUMBER), "latest_epoch": _nullable(_COUNT), "best": _nullable(_NUMBER),
+                  "best_epoch": _nullable(_COUNT)}
+
+
+def _column(item: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "array", "items": item}
+
+
+def _per_key(item: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "additionalProperties": _column(item),
+            "description": "score key -> one entry per experiment (null: never scored finitely)"}
+
+
 _EXPERIMENT_DETAIL = {
     **_EXPERIMENT_ROW, "config": _nullable(_OBJECT),
     "status_history": {"type": "array", "items": _ref("StatusChange")}, "traceback": _nullable(_STRING),
@@ -200,6 +229,17 @@ _SCHEMAS: dict[str, Any] = {
                    "description": "per epoch: experiments with a finite score there"},
         "values": {"type": "array", "items": {"type": "array", "items": _NUMBER},
                    "description": "values[j][i]: quantiles[j] of the scores at epochs[i]"}}),
+    "Table": _strict({
+        "last_seq": {**_INT, "description": "the seq the table was taken at: follow the live room from last_seq + 1"},
+        "last_ts": _nullable({**_NUMBER, "description": "creation_ts of the newest event (staleness)"}),
+        "started": _nullable({**_OBJECT, "description": "the grid_search_started payload (null before one)"}),
+        "finished": _nullable({**_OBJECT, "description": "the grid_search_finished payload (null while running)"}),
+        "keys": {"type": "array", "description": "every score key scored so far, in order of appearance",
+                 "items": _strict({"key": _STRING, "kind": {"type": "string", "enum": ["metric", "loss"]}})},
+        "experiments": _strict({
+            **{name: _column(schema) for name, schema in _TABLE_COLUMNS.items()},
+            **{name: _per_key(schema) for name, schema in _TABLE_PER_KEY.items()}},
+            doc="one list per field, each with an entry per experiment in order of appearance")}),
     "StatusChange": _strict(_STATUS_CHANGE),
     "Alert": _strict(_ALERT, doc="an alert event of the experiment (docs/events.md)"),
     "CheckpointEvent": _strict(_CHECKPOINT_EVENT, optional=("checkpoint_seq",),
@@ -299,6 +339,10 @@ def _paths() -> dict[str, Any]:
         "/api/grid_searches/{grid_search_id}/experiments": {"get": {
             "summary": "Experiments with status, last epoch, latest and best scores",
             "parameters": [_GS], "responses": {"200": _array("Experiment", "experiments"), **_ERRORS}}},
+        "/api/grid_searches/{grid_search_id}/table": {"get": {
+            "summary": "Every experiment as columns (status, hyperparameters, latest and best of every key with "
+                       "their epochs) and the seq they were taken at: what a large grid search's page starts from",
+            "parameters": [_GS], "responses": {"200": _json(_ref("Table"), "the table"), **_ERRORS}}},
         # before .../{experiment_id}: a request's path is matched to the first template that fits (as Flask prefers
         # the literal segment)
         "/api/grid_searches/{grid_search_id}/experiments/page": {"get": {

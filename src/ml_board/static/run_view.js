@@ -3,6 +3,8 @@ import { ApiError, getJSON, gsPath, openEventStream, readEvents } from "./api.js
 import { RunModel } from "./run_model.js";
 import { ExperimentsTable } from "./experiments_table.js";
 import { ALL_SPLITS, ChartGrid, chartPrefs } from "./chart_grid.js";
+import { BandCharts } from "./band_charts.js";
+import { seededModel } from "./table_seed.js";
 import { StepChart } from "./step_chart.js";
 import { renderCvSummary } from "./cv_summary.js";
 import { SearchView } from "./search_view.js";
@@ -12,8 +14,20 @@ import { nameCrumb } from "./crumbs.js";
 import { badge, datetime, duration, esc } from "./format.js";
 
 const TABLE_MS = 200;   // the table and summary redraw at most this often; charts redraw every animation frame
+// Above this many experiments the page does not replay the log: it starts from the board's table (one compact
+// answer, GET .../table) and draws bands and a few lines the board downsampled (band_charts.js); docs/design.md.
+// sessionStorage `mlboard.large_above` overrides it for this tab (bench/board_scale.py --replay measures the replay).
+export const LARGE_ABOVE = 200;
 
-/** Shows one grid search: replays its stored events over NDJSON, then follows the live feed. */
+function largeAbove() {
+  const given = Number(sessionStorage.getItem("mlboard.large_above"));
+  return given > 0 ? given : LARGE_ABOVE;
+}
+
+/**
+ * Shows one grid search: replays its stored events over NDJSON (a large one: starts from the board's table), then
+ * follows the live feed.
+ */
 export class RunView {
   constructor(live, gs) {
     this.live = live;
@@ -73,9 +87,7 @@ export class RunView {
   }
 
   async start() {
-    // The summary and the event stream are requested together: the stream is the bulk of the load.
-    const stream = openEventStream(this.gs, 0, this.abort.signal);
-    stream.catch(() => {});
+    // The summary says how large the grid search is, hence whether to replay its log or start from its table.
     let summary;
     try {
       summary = await getJSON(gsPath(this.gs));
@@ -83,6 +95,9 @@ export class RunView {
       this.abort.abort();
       return this.fail(err);
     }
+    this.large = summary.num_experiments > largeAbove();
+    const stream = this.large ? null : openEventStream(this.gs, 0, this.abort.signal);
+    if (stream) stream.catch(() => {});
     this.summary = summary;
     this.labels = { name: summary.name, tags: summary.tags || [], note: summary.note };
     if (summary.name) document.title = `${summary.name} · MLboard`;
@@ -101,6 +116,7 @@ export class RunView {
       if (msg.archived != null) this.actions.setArchived(msg.archived);
       if (msg.deleted) this.showDeleted();
     });
+    if (this.large) return this.startLarge();
     this.setupParts();
     try {
       await readEvents(stream, (events) => { this.model.apply(events); this.schedule(); });
@@ -108,6 +124,30 @@ export class RunView {
       if (err.name === "AbortError") return;
       return this.fail(err);
     }
+    this.unsubscribe = this.live.subscribe(this.gs, () => this.model.nextSeq(), (events) => this.onLive(events));
+    this.replayed = true;
+    this.schedule();
+  }
+
+  /** A large grid search: the read model seeded from the board's table, charts from downsampled series and bands;
+   * the live feed from the table's seq on (a gap is asked for again by the model, as after a replay). */
+  async startLarge() {
+    const head = this.root.querySelector("#run-head p");
+    if (head) head.textContent = `Loading ${this.summary.num_experiments.toLocaleString()} experiments…`;
+    try {
+      this.model = seededModel(this.gs, await getJSON(`${gsPath(this.gs)}/table`));
+      if (this.abort.signal.aborted) return;
+      this.setupParts();
+      const m = this.model;
+      this.key = m.defaultKey();
+      this.charts.rankKey = this.key;
+      this.charts.best = m.best().ids;  // the first lines drawn include the best
+      if (this.key) await this.charts.setSplit(m.keys.get(this.key).split);
+    } catch (err) {
+      if (this.abort.signal.aborted) return;
+      return this.fail(err);
+    }
+    if (this.abort.signal.aborted) return;
     this.unsubscribe = this.live.subscribe(this.gs, () => this.model.nextSeq(), (events) => this.onLive(events));
     this.replayed = true;
     this.schedule();
@@ -139,7 +179,8 @@ export class RunView {
       onFilter: (hidden) => { this.charts.setHidden(hidden); this.steps.setHidden(hidden); },
       linkOf: (exp) => `#/gs/${encodeURIComponent(this.gs)}/exp/${encodeURIComponent(exp.id)}`,
     });
-    this.charts = new ChartGrid($("#charts"), this.model, (exp) => this.table.highlight(exp));
+    this.charts = this.large ? new BandCharts($("#charts"), this.model, this.gs, (exp) => this.table.highlight(exp))
+      : new ChartGrid($("#charts"), this.model, (exp) => this.table.highlight(exp));
     this.steps = new StepChart($("#steps"), this.model);
     this.search = new SearchView($("#search-card"), this.model, {
       paths: () => this.table.sweepPaths(),
@@ -217,7 +258,7 @@ export class RunView {
     const split = this.root.querySelector("#split");
     metric.innerHTML = keys.map((k) => `<option${k === this.key ? " selected" : ""}>${esc(k)}</option>`).join("");
     split.innerHTML = splits.map((s) => `<option${s === this.charts.split ? " selected" : ""}>${esc(s)}</option>`).join("")
-      + (splits.length > 1 ? `<option value="${ALL_SPLITS}"${this.charts.split === ALL_SPLITS ? " selected" : ""}>all splits (overlay)</option>` : "");
+      + (splits.length > 1 && !this.large ? `<option value="${ALL_SPLITS}"${this.charts.split === ALL_SPLITS ? " selected" : ""}>all splits (overlay)</option>` : "");
   }
 
   renderTable() {
@@ -234,6 +275,7 @@ export class RunView {
     this.charts.setBest(best.ids);
     this.steps.setBest(best.ids);
     this.table.render();
+    if (this.large) this.charts.setRankKey(this.key);
     this.search.render();
     renderCvSummary(this.root.querySelector("#cv"), m, this.key, this.table.sweepPaths(), best);
     m.tableDirty = false;
@@ -300,7 +342,8 @@ export class RunView {
   /** For tests and the benchmark: what the page has applied. */
   stats() {
     const m = this.model;
-    return { lastSeq: m.lastSeq, applied: m.applied, duplicates: m.duplicates, gaps: m.gaps, experiments: m.list.length, ready: this.ready };
+    return { lastSeq: m.lastSeq, applied: m.applied, duplicates: m.duplicates, gaps: m.gaps, experiments: m.list.length, ready: this.ready,
+      large: !!this.large, requests: this.large ? this.charts.requests : null };
   }
 
   points(key) {
