@@ -16,6 +16,7 @@ from typing import Any
 
 import msgspec
 
+from mlgym.events.config_overrides import ConfigCompactor
 from mlgym.events.payloads import Payload, to_plain
 from mlgym.events.schema import EVENT_TYPES, Envelope, check_readable
 
@@ -82,6 +83,7 @@ class EventLog:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
+        self._configs = ConfigCompactor()  # a warm start's writer logs its own base before its first config
         self.next_seq = 0
         if self.path.exists():
             valid, self.next_seq = _valid_prefix_length(self.path)
@@ -97,20 +99,31 @@ class EventLog:
         """Write one event with the next `seq` and return its envelope as a dict.
 
         The payload (a declared payload, or its plain-data form) is checked against `event_type`'s declaration
-        first, so nothing that breaks the contract reaches the log (PayloadError).
+        first, so nothing that breaks the contract reaches the log (PayloadError). An `experiment_config` with a
+        whole `config` is written as overrides of a config base, which is logged first when it is new.
         """
         if event_type not in EVENT_TYPES:
             raise ValueError(f"unknown event_type {event_type!r}")
         payload = to_plain(event_type, payload)
+        ts = time.time() if creation_ts is None else creation_ts
         with self._lock:
-            event = Envelope(seq=self.next_seq, event_type=event_type,
-                             creation_ts=time.time() if creation_ts is None else creation_ts,
-                             grid_search_id=self.grid_search_id, experiment_id=experiment_id,
-                             payload=payload).to_dict()
-            os.write(self._fd, encode(event))
-            self.next_seq += 1
-        for listener in self._listeners:
-            listener(event)
+            written = []
+            if event_type == "experiment_config" and payload.get("config") is not None:
+                base, payload = self._configs.compact(payload)
+                if base is not None:
+                    written.append(self._write("config_base", base, None, ts))
+            written.append(self._write(event_type, payload, experiment_id, ts))
+        for event in written:
+            for listener in self._listeners:
+                listener(event)
+        return written[-1]
+
+    def _write(self, event_type: str, payload: dict[str, Any], experiment_id: str | None,
+               creation_ts: float) -> dict[str, Any]:
+        event = Envelope(seq=self.next_seq, event_type=event_type, creation_ts=creation_ts,
+                         grid_search_id=self.grid_search_id, experiment_id=experiment_id, payload=payload).to_dict()
+        os.write(self._fd, encode(event))
+        self.next_seq += 1
         return event
 
     def flush(self) -> None:

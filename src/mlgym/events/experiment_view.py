@@ -23,7 +23,9 @@ class ExperimentView:
         self.role = "train"
         self.fold: dict[str, int] | None = None
         self.hyperparameters: dict[str, Any] = {}
-        self.config: dict[str, Any] | None = None
+        # the config fields of its `experiment_config` (`config`, or `config_base` + `config_overrides`): the
+        # projection rebuilds the config from them (`GridSearchProjection.config`)
+        self.config_ref: dict[str, Any] | None = None
         self.score_directions: dict[str, Any] = {}  # this experiment's own `score_directions`
         self.status = "scheduled"
         self.train_status: str | None = None
@@ -167,7 +169,7 @@ class ExperimentView:
                 "selected_score": self.selected_score}
 
     def detail(self, grid_directions: dict[str, Any]) -> dict[str, Any]:
-        return {**self.row(grid_directions), "config": self.config, "status_history": self.status_history,
+        return {**self.row(grid_directions), "status_history": self.status_history,
                 "traceback": self.traceback, "checkpoints": self.checkpoints, "train_status": self.train_status,
                 "alerts": self.alerts}
 

@@ -11,6 +11,7 @@ import math
 import time
 from typing import Any
 
+from mlgym.events.config_overrides import resolved_config
 from mlgym.events.experiment_view import ExperimentView
 from mlgym.events.read_rules import DIRECTIONS, declared, fallback_direction, improves, mean_std, scores_of
 
@@ -42,6 +43,7 @@ class GridSearchProjection:
         self._keys: dict[str, str] = {}  # score key -> kind, in order of appearance
         self._first_metric: dict[str, str] = {}  # split -> first metric name scored on it by any experiment
         self._experiments: dict[str, ExperimentView] = {}
+        self._config_bases: dict[str, dict[str, Any]] = {}  # config id -> the config of a `config_base` event
 
     # -- applying events -------------------------------------------------------------------------------------
     def apply(self, event: dict[str, Any]) -> None:
@@ -86,11 +88,17 @@ class GridSearchProjection:
         self.finished = p
         self.status = p.get("status", "done")
 
+    def _on_config_base(self, event: dict[str, Any], p: dict[str, Any]) -> None:
+        if isinstance(p.get("config_id"), str) and isinstance(p.get("config"), dict):
+            self._config_bases[p["config_id"]] = p["config"]
+
     def _on_experiment_config(self, event: dict[str, Any], p: dict[str, Any]) -> None:
         exp = self._exp(event)
         if exp is None:
             return
-        exp.config = p.get("config")
+        # schema 2: a base's id and the overrides (the config is rebuilt when asked for); schema 1: the config
+        exp.config_ref = {key: p[key] for key in ("config", "config_base", "config_overrides")
+                          if p.get(key) is not None}
         exp.grid_point_id = p.get("grid_point_id")
         exp.hyperparameters = p.get("hyperparameters") or {}
         if p.get("num_epochs") is not None:
@@ -241,7 +249,13 @@ class GridSearchProjection:
 
     def experiment(self, experiment_id: str) -> dict[str, Any] | None:
         exp = self._experiments.get(experiment_id)
-        return self._shown(exp.detail(self.score_directions), exp, self.is_stale()) if exp else None
+        if exp is None:
+            return None
+        return self._shown({**exp.detail(self.score_directions), "config": self.config(exp)}, exp, self.is_stale())
+
+    def config(self, exp: ExperimentView) -> dict[str, Any] | None:
+        """The experiment's resolved config (None before its `experiment_config`, or when its base is missing)."""
+        return resolved_config(exp.config_ref, self._config_bases) if exp.config_ref else None
 
     @staticmethod
     def _shown(row: dict[str, Any], exp: ExperimentView, stale: bool) -> dict[str, Any]:

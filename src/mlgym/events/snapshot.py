@@ -19,7 +19,7 @@ from typing import Any
 
 import msgspec
 
-from mlgym.events import experiment_view, projection, read_rules
+from mlgym.events import config_overrides, experiment_view, projection, read_rules
 from mlgym.events.projection import ExperimentView, GridSearchProjection
 from mlgym.events.schema import check_readable
 
@@ -33,7 +33,7 @@ _FORMAT = b"1"  # bump when the layout of this file changes
 
 def _schema() -> str:
     digest = hashlib.sha256(_FORMAT)
-    for module in (projection, experiment_view, read_rules):
+    for module in (projection, experiment_view, read_rules, config_overrides):
         digest.update(Path(module.__file__).read_bytes())
     return digest.hexdigest()[:16]
 
