@@ -20,7 +20,6 @@ from typing import Any
 import msgspec
 
 _json = msgspec.json.Encoder(order="sorted")
-NEW_BASE_ABOVE = 0.5  # a config whose overrides take more than this share of its own size becomes a new base
 
 
 def config_id(config: Mapping[str, Any]) -> str:
@@ -111,7 +110,7 @@ def experiment_configs(events: Any) -> dict[str, dict[str, Any] | None]:
 
 class ConfigCompactor:
     """The writer's side: turns full `experiment_config` payloads into overrides of the current base, and says
-    when a base must be logged first (the first config; a config too far from the current base)."""
+    when a base must be logged first (the first config; a config whose overrides would be larger than itself)."""
 
     def __init__(self) -> None:
         self.base_id: str | None = None
@@ -122,8 +121,8 @@ class ConfigCompactor:
         config = payload["config"]
         overrides = None if self.base is None else overrides_between(self.base, config)
         new_base = None
-        if overrides is None or (overrides and len(_json.encode(overrides))
-                                 > NEW_BASE_ABOVE * len(_json.encode(config))):
+        # a new base when no overrides can express the config, or they would be larger than the config itself
+        if overrides is None or (overrides and len(_json.encode(overrides)) > len(_json.encode(config))):
             self.base, self.base_id, overrides = _copy(config), config_id(config), {}
             new_base = {"config_id": self.base_id, "config": config}
         compacted = {k: v for k, v in payload.items() if k != "config"}

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mlgym.events.config_overrides import apply_overrides, config_id, experiment_configs, overrides_between
+from mlgym.events.config_overrides import ConfigCompactor, apply_overrides, config_id, experiment_configs, overrides_between
 from mlgym.events.event_log import EventLog, read_events
 from mlgym.events.event_log import encode as encode_line
 from mlgym.events.payloads import PayloadError
@@ -70,7 +70,7 @@ def _payload(config: dict, gp: str) -> dict:
 def test_the_log_holds_one_base_and_each_experiments_overrides(tmp_path: Path) -> None:
     configs = {f"e{i}": _with("optimizer.config.lr", 0.01 * (i + 1)) for i in range(5)}
     configs["far"] = {"other": {"config": {"x": 1}}}  # nothing in common with the base: a base of its own
-    configs["back"] = _with("optimizer.config.lr", 0.5)  # overrides of the newest base would be larger than itself
+    configs["back"] = _with("optimizer.config.lr", 0.5)  # other top-level keys than the newest base's: a base again
     with EventLog(tmp_path, "gs") as log:
         seen = []
         log.add_listener(lambda e: seen.append(e["event_type"]))
@@ -95,6 +95,19 @@ def test_the_log_holds_one_base_and_each_experiments_overrides(tmp_path: Path) -
     config_size = len(encode_line(BASE))
     # each line is smaller than it would be with its whole config by all of the config but its swept value
     assert all(len(line) < size - 0.8 * config_size for line, size in zip(lines, whole))
+
+
+def test_a_config_whose_overrides_would_be_larger_than_itself_is_a_new_base() -> None:
+    compactor = ConfigCompactor()
+    deep = {"xxxxxxxx": {"yyyyyyyy": {"d": 1, "e": 1}}}
+    assert compactor.compact(_payload(deep, "a"))[0] == {"config_id": config_id(deep), "config": deep}
+    near = {"xxxxxxxx": {"yyyyyyyy": {"d": 2, "e": 1}}}
+    rest = {k: v for k, v in _payload(near, "b").items() if k != "config"}
+    assert compactor.compact(_payload(near, "b")) == (None, {**rest, "config_base": config_id(deep),
+                                                            "config_overrides": {"xxxxxxxx.yyyyyyyy.d": 2}})
+    far = {"xxxxxxxx": {"yyyyyyyy": {"d": 2, "e": 2}}}  # {"xxxxxxxx.yyyyyyyy.d":2,"xxxxxxxx.yyyyyyyy.e":2}
+    base, payload = compactor.compact(_payload(far, "c"))
+    assert base == {"config_id": config_id(far), "config": far} and "config_overrides" not in payload
 
 
 def _old_form_log(path: Path, configs: dict[str, dict]) -> None:
