@@ -13,7 +13,8 @@ from typing import Any
 
 from mlgym.events.config_overrides import resolved_config
 from mlgym.events.experiment_view import ExperimentView
-from mlgym.events.read_rules import DIRECTIONS, declared, fallback_direction, improves, mean_std, scores_of
+from mlgym.events.read_rules import (DIRECTIONS, ScoreTuple, declared, fallback_direction, improves, mean_std,
+                                     score_tuples)
 
 ACTIVE = {"scheduled", "running"}
 STALE_AFTER_HEARTBEATS = 3  # a running grid search with no event for this many heartbeats is `stale`
@@ -79,6 +80,8 @@ class GridSearchProjection:
         self.heartbeat_s = float(beat) if isinstance(beat, (int, float)) and beat > 0 else None
         if isinstance(p.get("score_directions"), dict):
             self.score_directions = p["score_directions"]
+            for exp in self._experiments.values():
+                exp.forget_directions()
         selection = p.get("selection")
         if isinstance(selection, dict):
             self._selection = {"split": selection.get("split") or "val", "metric": selection.get("metric"),
@@ -107,6 +110,7 @@ class GridSearchProjection:
         exp.fold = p.get("fold")
         if isinstance(p.get("score_directions"), dict):
             exp.score_directions = p["score_directions"]
+            exp.forget_directions()
 
     def _on_job_scheduled(self, event: dict[str, Any], p: dict[str, Any]) -> None:
         exp = self._exp(event)
@@ -159,17 +163,37 @@ class GridSearchProjection:
         epoch = p.get("epoch")
         if exp is None or not _is_epoch(epoch):
             return
-        epoch = int(epoch)
+        self._add_scores(exp, int(epoch), score_tuples(p))
+
+    def apply_scores(self, seq: int, creation_ts: float, experiment_id: str | None, epoch: int,
+                     scores: list[ScoreTuple]) -> None:
+        """What `apply` does with an `evaluation_result` of `experiment_id` at `epoch` (an int) whose scores are
+        `scores` (`read_rules.score_tuples`): the fast path of a replay (`events/replay.py`), no dicts built."""
+        if seq > self.last_seq:
+            self.last_seq = seq
+        if self.last_ts is None or creation_ts > self.last_ts:
+            self.last_ts = creation_ts
+        if experiment_id is None:
+            return
+        exp = self._experiments.get(experiment_id)
+        if exp is None:
+            exp = self._experiments[experiment_id] = ExperimentView(experiment_id)
+        if epoch >= 0:
+            self._add_scores(exp, epoch, scores)
+
+    def _add_scores(self, exp: ExperimentView, epoch: int, scores: list[ScoreTuple]) -> None:
         if exp.status == "scheduled":
             exp.status = "running"
-        exp.epoch = max(exp.epoch, epoch)
-        selection = self._selection
-        for score in scores_of(p):
-            self._kinds.setdefault(score.name, score.kind)
-            self._keys.setdefault(score.key, score.kind)
-            if score.kind == "metric":
-                self._first_metric.setdefault(score.split, score.name)
-            exp.add_score(score, epoch, self.score_directions, selection)
+        if epoch > exp.epoch:
+            exp.epoch = epoch
+        keys = self._keys
+        for key, split, name, kind, _ in scores:
+            if keys.get(key) != kind:  # else the key was seen as this kind: its name and split are known too
+                keys.setdefault(key, kind)
+                self._kinds.setdefault(name, kind)
+                if kind == "metric":
+                    self._first_metric.setdefault(split, name)
+        exp.add_scores(scores, epoch, self.score_directions, self._selection)
 
     def _on_training_progress(self, event: dict[str, Any], p: dict[str, Any]) -> None:
         exp = self._exp(event)
