@@ -11,7 +11,6 @@ both ways and compare the read models.
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
 import msgspec
@@ -48,14 +47,12 @@ def parse(raw: bytes) -> Any:
         return json.loads(raw)
 
 
-def _finite(value: float | None) -> float | None:
-    return value if value is not None and math.isfinite(value) else None
-
-
 def _scores(result: EvaluationResult) -> list[ScoreTuple]:
-    scores: list[ScoreTuple] = [(f"{m.split}/{m.metric}", m.split, m.metric, "metric", _finite(m.score))
+    """(key, split, name, kind, value) of every score, as `read_rules.score_tuples` gives them. msgspec reads only
+    finite numbers from JSON (`1e400` is refused, `NaN` is not JSON), so every value here is finite or None."""
+    scores: list[ScoreTuple] = [(f"{m.split}/{m.metric}", m.split, m.metric, "metric", m.score)
                                 for m in result.metric_scores]
-    scores += [(f"{s.split}/{s.loss}", s.split, s.loss, "loss", _finite(s.score)) for s in result.loss_scores]
+    scores += [(f"{s.split}/{s.loss}", s.split, s.loss, "loss", s.score) for s in result.loss_scores]
     return scores
 
 
