@@ -10,11 +10,9 @@ both ways and compare the read models.
 """
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import msgspec
 
+from mlgym.events.event_log import parse_line
 from mlgym.events.payloads import EvaluationResult
 from mlgym.events.projection import GridSearchProjection
 from mlgym.events.read_rules import ScoreTuple
@@ -35,16 +33,6 @@ class _Evaluation(msgspec.Struct, gc=False):
 
 
 _evaluation = msgspec.json.Decoder(_Evaluation)
-_plain = msgspec.json.Decoder()
-
-
-def parse(raw: bytes) -> Any:
-    """One JSON line as plain data (msgspec; the standard library for what it refuses, `NaN` included); raises
-    ValueError for a line that is not JSON."""
-    try:
-        return _plain.decode(raw)
-    except (msgspec.DecodeError, RecursionError):
-        return json.loads(raw)
 
 
 def _scores(result: EvaluationResult) -> list[ScoreTuple]:
@@ -71,7 +59,7 @@ def apply_line(proj: GridSearchProjection, raw: bytes, after_seq: int) -> int | 
             proj.apply_scores(line.seq, line.creation_ts, line.experiment_id, result.epoch, _scores(result))
             return line.seq
     try:
-        event = parse(raw)
+        event = parse_line(raw)
     except ValueError:
         return None
     if not isinstance(event, dict) or event.get("seq", -1) <= after_seq:
