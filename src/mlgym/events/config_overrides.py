@@ -91,8 +91,11 @@ def resolved_config(payload: Mapping[str, Any], bases: Mapping[str, Mapping[str,
     config = payload.get("config")
     if config is not None:
         return config
-    base = bases.get(payload.get("config_base"))  # type: ignore[arg-type]
-    return None if base is None else apply_overrides(base, payload.get("config_overrides") or {})
+    base_id, overrides = payload.get("config_base"), payload.get("config_overrides") or {}
+    base = bases.get(base_id) if isinstance(base_id, str) else None
+    if not isinstance(base, Mapping) or not isinstance(overrides, Mapping):
+        return None  # not a log this version wrote: nothing to rebuild from
+    return apply_overrides(base, {k: v for k, v in overrides.items() if isinstance(k, str)})
 
 
 def experiment_configs(events: Any) -> dict[str, dict[str, Any] | None]:
@@ -101,8 +104,8 @@ def experiment_configs(events: Any) -> dict[str, dict[str, Any] | None]:
     configs: dict[str, dict[str, Any] | None] = {}
     for event in events:
         p = event.get("payload") or {}
-        if event["event_type"] == "config_base":
-            bases[p["config_id"]] = p["config"]
+        if event["event_type"] == "config_base" and isinstance(p.get("config"), dict):
+            bases[p.get("config_id")] = p["config"]
         elif event["event_type"] == "experiment_config" and event.get("experiment_id") is not None:
             configs[event["experiment_id"]] = resolved_config(p, bases)
     return configs

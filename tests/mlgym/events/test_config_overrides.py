@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from mlgym.events.config_overrides import ConfigCompactor, apply_overrides, config_id, experiment_configs, overrides_between
+from mlgym.events.config_overrides import (ConfigCompactor, apply_overrides, config_id, experiment_configs,
+                                           overrides_between, resolved_config)
 from mlgym.events.event_log import EventLog, read_events
 from mlgym.events.event_log import encode as encode_line
 from mlgym.events.payloads import PayloadError
@@ -162,3 +163,10 @@ def test_an_experiment_config_names_its_config_one_way(tmp_path: Path, change: d
     with EventLog(tmp_path, "gs") as log, pytest.raises(PayloadError) as caught:
         log.append("experiment_config", payload, "e")
     assert str(caught.value) == ONE_WAY
+
+
+def test_a_foreign_experiment_config_rebuilds_to_nothing_rather_than_failing() -> None:
+    bases = {"b": {"a": {"x": 1}}}
+    assert resolved_config({"config_base": "missing"}, bases) is None
+    assert resolved_config({"config_base": "b", "config_overrides": ["a.x"]}, bases) is None
+    assert resolved_config({"config_base": "b", "config_overrides": {"a.x.y": 2}}, bases) == {"a": {"x": {"y": 2}}}
