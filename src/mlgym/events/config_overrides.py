@@ -14,7 +14,7 @@ list that differs.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import msgspec
@@ -98,7 +98,7 @@ def resolved_config(payload: Mapping[str, Any], bases: Mapping[str, Mapping[str,
     return apply_overrides(base, {k: v for k, v in overrides.items() if isinstance(k, str)})
 
 
-def experiment_configs(events: Any) -> dict[str, dict[str, Any] | None]:
+def experiment_configs(events: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any] | None]:
     """Experiment id -> resolved config, read from a log's events (either schema)."""
     bases: dict[str, Any] = {}
     configs: dict[str, dict[str, Any] | None] = {}
