@@ -17,7 +17,8 @@ report:   `mlgym report` of one finished grid search of 2,000 experiments x 103 
 Prints `validate_10k_s:` (median; issue 16's target < 3), `validate_100k_s:` (target < 20) with the peak RSS of
 each (`validate_10k_rss_mb`, `validate_100k_rss_mb`, `validate_1_point_rss_mb`: memory must not grow ~10x from 10k
 to 100k), `validate_1_point_s:`, `planning_10k_s:`, `train_plan_10k_s:` (the plan `train` builds, in process),
-`report_412k_s:` (target < 3) and `report_412k_rss_mb:` (target < 300).
+`report_412k_first_s:` (median of `--reps` first reports, each with the snapshot removed; target < 3),
+`report_412k_s:` (from the snapshot; target < 3) and `report_412k_rss_mb:` (target < 300).
 """
 from __future__ import annotations
 
@@ -123,14 +124,18 @@ def main() -> None:
         single = ROOT / "tests" / "configs" / "iris_mlp.yml"
         floor_cmd = [*MLGYM, "validate", "--gs_config_path", str(single), "-c", "optimizer.config.lr=0.01"]
         validate, validate_rss, big, big_rss, floor, floor_rss, report, rss = [], [], [], [], [], [], [], []
-        train_plan = []
+        train_plan, first, first_rss = [], [], []
         if not args.validate_only:
             epochs = 412_000 // EXPERIMENTS // 2 // len(SPLITS)  # 2,000 experiments in two halves of EXPERIMENTS
             gs = "2026-01-01--00-00-00-r412"
             logs = folder / "logs"
             total = write_grid_search(logs / gs, gs, epochs, 1_700_000_000.0, experiments=2 * EXPERIMENTS)
             report_cmd = [*MLGYM, "report", "--log_dir", str(logs), "--grid_search_id", gs]
-            first_report, first_rss, _ = timed(report_cmd)
+            for _ in range(args.reps):  # the first report of the log: no snapshot beside it yet
+                (logs / gs / "projection.snapshot").unlink(missing_ok=True)
+                t, mb, _ = timed(report_cmd)
+                first.append(t)
+                first_rss.append(mb)
         for _ in range(args.reps):
             t, mb, out = timed([*MLGYM, "validate", "--gs_config_path", str(config)])
             assert "10000 experiment configs" in out, out
@@ -161,7 +166,8 @@ def main() -> None:
     print(f"validate_100k_rss_mb: {max(big_rss):.0f}")
     if not args.validate_only:
         print(f"report_events: {total}")
-        print(f"report_412k_first_s: {first_report:.2f}  (rss {first_rss:.0f} MB; replays the log, leaves a snapshot)")
+        print(f"report_412k_first_s: {statistics.median(first):.2f}  (runs: {_runs(first)}; rss {max(first_rss):.0f} MB; "
+              "replays the log, leaves a snapshot)")
         print(f"report_412k_s: {statistics.median(report):.2f}  (runs: {_runs(report)})")
         print(f"report_412k_rss_mb: {max(rss):.0f}")
 

@@ -173,7 +173,9 @@ def _per_key(item: dict[str, Any]) -> dict[str, Any]:
 
 
 _EXPERIMENT_DETAIL = {
-    **_EXPERIMENT_ROW, "config": _nullable(_OBJECT),
+    **_EXPERIMENT_ROW,
+    "config": _nullable({**_OBJECT, "description": "the resolved config, whole (event schema 2 logs it as overrides "
+                         "of a config_base; the board rebuilds it); null before its experiment_config"}),
     "status_history": {"type": "array", "items": _ref("StatusChange")}, "traceback": _nullable(_STRING),
     "checkpoints": {"type": "array", "items": _ref("CheckpointEvent")},
     "train_status": _nullable({"type": "string", "enum": ["training", "done", "early_stopped", "paused"]}),

@@ -9,7 +9,6 @@ for every grid search whose log has not grown since its entry was taken.
 """
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -19,6 +18,7 @@ from mlgym.events import snapshot as snapshots
 from mlgym.events.event_log import LOG_FILE_NAME
 from mlgym.events.labels import run_config_labels
 from mlgym.events.projection import GridSearchProjection, list_summary
+from mlgym.events.replay import apply_line
 
 from ml_board.list_index import IndexEntry, ListIndex
 from ml_board.store import EventStore, GridSearchStore
@@ -61,12 +61,10 @@ class Summaries:
             if entry.projection is None:
                 self._start(entry, gs_store)
             if entry.applied_seq < gs_store.acked_seq:
-                apply = entry.projection.apply
                 seq = entry.applied_seq
                 for line in gs_store.iter_lines(entry.applied_seq + 1):
-                    event = json.loads(line)
-                    apply(event)
-                    seq = event["seq"]
+                    applied = apply_line(entry.projection, line, seq)  # typed evaluation_result lines: fast
+                    seq = seq if applied is None else applied
                 entry.applied_seq = seq
             if (entry.applied_seq - entry.snapshot_seq >= SNAPSHOT_EVENTS
                     and time.monotonic() - entry.snapshot_at >= SNAPSHOT_EVERY_S):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mlgym.events.config_overrides import experiment_configs
 from mlgym.events.event_log import read_events
 from tests.conftest import EXAMPLES, run_cli
 
@@ -38,7 +39,7 @@ def test_run_py_generates_the_folder_then_trains_above_chance(tmp_path: Path) ->
     assert not [p for p in data.parent.iterdir() if p.name != "shapes"]  # no temporary folder left behind
 
     events = list(read_events(next((tmp_path / "logs").glob("*/event_storage.log"))))
-    config = next(e["payload"]["config"] for e in events if e["event_type"] == "experiment_config")
+    config = next(iter(experiment_configs(events).values()))
     assert config["trainer"]["config"]["precision"] == "bf16-mixed"
     assert config["data_loaders"]["config"]["num_workers"] == 2
     progress = [e["payload"] for e in events if e["event_type"] == "training_progress"]

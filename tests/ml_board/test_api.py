@@ -103,6 +103,11 @@ def test_experiments_have_status_epochs_latest_and_best(board: SampleBoard) -> N
 def test_one_experiment_has_config_history_and_checkpoints(board: SampleBoard) -> None:
     detail = board.api.get(f"/api/grid_searches/{GS}/experiments/gp00000000").json()
     assert detail["config"] == {"optimizer": {"config": {"lr": 0.1}}}
+    # the log holds the config once (config_base) and gp00000001's as an override: the answer is the whole config
+    second = board.api.get(f"/api/grid_searches/{GS}/experiments/gp00000001").json()
+    assert second["config"] == {"optimizer": {"config": {"lr": 0.01}}}
+    logged = [e["payload"] for e in read_events(board.log_path) if e["event_type"] == "experiment_config"]
+    assert logged[1]["config_overrides"] == {"optimizer.config.lr": 0.01} and "config" not in logged[1]
     assert [h["status"] for h in detail["status_history"]][:2] == ["scheduled", "running"]
     assert [c["epoch"] for c in detail["checkpoints"]] == [1, 2, 3]
     assert detail["traceback"] is None and detail["train_status"] == "done"

@@ -104,6 +104,9 @@ REAL = ["example_grid_search", "example_nested_cv", "cross_validation", "regress
 @pytest.mark.parametrize("name", REAL)
 def test_dashboard_reads_a_real_run_like_the_projection(real_logs: dict[str, Path], name: str) -> None:
     dump = assert_parity(real_logs[name])
+    # written with event schema 2: configs as overrides of a config base, which neither model mistakes for data
+    kinds = [e["event_type"] for e in read_events(real_logs[name])]
+    assert "config_base" in kinds and kinds.index("config_base") < kinds.index("experiment_config")
     experiments = dump["experiments"]
     assert experiments and all(e["status"] == "done" for e in experiments.values())
     assert dump["best"]["experiment"] or dump["best"]["grid_points"]  # a finished run has a best (what the board marks)

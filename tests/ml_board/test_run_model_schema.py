@@ -37,8 +37,8 @@ def _event(seq: int, version: int | None) -> dict:
 
 @pytest.mark.skipif(NODE is None, reason="node is not installed")
 def test_a_newer_major_schema_stops_the_model_with_a_clear_message() -> None:
-    assert _apply([_event(0, 1), _event(1, None)]) == {"applied": 2}
-    assert _apply([_event(0, 1), _event(1, 2)]) == {
+    assert _apply([_event(0, 1), _event(1, None), _event(2, 2)]) == {"applied": 3}
+    assert _apply([_event(0, 2), _event(1, 3)]) == {
         "error": "NewerSchemaError", "applied": 1,
-        "message": "This grid search was written with event schema 2, newer than the 1 this dashboard reads: "
+        "message": "This grid search was written with event schema 3, newer than the 2 this dashboard reads: "
                    "upgrade ml_board to view it."}

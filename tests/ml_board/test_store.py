@@ -154,8 +154,8 @@ def test_the_fast_check_agrees_with_the_full_validation(tmp_path: Path, which: s
      "job_status payload: Invalid enum value 'exploded' - at `$.status`"),
     ({"event_type": "checkpoint", "payload": {"action": "saved", "epoch": 1}},
      "checkpoint payload: Object missing required field `path`"),
-    ({"schema_version": 2},
-     "the event was written with event schema 2, newer than the 1 this version reads: upgrade mlgym (and ml_board) "
+    ({"schema_version": 3},
+     "the event was written with event schema 3, newer than the 2 this version reads: upgrade mlgym (and ml_board) "
      "to read it"),
 ])
 def test_a_payload_that_breaks_the_contract_is_refused_with_its_reason(tmp_path: Path, change: dict,

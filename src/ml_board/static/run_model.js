@@ -5,7 +5,7 @@
 import { declared, fallbackDirection, improves, meanStd, objectOrNull, scoresOf } from "./read_rules.js";
 
 /** The major version of the event contract this dashboard reads (docs/events.md). */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;  // 2: experiment_config overrides a config_base (the model reads neither config)
 export const STALE_AFTER_HEARTBEATS = 3;  // as mlgym.events.projection
 
 /** An event written with a newer major event schema: the dashboard says so instead of drawing a wrong picture. */

@@ -5,7 +5,7 @@ import math
 from array import array
 from typing import Any
 
-from mlgym.events.read_rules import Score, declared, fallback_direction, improves
+from mlgym.events.read_rules import ScoreTuple, declared, fallback_direction, improves
 
 NOT_SCORED = math.nan  # an epoch without a (finite) score of a key in `ExperimentView.series`
 STEP_FIELDS = ("epoch", "step", "num_steps", "global_step", "loss", "lr", "samples_per_s", "skipped_steps",
@@ -23,7 +23,9 @@ class ExperimentView:
         self.role = "train"
         self.fold: dict[str, int] | None = None
         self.hyperparameters: dict[str, Any] = {}
-        self.config: dict[str, Any] | None = None
+        # the config fields of its `experiment_config` (`config`, or `config_base` + `config_overrides`): the
+        # projection rebuilds the config from them (`GridSearchProjection.config`)
+        self.config_ref: dict[str, Any] | None = None
         self.score_directions: dict[str, Any] = {}  # this experiment's own `score_directions`
         self.status = "scheduled"
         self.train_status: str | None = None
@@ -45,8 +47,8 @@ class ExperimentView:
         self.num_alerts = 0
         self.trial: int | None = None  # an adaptive search's trial number (`trial_suggested`)
         self.search_decision: dict[str, Any] | None = None  # its last `trial_promoted` / `trial_stopped`
-        self._latest_epoch: dict[str, int] = {}
         self._best_selected: float | None = None
+        self._direction_cache: dict[str, str] = {}  # name -> direction in effect (`add_scores`)
 
     @property
     def group_id(self) -> str:
@@ -114,31 +116,50 @@ class ExperimentView:
         if len(self.alerts) > MAX_ALERTS:
             del self.alerts[:-MAX_ALERTS]
 
-    def add_score(self, score: Score, epoch: int, grid_directions: dict[str, Any],
-                  selection: dict[str, Any]) -> None:
-        self.kinds.setdefault(score.name, score.kind)
-        if score.kind == "metric":
-            self.first_metric.setdefault(score.split, score.name)
-        ys = self.series.get(score.key)
-        if ys is None:
-            ys = self.series[score.key] = array("d")
-        if len(ys) <= epoch:
-            ys.extend([NOT_SCORED] * (epoch + 1 - len(ys)))
-        value = score.value
-        ys[epoch] = NOT_SCORED if value is None else value
-        if epoch >= self._latest_epoch.get(score.key, -1):
-            self.latest[score.key] = value
-            self._latest_epoch[score.key] = epoch
-        if value is None:
-            return
-        if improves(value, self.best.get(score.key), self.direction(score.name, grid_directions)):
-            self.best[score.key] = value
-            self.best_epochs[score.key] = epoch
-        if score.key == self.selection_key(selection):
-            mode = selection.get("mode") or self.direction(score.name, grid_directions)
-            if improves(value, self._best_selected, mode):
-                self._best_selected = value
-                self.best_epoch = epoch
+    def add_scores(self, scores: list[ScoreTuple], epoch: int, grid_directions: dict[str, Any],
+                   selection: dict[str, Any]) -> None:
+        """Apply one `evaluation_result`'s scores, in logged order, at `epoch`; `scores` are (key, split, name, kind,
+        finite value or None), as `read_rules.score_tuples` gives them. The per-score rules (latest, best in the
+        score's direction, best epoch by the selection) are those of docs/events.md; the directions in effect
+        are remembered per name until `forget_directions` (called when a `score_directions` changes)."""
+        kinds, series, latest, best, cache = self.kinds, self.series, self.latest, self.best, self._direction_cache
+        selected = self.selection_key(selection)
+        for key, split, name, kind, value in scores:
+            ys = series.get(key)
+            if ys is None:  # a key seen for the first time (so may be its name)
+                ys = series[key] = array("d")
+                if name not in kinds:
+                    kinds[name] = kind
+            if kind == "metric" and split not in self.first_metric:
+                self.first_metric[split] = name
+                selected = self.selection_key(selection)
+            size = len(ys)  # 1 + the highest epoch this key was logged at so far
+            if size == epoch:
+                ys.append(NOT_SCORED if value is None else value)
+            else:
+                if size < epoch:
+                    ys.extend([NOT_SCORED] * (epoch + 1 - size))
+                ys[epoch] = NOT_SCORED if value is None else value
+            if epoch >= size - 1:  # the latest epoch of the key (a None value too)
+                latest[key] = value
+            if value is None:
+                continue
+            direction = cache.get(name)
+            if direction is None:
+                direction = cache[name] = self.direction(name, grid_directions)
+            old = best.get(key)
+            if old is None or (value < old if direction == "min" else value > old):
+                best[key] = value
+                self.best_epochs[key] = epoch
+            if key == selected:
+                mode = selection.get("mode") or direction
+                if improves(value, self._best_selected, mode):
+                    self._best_selected = value
+                    self.best_epoch = epoch
+
+    def forget_directions(self) -> None:
+        """Its own or the grid search's `score_directions` changed: work the directions out again."""
+        self._direction_cache.clear()
 
     # -- reading ---------------------------------------------------------------------------------------------
     def scores_at(self, epoch: int | None) -> dict[str, float]:
@@ -167,7 +188,7 @@ class ExperimentView:
                 "selected_score": self.selected_score}
 
     def detail(self, grid_directions: dict[str, Any]) -> dict[str, Any]:
-        return {**self.row(grid_directions), "config": self.config, "status_history": self.status_history,
+        return {**self.row(grid_directions), "status_history": self.status_history,
                 "traceback": self.traceback, "checkpoints": self.checkpoints, "train_status": self.train_status,
                 "alerts": self.alerts}
 

@@ -114,11 +114,26 @@ class Heartbeat(Payload, frozen=True, kw_only=True):
     running: int  # jobs running at that moment
 
 
+class ConfigBase(Payload, frozen=True, kw_only=True):
+    """A resolved config logged once, which the `experiment_config` events after it name by `config_id` (16 hex
+    digits of the SHA-256 of its JSON with sorted keys) and override where they differ (event schema 2)."""
+
+    event_type: ClassVar[str] = "config_base"
+    config_id: str
+    config: dict[str, Any]
+
+
 class ExperimentConfig(Payload, frozen=True, kw_only=True):
-    """One experiment's resolved config, its place in the plan, and the direction of each of its scores."""
+    """One experiment's resolved config, its place in the plan, and the direction of each of its scores.
+
+    The config is `config_base`'s (a `config_base` event logged before) with `config_overrides` applied: each
+    `{dotted key path: value}` replaces the value at that path (mlgym/events/config_overrides.py). Schema 1 logs
+    carry the whole `config` instead; exactly one of `config` and `config_base` is given."""
 
     event_type: ClassVar[str] = "experiment_config"
-    config: dict[str, Any]
+    config: dict[str, Any] | None = None
+    config_base: str | None = None
+    config_overrides: dict[str, Any] = {}
     grid_point_id: str
     hyperparameters: dict[str, Any]
     num_epochs: int
@@ -128,6 +143,11 @@ class ExperimentConfig(Payload, frozen=True, kw_only=True):
     score_directions: dict[str, Direction] = {}
     inner_scores: dict[str, float | None] | None = None
     selection: Selection | None = None
+
+    def __post_init__(self) -> None:
+        if (self.config is None) == (self.config_base is None):
+            raise ValueError("exactly one of `config` (a whole config) and `config_base` (a config_base's id, "
+                             "with `config_overrides`) must be given")
 
 
 class JobScheduled(Payload, frozen=True, kw_only=True):
@@ -282,7 +302,7 @@ class TrialStopped(Payload, frozen=True, kw_only=True):
 
 
 PAYLOAD_TYPES: dict[str, type[Payload]] = {cls.event_type: cls for cls in (
-    GridSearchStarted, GridSearchFinished, ExperimentConfig, JobScheduled, JobStatus, ExperimentStatus,
+    GridSearchStarted, GridSearchFinished, ConfigBase, ExperimentConfig, JobScheduled, JobStatus, ExperimentStatus,
     EvaluationResult, TrainingProgress, Alert, Checkpoint, TrialSuggested, TrialPromoted, TrialStopped, Heartbeat)}
 
 _DECODERS = {name: msgspec.json.Decoder(cls) for name, cls in PAYLOAD_TYPES.items()}

@@ -11,8 +11,10 @@ import math
 import time
 from typing import Any
 
+from mlgym.events.config_overrides import resolved_config
 from mlgym.events.experiment_view import ExperimentView
-from mlgym.events.read_rules import DIRECTIONS, declared, fallback_direction, improves, mean_std, scores_of
+from mlgym.events.read_rules import (DIRECTIONS, ScoreTuple, declared, fallback_direction, improves, mean_std,
+                                     score_tuples)
 
 ACTIVE = {"scheduled", "running"}
 STALE_AFTER_HEARTBEATS = 3  # a running grid search with no event for this many heartbeats is `stale`
@@ -42,6 +44,7 @@ class GridSearchProjection:
         self._keys: dict[str, str] = {}  # score key -> kind, in order of appearance
         self._first_metric: dict[str, str] = {}  # split -> first metric name scored on it by any experiment
         self._experiments: dict[str, ExperimentView] = {}
+        self._config_bases: dict[str, dict[str, Any]] = {}  # config id -> the config of a `config_base` event
 
     # -- applying events -------------------------------------------------------------------------------------
     def apply(self, event: dict[str, Any]) -> None:
@@ -77,6 +80,8 @@ class GridSearchProjection:
         self.heartbeat_s = float(beat) if isinstance(beat, (int, float)) and beat > 0 else None
         if isinstance(p.get("score_directions"), dict):
             self.score_directions = p["score_directions"]
+            for exp in self._experiments.values():
+                exp.forget_directions()
         selection = p.get("selection")
         if isinstance(selection, dict):
             self._selection = {"split": selection.get("split") or "val", "metric": selection.get("metric"),
@@ -86,11 +91,17 @@ class GridSearchProjection:
         self.finished = p
         self.status = p.get("status", "done")
 
+    def _on_config_base(self, event: dict[str, Any], p: dict[str, Any]) -> None:
+        if isinstance(p.get("config_id"), str) and isinstance(p.get("config"), dict):
+            self._config_bases[p["config_id"]] = p["config"]
+
     def _on_experiment_config(self, event: dict[str, Any], p: dict[str, Any]) -> None:
         exp = self._exp(event)
         if exp is None:
             return
-        exp.config = p.get("config")
+        # schema 2: a base's id and the overrides (the config is rebuilt when asked for); schema 1: the config
+        exp.config_ref = {key: p[key] for key in ("config", "config_base", "config_overrides")
+                          if p.get(key) is not None}
         exp.grid_point_id = p.get("grid_point_id")
         exp.hyperparameters = p.get("hyperparameters") or {}
         if p.get("num_epochs") is not None:
@@ -99,6 +110,7 @@ class GridSearchProjection:
         exp.fold = p.get("fold")
         if isinstance(p.get("score_directions"), dict):
             exp.score_directions = p["score_directions"]
+            exp.forget_directions()
 
     def _on_job_scheduled(self, event: dict[str, Any], p: dict[str, Any]) -> None:
         exp = self._exp(event)
@@ -151,17 +163,37 @@ class GridSearchProjection:
         epoch = p.get("epoch")
         if exp is None or not _is_epoch(epoch):
             return
-        epoch = int(epoch)
+        self._add_scores(exp, int(epoch), score_tuples(p))
+
+    def apply_scores(self, seq: int, creation_ts: float, experiment_id: str | None, epoch: int,
+                     scores: list[ScoreTuple]) -> None:
+        """What `apply` does with an `evaluation_result` of `experiment_id` at `epoch` (an int) whose scores are
+        `scores` (`read_rules.score_tuples`): the fast path of a replay (`events/replay.py`), no dicts built."""
+        if seq > self.last_seq:
+            self.last_seq = seq
+        if self.last_ts is None or creation_ts > self.last_ts:
+            self.last_ts = creation_ts
+        if experiment_id is None:
+            return
+        exp = self._experiments.get(experiment_id)
+        if exp is None:
+            exp = self._experiments[experiment_id] = ExperimentView(experiment_id)
+        if epoch >= 0:
+            self._add_scores(exp, epoch, scores)
+
+    def _add_scores(self, exp: ExperimentView, epoch: int, scores: list[ScoreTuple]) -> None:
         if exp.status == "scheduled":
             exp.status = "running"
-        exp.epoch = max(exp.epoch, epoch)
-        selection = self._selection
-        for score in scores_of(p):
-            self._kinds.setdefault(score.name, score.kind)
-            self._keys.setdefault(score.key, score.kind)
-            if score.kind == "metric":
-                self._first_metric.setdefault(score.split, score.name)
-            exp.add_score(score, epoch, self.score_directions, selection)
+        if epoch > exp.epoch:
+            exp.epoch = epoch
+        keys = self._keys
+        for key, split, name, kind, _ in scores:
+            if keys.get(key) != kind:  # else the key was seen as this kind: its name and split are known too
+                keys.setdefault(key, kind)
+                self._kinds.setdefault(name, kind)
+                if kind == "metric":
+                    self._first_metric.setdefault(split, name)
+        exp.add_scores(scores, epoch, self.score_directions, self._selection)
 
     def _on_training_progress(self, event: dict[str, Any], p: dict[str, Any]) -> None:
         exp = self._exp(event)
@@ -241,7 +273,13 @@ class GridSearchProjection:
 
     def experiment(self, experiment_id: str) -> dict[str, Any] | None:
         exp = self._experiments.get(experiment_id)
-        return self._shown(exp.detail(self.score_directions), exp, self.is_stale()) if exp else None
+        if exp is None:
+            return None
+        return self._shown({**exp.detail(self.score_directions), "config": self.config(exp)}, exp, self.is_stale())
+
+    def config(self, exp: ExperimentView) -> dict[str, Any] | None:
+        """The experiment's resolved config (None before its `experiment_config`, or when its base is missing)."""
+        return resolved_config(exp.config_ref, self._config_bases) if exp.config_ref else None
 
     @staticmethod
     def _shown(row: dict[str, Any], exp: ExperimentView, stale: bool) -> dict[str, Any]:

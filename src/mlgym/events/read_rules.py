@@ -31,12 +31,16 @@ def finite(value: Any) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-def scores_of(payload: Mapping[str, Any]) -> Iterator[Score]:
+ScoreTuple = tuple[str, str, str, str, "float | None"]  # (key, split, name, kind, finite value or None)
+
+
+def score_tuples(payload: Mapping[str, Any]) -> list[ScoreTuple]:
     """The scores of an `evaluation_result` payload: metrics first, then losses, each in logged order.
 
     A score's split is its own `split`, else the payload's; a score without a split or a name is skipped.
     """
     default_split = payload.get("split")
+    out = []
     for field, kind in (("metric_scores", "metric"), ("loss_scores", "loss")):
         entries = payload.get(field)
         for entry in entries if isinstance(entries, list) else ():
@@ -48,7 +52,14 @@ def scores_of(payload: Mapping[str, Any]) -> Iterator[Score]:
                 split = default_split
             if name is None or split is None:
                 continue
-            yield Score(f"{split}/{name}", str(split), str(name), kind, finite(entry.get("score")))
+            out.append((f"{split}/{name}", str(split), str(name), kind, finite(entry.get("score"))))
+    return out
+
+
+def scores_of(payload: Mapping[str, Any]) -> Iterator[Score]:
+    """`score_tuples` as `Score`s."""
+    for score in score_tuples(payload):
+        yield Score(*score)
 
 
 def declared(directions: Any, name: str) -> str | None:

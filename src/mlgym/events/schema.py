@@ -16,7 +16,7 @@ from typing import Any
 from mlgym.errors import MLgymError
 from mlgym.events.payloads import PAYLOAD_TYPES, payload_problem
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: `experiment_config` names a `config_base` and overrides it (1: the whole config each time)
 
 EVENT_TYPES = frozenset(PAYLOAD_TYPES)
 

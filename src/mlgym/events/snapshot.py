@@ -11,7 +11,6 @@ the log, which stays the source of truth.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from array import array
 from pathlib import Path
@@ -19,9 +18,9 @@ from typing import Any
 
 import msgspec
 
-from mlgym.events import experiment_view, projection, read_rules
+from mlgym.events import config_overrides, experiment_view, projection, read_rules, replay
 from mlgym.events.projection import ExperimentView, GridSearchProjection
-from mlgym.events.schema import check_readable
+from mlgym.events.replay import apply_line
 
 SAVE_AFTER_EVENTS = 10_000  # a report that applied this many events leaves a snapshot for the next one
 _TAIL = 64 * 1024  # bytes read back from a snapshot's offset to find its last line
@@ -33,7 +32,7 @@ _FORMAT = b"1"  # bump when the layout of this file changes
 
 def _schema() -> str:
     digest = hashlib.sha256(_FORMAT)
-    for module in (projection, experiment_view, read_rules):
+    for module in (projection, experiment_view, read_rules, config_overrides, replay):
         digest.update(Path(module.__file__).read_bytes())
     return digest.hexdigest()[:16]
 
@@ -153,14 +152,9 @@ def project_log(path: str | os.PathLike, grid_search_id: str) -> GridSearchProje
             if not raw.endswith(b"\n"):
                 break  # a torn last line
             end += len(raw)
-            try:
-                event = json.loads(raw)
-            except ValueError:
-                continue
-            if event.get("seq", -1) > seq:
-                check_readable(event)
-                proj.apply(event)
-                seq, last_line, last_end, applied = event["seq"], raw, end, applied + 1
+            applied_seq = apply_line(proj, raw, seq)
+            if applied_seq is not None:
+                seq, last_line, last_end, applied = applied_seq, raw, end, applied + 1
     if applied >= SAVE_AFTER_EVENTS:
         try:
             write(path.parent, encode(proj, seq, last_end, last_line))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mlgym.events.config_overrides import experiment_configs
 from mlgym.events.event_log import read_events
 from tests.conftest import run_cli
 from tests.mlgym.components.test_image_folder import make_folder
@@ -64,8 +65,8 @@ def test_image_folder_with_two_loader_workers_in_a_pool_worker_equals_in_process
                      "--num_epochs", "2", "--environment", "multiprocessing", "--process_count", "1")
     assert result.returncode == 0, result.stderr
     events = list(read_events(next((tmp_path / "logs").glob("*/event_storage.log"))))
-    workers_of = {e["experiment_id"]: e["payload"]["config"]["data_loaders"]["config"]["num_workers"]
-                  for e in events if e["event_type"] == "experiment_config"}
+    workers_of = {eid: config["data_loaders"]["config"]["num_workers"]
+                  for eid, config in experiment_configs(events).items()}
     scores: dict[int, list] = {0: [], 2: []}
     for e in events:
         if e["event_type"] == "evaluation_result":

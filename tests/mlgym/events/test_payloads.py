@@ -70,9 +70,9 @@ def _log_with_schema(tmp_path: Path, version: int) -> Path:
 
 
 def test_a_reader_given_a_newer_major_schema_says_so(tmp_path: Path) -> None:
-    with pytest.raises(NewerSchemaError, match="written with event schema 2, newer than the 1 this version reads: "
+    with pytest.raises(NewerSchemaError, match="written with event schema 3, newer than the 2 this version reads: "
                                                "upgrade mlgym"):
-        list(read_events(_log_with_schema(tmp_path, 2)))
+        list(read_events(_log_with_schema(tmp_path, 3)))
     assert [e["seq"] for e in read_events(_log_with_schema(tmp_path, 1))] == [0]
 
 
@@ -81,5 +81,5 @@ def test_report_on_a_newer_schema_exits_2_with_the_reason(tmp_path: Path) -> Non
     result = subprocess.run([sys.executable, "-m", "mlgym.cli.main", "report", "--grid_search_id", "gs-newer",
                              "--log_dir", str(path.parent.parent)], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
-    assert "error: the event was written with event schema 3, newer than the 1 this version reads" in result.stderr
+    assert "error: the event was written with event schema 3, newer than the 2 this version reads" in result.stderr
     assert "Traceback" not in result.stderr
