@@ -11,13 +11,12 @@ import { SeriesStore } from "./series_store.js";
 import { colorOf } from "./palette.js";
 import { axisValues, esc, numFormat } from "./format.js";
 import { Legend } from "./legend.js";
-import { chartPrefs, logRange, strokeOnTop } from "./chart_grid.js";
+import { HEIGHT, chartPrefs, fitCharts, logRange, strokeOnTop } from "./chart_grid.js";
 
 export const HIGHLIGHTED = 10;            // lines per chart at most (+ the hovered row's)
 export const BAND_REFRESH_MS = 2000;      // a band is asked for again at most this often while scores arrive
 const RANK_DEBOUNCE_MS = 150;             // after a filter keystroke, wait this long before asking for other lines
 const HOVER_DEBOUNCE_MS = 80;
-const HEIGHT = 230;
 const BAND_FILL = "rgba(91, 100, 114, 0.16)";
 const BAND_EDGE = "rgba(91, 100, 114, 0.35)";
 const MEDIAN = "rgba(60, 66, 78, 0.75)";
@@ -357,10 +356,7 @@ export class BandCharts {
   }
 
   resize() {
-    for (const { u, card } of this.charts.values()) {
-      const width = Math.max(280, card.querySelector(".chart-body").clientWidth);
-      if (Math.abs(width - u.width) > 1) u.setSize({ width, height: HEIGHT });
-    }
+    fitCharts(this.charts.values());
   }
 
   /** For tests: {lines: {id: [[epoch, value], ...]}, band: {epochs, lo, median, hi, counts}, best: [ids]}. */

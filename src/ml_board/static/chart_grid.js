@@ -7,7 +7,15 @@ import { colorOf } from "./palette.js";
 import { axisValues, esc, numFormat } from "./format.js";
 import { FULL_LEGEND_MAX, Legend } from "./legend.js";
 
-const HEIGHT = 230;
+export const HEIGHT = 230;
+
+/** Each {u, card} chart resized to its card's width (at least 280 px) when that changed. */
+export function fitCharts(charts) {
+  for (const { u, card } of charts) {
+    const width = Math.max(280, card.querySelector(".chart-body").clientWidth);
+    if (Math.abs(width - u.width) > 1) u.setSize({ width, height: HEIGHT });
+  }
+}
 export const ALL_SPLITS = "*";
 const SPLIT_ORDER = ["train", "val", "test"];
 const DASHES = [[], [7, 4], [2, 3], [10, 3, 2, 3], [4, 2]];
@@ -377,10 +385,7 @@ export class ChartGrid {
   }
 
   resize() {
-    for (const { u, card } of this.charts.values()) {
-      const width = Math.max(280, card.querySelector(".chart-body").clientWidth);
-      if (Math.abs(width - u.width) > 1) u.setSize({ width, height: HEIGHT });
-    }
+    fitCharts(this.charts.values());
   }
 
   /**
