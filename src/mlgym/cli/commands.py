@@ -149,10 +149,14 @@ class TablesImportedWhileRunning:
         if self._started or event["event_type"] != "grid_search_started":
             return
         self._started = True
-        import importlib
         import threading
-        threading.Thread(target=importlib.import_module, args=("mlgym.cli.tables",), name="mlgym-import-tables",
-                         daemon=True).start()
+        threading.Thread(target=_import_tables, name="mlgym-import-tables", daemon=True).start()
+
+
+def _import_tables() -> None:
+    """Best effort: if the import fails here, it fails again, with its traceback, where the table is printed."""
+    with contextlib.suppress(Exception):
+        import mlgym.cli.tables  # noqa: F401
 
 
 def _print_results(projection: Any) -> None:
