@@ -5,12 +5,13 @@ limit torch's threads when torch is (or gets) imported there.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from mlgym.errors import ConfigError
 
@@ -107,3 +108,19 @@ def apply_torch_threads(threads: int | None, import_torch: bool = False) -> bool
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
     return True
+
+
+@contextlib.contextmanager
+def torch_threads(threads: int | None) -> Iterator[None]:
+    """`apply_torch_threads(threads)` inside the block, the thread count before it restored after; nothing when
+    torch has not been imported (a task that imports it itself computes with torch's default)."""
+    torch = sys.modules.get("torch")
+    if torch is None or threads is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    apply_torch_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

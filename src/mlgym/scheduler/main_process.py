@@ -9,33 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import contextlib
-import importlib.util
 import os
 import time
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 
 from mlgym.events.payloads import as_plain
+from mlgym.scheduler.devices import torch_threads
 from mlgym.scheduler.graph import TaskGraph
 from mlgym.scheduler.job_events import JobEvents, Placement
 from mlgym.scheduler.task import EventCallback, Executor, Task, TaskContext, TaskResult
 from mlgym.scheduler.worker import describe, user_traceback
-
-
-@contextlib.contextmanager
-def torch_threads(threads: int | None) -> Iterator[None]:
-    """torch's intra-op threads set to `threads` inside the block (when torch is installed), restored after."""
-    if threads is None or importlib.util.find_spec("torch") is None:
-        yield
-        return
-    import torch
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 class MainProcessExecutor(Executor):

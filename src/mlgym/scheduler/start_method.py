@@ -97,8 +97,7 @@ def stop_server() -> None:
 
 def server_threads() -> int | None:
     """The number of threads of the running forkserver (Linux), None when there is none or it cannot be read."""
-    from multiprocessing import forkserver
-    pid = getattr(forkserver._forkserver, "_forkserver_pid", None)
+    pid = _server_pid()
     try:
         return len(os.listdir(f"/proc/{pid}/task")) if pid else None
     except OSError:
